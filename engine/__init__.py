@@ -1,0 +1,1 @@
+"""samverkan's engine: the stored state, the lifecycle, and the API every edge calls."""

@@ -1,0 +1,128 @@
+"""Database connections and schema upgrades; each dialect difference lives here.
+
+SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://``) is for several
+instances sharing the work. The schema is always brought to the newest Alembic
+revision before use, so ``init`` both creates and upgrades.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from engine.errors import DatabaseNotReady
+
+DEFAULT_URL = "sqlite:///samverkan.db"
+
+
+def database_url(flag: str | None = None) -> str:
+    """``--db`` wins over ``SAMVERKAN_DB``, which wins over the embedded default."""
+    return flag or os.environ.get("SAMVERKAN_DB") or DEFAULT_URL
+
+
+def redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def connect(url: str) -> Engine:
+    """An Engine for ``url``; a URL that cannot work is a one-line DatabaseNotReady."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseNotReady(url, "ogiltig databas-URL (t.ex. sqlite:///samverkan.db)") from None
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        # Another process may hold the write lock for a moment; wait instead of failing.
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            # One shared connection, or every thread would see its own empty database.
+            kwargs["poolclass"] = StaticPool
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise DatabaseNotReady(redact(url), f"databasdrivrutinen saknas ({exc})") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("engine") / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to the newest revision; True when anything was applied."""
+    try:
+        before = current_revision(engine)
+        if before == head_revision():
+            return False
+        cfg = _alembic_config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return True
+    except OperationalError as exc:
+        raise DatabaseNotReady(redact(str(engine.url)), _reason(exc)) from None
+
+
+def require_schema(engine: Engine) -> None:
+    """Refuse to work on a database that ``init`` has not prepared."""
+    try:
+        rev = current_revision(engine)
+    except OperationalError as exc:
+        raise DatabaseNotReady(redact(str(engine.url)), _reason(exc)) from None
+    if rev is None:
+        raise DatabaseNotReady(
+            redact(str(engine.url)), "databasen är inte initierad; kör 'samverkan init --config FIL' först"
+        )
+    if rev != head_revision():
+        raise DatabaseNotReady(
+            redact(str(engine.url)), f"schemat är version {rev}, behöver {head_revision()}; kör 'samverkan init'"
+        )
+
+
+def _reason(exc: OperationalError) -> str:
+    return "kan inte ansluta: " + str(exc.orig).strip().splitlines()[0]
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: committed when the block ends, rolled back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory.begin() as session:
+        yield session

@@ -1,0 +1,161 @@
+"""The stored state, as SQLAlchemy 2 typed ORM classes.
+
+The schema itself is owned by the Alembic migrations in ``engine/migrations``;
+these classes must match them (tests/engine/test_migrations.py compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC; SQLite would otherwise drop the offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware datetime (the clock gives one)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class AgreementRow(Base):
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    signed: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    timezone: Mapped[str] = mapped_column(String(64))
+    process_owner: Mapped[str] = mapped_column(String(60))
+    plan_version: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlanVersion(Base):
+    """Every version of an agreement's plan that was loaded, kept for diffs and audits."""
+
+    __tablename__ = "plan_versions"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class PartyRow(Base):
+    __tablename__ = "parties"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    contact_unit: Mapped[str] = mapped_column(String(60))
+
+
+class UnitRow(Base):
+    __tablename__ = "units"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    party: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str] = mapped_column(String(320))
+    contact_name: Mapped[str | None] = mapped_column(Text)
+
+
+class AreaRow(Base):
+    __tablename__ = "areas"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+
+
+class EffortRow(Base):
+    __tablename__ = "efforts"
+
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    area_id: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    timeframe_text: Mapped[str] = mapped_column(Text)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date | None] = mapped_column(Date)
+    measures: Mapped[list[Any]] = mapped_column(JSON)
+
+
+class Commitment(Base):
+    """One party's promise in one insats: the row the lifecycle moves."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        ForeignKeyConstraint(["agreement_id", "effort_id"], ["efforts.agreement_id", "efforts.id"]),
+        # The tick asks "what is due by now" per state; this index answers it.
+        Index("ix_commitments_state_next_due", "state", "next_due"),
+        Index("ix_commitments_responsible", "agreement_id", "responsible"),
+    )
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(String(60))
+    effort_id: Mapped[str] = mapped_column(String(60))
+    party: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)
+    responsible: Mapped[str] = mapped_column(String(60))
+    co_responsible: Mapped[list[Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))
+    state_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    period: Mapped[int] = mapped_column(Integer)
+    next_due: Mapped[date | None] = mapped_column(Date)
+
+
+class TransitionRecord(Base):
+    """Append-only history: database triggers refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "transition_log"
+    __table_args__ = (Index("ix_transition_log_commitment", "commitment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commitment_id: Mapped[str] = mapped_column(ForeignKey("commitments.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trigger: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    by: Mapped[str] = mapped_column(Text)
+    why: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,263 @@
+"""Loading an agreement file into the database: first load, re-load, and what changed.
+
+``load_plan`` is idempotent: the validated file is hashed, and the same file again
+writes nothing. An edited file becomes the next plan version: rows are updated in
+place, new commitments start ``planerad``, commitments no longer in the file are
+ended (through the lifecycle, so the history says so), and the list of changes is
+returned in Swedish for the person who ran ``samverkan init``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import lifecycle
+from engine.agreement import Agreement, Effort
+from engine.models import (
+    AgreementRow,
+    AreaRow,
+    Commitment,
+    EffortRow,
+    PartyRow,
+    PlanVersion,
+    UnitRow,
+)
+from engine.service import apply_transition
+from rules.calendar import SwedishCalendar
+
+LOADED_BY = "samverkan init"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadResult:
+    agreement_id: str
+    plan_version: int
+    created: bool
+    changes: list[str]
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.changes)
+
+
+def document_of(agreement: Agreement) -> dict[str, Any]:
+    return agreement.model_dump(mode="json")
+
+
+def config_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def commitment_id(agreement_id: str, effort_id: str, party: str) -> str:
+    return f"{agreement_id}.{effort_id}.{party}"
+
+
+def effort_start(agreement: Agreement, effort: Effort) -> date:
+    return effort.timeframe.start or agreement.agreement.starts
+
+
+def first_period(agreement: Agreement, effort: Effort) -> int:
+    start = effort_start(agreement, effort).year
+    configured = agreement.schedule.follow_up.first_period
+    return max(start, configured) if configured is not None else start
+
+
+def follow_up_due(agreement: Agreement, period: int, calendar: SwedishCalendar) -> date:
+    return calendar.follow_up_due(period, agreement.schedule.follow_up.due)
+
+
+def load_plan(
+    session: Session,
+    agreement: Agreement,
+    *,
+    now: datetime,
+    calendar: SwedishCalendar | None = None,
+) -> LoadResult:
+    """Create or update ``agreement`` in the database; the caller owns the transaction."""
+    calendar = calendar or SwedishCalendar()
+    document = document_of(agreement)
+    digest = config_hash(document)
+    head = agreement.agreement
+    row = session.get(AgreementRow, head.id, with_for_update=True)
+    if row is not None and row.config_hash == digest:
+        return LoadResult(agreement_id=head.id, plan_version=row.plan_version, created=False, changes=[])
+
+    created = row is None
+    old: dict[str, Any] = {} if row is None else row.document
+    changes = [] if created else describe_changes(old, document)
+    version = 1 if row is None else row.plan_version + 1
+    if row is None:
+        row = AgreementRow(id=head.id)
+        session.add(row)
+    row.title = head.title
+    row.signed = head.signed
+    row.valid_from = head.starts
+    row.valid_to = head.valid_to
+    row.timezone = head.timezone
+    row.process_owner = head.process_owner
+    row.plan_version = version
+    row.config_hash = digest
+    row.document = document
+    row.loaded_at = now
+    session.flush()
+
+    _replace(
+        session,
+        PartyRow,
+        head.id,
+        [PartyRow(agreement_id=head.id, id=p.id, name=p.name, contact_unit=p.contact) for p in agreement.parties],
+    )
+    _replace(
+        session,
+        UnitRow,
+        head.id,
+        [
+            UnitRow(
+                agreement_id=head.id,
+                id=u.id,
+                name=u.name,
+                party=u.party,
+                email=str(u.email),
+                contact_name=u.contact_name,
+            )
+            for u in agreement.units
+        ],
+    )
+    _replace(
+        session,
+        AreaRow,
+        head.id,
+        [AreaRow(agreement_id=head.id, id=a.id, number=a.number, title=a.title) for a in agreement.areas],
+    )
+    # Efforts stay when removed from the file: their ended commitments still point at them.
+    for position, (area, effort) in enumerate(agreement.efforts()):
+        erow = session.get(EffortRow, (head.id, effort.id)) or EffortRow(agreement_id=head.id, id=effort.id)
+        erow.area_id = area.id
+        erow.position = position
+        erow.title = effort.title
+        erow.timeframe_text = effort.timeframe.text
+        erow.starts = effort_start(agreement, effort)
+        erow.ends = effort.timeframe.end
+        erow.measures = [m.model_dump(mode="json") for m in effort.measures]
+        session.add(erow)
+    session.flush()
+
+    existing = {c.id: c for c in session.scalars(select(Commitment).where(Commitment.agreement_id == head.id))}
+    wanted: set[str] = set()
+    for _area, effort, party, spec in agreement.commitments():
+        cid = commitment_id(head.id, effort.id, party)
+        wanted.add(cid)
+        c = existing.get(cid)
+        if c is None:
+            period = first_period(agreement, effort)
+            c = Commitment(
+                id=cid,
+                agreement_id=head.id,
+                effort_id=effort.id,
+                party=party,
+                state=lifecycle.PLANERAD,
+                state_since=now,
+                period=period,
+            )
+            session.add(c)
+            if not created:
+                changes.append(f"nytt åtagande {cid} (planerat)")
+        c.text = spec.text
+        c.responsible = spec.responsible
+        c.co_responsible = list(spec.co_responsible)
+        if c.state != lifecycle.AVSLUTAD:
+            c.next_due = follow_up_due(agreement, c.period, calendar)
+    session.flush()
+
+    for cid in sorted(set(existing) - wanted):
+        c = existing[cid]
+        if c.state != lifecycle.AVSLUTAD:
+            apply_transition(
+                session,
+                c,
+                "end",
+                by=LOADED_BY,
+                now=now,
+                why=f"borttaget ur överenskommelsefilen (planversion {version})",
+            )
+            changes.append(f"åtagande {cid} finns inte längre i filen: avslutat")
+
+    session.add(
+        PlanVersion(
+            agreement_id=head.id,
+            version=version,
+            loaded_at=now,
+            config_hash=digest,
+            document=document,
+            changes=changes,
+        )
+    )
+    session.flush()
+    return LoadResult(agreement_id=head.id, plan_version=version, created=created, changes=changes)
+
+
+def _replace(session: Session, model: Any, agreement_id: str, rows: list[Any]) -> None:
+    keep = {r.id for r in rows}
+    for old in session.scalars(select(model).where(model.agreement_id == agreement_id)):
+        if old.id not in keep:
+            session.delete(old)
+    session.flush()
+    for r in rows:
+        session.merge(r)
+
+
+def describe_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between two plan documents, as lines a process owner reads."""
+    out: list[str] = []
+
+    def by_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {i["id"]: i for i in items}
+
+    for key, label in (("agreement", "överenskommelsen"), ("schedule", "schemat")):
+        for field in sorted(set(old.get(key, {})) | set(new.get(key, {}))):
+            a, b = old.get(key, {}).get(field), new.get(key, {}).get(field)
+            if a != b:
+                out.append(f"{label}: {field} ändrat från {_short(a)} till {_short(b)}")
+    for key, label in (("parties", "part"), ("units", "enhet"), ("areas", "samverkansområde")):
+        a, b = by_id(old.get(key, [])), by_id(new.get(key, []))
+        out += [f"ny {label} {i}" for i in sorted(set(b) - set(a))]
+        out += [f"{label} {i} borttagen" for i in sorted(set(a) - set(b))]
+        for i in sorted(set(a) & set(b)):
+            fields = [f for f in sorted(set(a[i]) | set(b[i])) if f != "efforts" and a[i].get(f) != b[i].get(f)]
+            if fields:
+                out.append(f"{label} {i}: {', '.join(fields)} ändrat")
+
+    def efforts(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {e["id"]: e for area in doc.get("areas", []) for e in area["efforts"]}
+
+    a_eff, b_eff = efforts(old), efforts(new)
+    out += [f"ny insats {i}" for i in sorted(set(b_eff) - set(a_eff))]
+    out += [f"insats {i} borttagen" for i in sorted(set(a_eff) - set(b_eff))]
+    agreement_id = new["agreement"]["id"]
+    for i in sorted(set(a_eff) & set(b_eff)):
+        ea, eb = a_eff[i], b_eff[i]
+        for field, label in (("title", "rubrik"), ("timeframe", "tidsplan"), ("measures", "aktivitetsmått")):
+            if ea.get(field) != eb.get(field):
+                out.append(f"insats {i}: {label} ändrad")
+        for party in sorted(set(ea["commitments"]) & set(eb["commitments"])):
+            ca, cb = ea["commitments"][party], eb["commitments"][party]
+            cid = commitment_id(agreement_id, i, party)
+            if ca["text"] != cb["text"]:
+                out.append(f"åtagande {cid}: texten ändrad")
+            if ca["responsible"] != cb["responsible"]:
+                out.append(f"åtagande {cid}: ansvarig ändrad från {ca['responsible']} till {cb['responsible']}")
+            if ca.get("co_responsible") != cb.get("co_responsible"):
+                out.append(f"åtagande {cid}: medansvariga ändrade")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,1 @@
+"""Notifications: templates, the outbox and the mailers (built in a later issue)."""

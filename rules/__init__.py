@@ -1,0 +1,1 @@
+"""Rules: pure functions of (stored state, now, calendar) that return actions."""

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set up and run samverkan with nothing but Python 3.11+.
+
+    python3 tasks.py run    # .venv + install, then the main job on the Borås file (SQLite)
+    python3 tasks.py test   # .venv + install with test tools, then ruff, mypy and pytest
+
+Standard library only: this file runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+CONFIG = ROOT / "config" / "boras-2015.yaml"
+
+
+def _sh(*cmd: str | Path, check: bool = True) -> int:
+    print("$", " ".join(str(c) for c in cmd), flush=True)
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check).returncode
+
+
+def setup(extras: str) -> None:
+    """Create .venv and install the project once per version of pyproject.toml."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before anything checks the version
+        sys.exit(f"samverkan kräver Python 3.11 eller senare (detta är {sys.version.split()[0]})")
+    if not PY.exists():
+        print(f"Skapar {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    stamp = VENV / f".installed-{extras or 'base'}"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    target = f".[{extras}]" if extras else "."
+    _sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", target)
+    stamp.write_text(digest)
+
+
+def run() -> int:
+    setup("")
+    samverkan = BIN / "samverkan"
+    _sh(samverkan, "validate", CONFIG)
+    _sh(samverkan, "init", "--config", CONFIG)
+    return _sh(samverkan, "status", check=False)
+
+
+def test(args: list[str]) -> int:
+    setup("dev")
+    failed = 0
+    failed |= _sh(BIN / "ruff", "check", ".", check=False)
+    failed |= _sh(BIN / "mypy", check=False)
+    failed |= _sh(PY, "-m", "pytest", *args, check=False)
+    return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("run", "test", "setup"):
+        print(__doc__)
+        return 2
+    if argv[0] == "setup":
+        setup("dev")
+        return 0
+    return run() if argv[0] == "run" else test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,108 @@
+"""Shared fixtures: every database test runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL tests skip with a reason when no server answers, unless
+SAMVERKAN_REQUIRE_PG=1 (set by .ci/run), which turns that skip into a failure.
+Each PostgreSQL test gets a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from engine import db
+from engine.agreement import Agreement, load_agreement
+from engine.plan import load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+BORAS = ROOT / "config" / "boras-2015.yaml"
+MINIMAL = DATA / "minimal.yaml"
+
+PG_URL = os.environ.get("SAMVERKAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_PG = os.environ.get("SAMVERKAN_REQUIRE_PG") == "1"
+
+_pg_state: dict[str, str | None] = {}
+
+
+def _pg_unreachable_reason() -> str | None:
+    if "reason" not in _pg_state:
+        try:
+            probe = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with probe.connect() as conn:
+                conn.execute(text("select 1"))
+            probe.dispose()
+            _pg_state["reason"] = None
+        except Exception as exc:  # any failure to connect means "not reachable"
+            _pg_state["reason"] = f"PostgreSQL på {db.redact(PG_URL)} svarar inte: {str(exc).splitlines()[0]}"
+    return _pg_state["reason"]
+
+
+def require_postgresql() -> None:
+    reason = _pg_unreachable_reason()
+    if reason is None:
+        return
+    if REQUIRE_PG:
+        pytest.fail(f"SAMVERKAN_REQUIRE_PG=1 men {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh, empty schema."""
+    require_postgresql()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same scenario against each backend: a new, empty database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'samverkan.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An upgraded, empty database."""
+    eng = db.connect(db_url)
+    db.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def boras() -> Agreement:
+    return load_agreement(BORAS)
+
+
+@pytest.fixture(scope="session")
+def minimal() -> Agreement:
+    return load_agreement(MINIMAL)
+
+
+@pytest.fixture
+def loaded(engine: Engine, boras: Agreement, now: datetime) -> Engine:
+    """A database holding the Borås agreement."""
+    with db.transaction(engine) as session:
+        load_plan(session, boras, now=now)
+    return engine
