@@ -49,6 +49,7 @@ def run() -> int:
     samverkan = BIN / "samverkan"
     _sh(samverkan, "validate", CONFIG)
     _sh(samverkan, "init", "--config", CONFIG)
+    _sh(samverkan, "tick")
     return _sh(samverkan, "status", check=False)
 
 

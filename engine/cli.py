@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from engine import db, lifecycle, service
 from engine.agreement import load_agreement
 from engine.clock import Clock, SystemClock
-from engine.errors import AgreementFileError, SamverkanError
+from engine.errors import AgreementFileError, InvalidValue, SamverkanError
 from engine.plan import load_plan
 
 EXIT_USAGE = 2
@@ -75,6 +76,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, metavar="NAMN")
     p.add_argument("--why", required=True, metavar="TEXT")
     p.set_defaults(func=cmd_transition)
+
+    p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
+    _db_option(p)
+    p.add_argument("--now", metavar="ISO", help="tidpunkt, t.ex. 2027-03-01T08:00+01:00 (utan zon: svensk tid)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tick)
+
+    p = sub.add_parser("run", help="kör schemaläggaren tills Ctrl-C/SIGTERM")
+    _db_option(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("simulate", help="kör motorn på en virtuell klocka i en minnesdatabas; skickar inget")
+    p.add_argument("--config", required=True, metavar="FIL")
+    p.add_argument("--from", dest="start", required=True, metavar="DATUM")
+    p.add_argument("--to", dest="end", required=True, metavar="DATUM")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--follow-ups",
+        choices=("on-time", "never"),
+        default="on-time",
+        help="simulerade uppföljningar: i tid på förfallodagen (standard) eller aldrig",
+    )
+    p.add_argument(
+        "--revisions",
+        choices=("completed", "never"),
+        default="completed",
+        help="simulerade revisioner: genomförs på förfallodagen (standard) eller aldrig",
+    )
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 
@@ -105,6 +135,12 @@ def cmd_init(args: argparse.Namespace, clock: Clock) -> int:
     where = db.redact(str(engine.url))
     if result.created:
         print(f"Överenskommelsen '{result.agreement_id}' inläst i {where}: {agreement.summary()}.")
+        with db.transaction(engine) as session:
+            first, due, revision = service.takeover(session, result.agreement_id)
+        print(
+            f"Motorn tar över från i dag: första uppföljning som bevakas gäller {first} (senast {due}); "
+            f"nästa revision senast {revision}. Tidigare perioder räknas som hanterade före inläsningen."
+        )
     elif result.changes:
         print(f"Överenskommelsen '{result.agreement_id}' uppdaterad till planversion {result.plan_version}:")
         for line in result.changes:
@@ -178,6 +214,133 @@ def cmd_transition(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def parse_instant(text: str, where: str = "--now") -> datetime:
+    """An ISO 8601 instant; without an offset it is Swedish local time."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(where, f"ogiltig tidpunkt '{text}' (ISO 8601, t.ex. 2027-03-01T08:00+01:00)") from None
+    return value.replace(tzinfo=STOCKHOLM) if value.tzinfo is None else value
+
+
+def parse_date(text: str, where: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidValue(where, f"ogiltigt datum '{text}' (ÅÅÅÅ-MM-DD)") from None
+
+
+KIND_SV = {
+    "transition": "övergång",
+    "reminder": "påminnelse",
+    "overdue": "försenad uppföljning",
+    "escalation": "eskalering",
+    "revision_kickoff": "revisionsstart",
+    "revision_overdue": "försenad revision",
+    "change_notice": "ändrade förutsättningar",
+    "termination_notice": "uppsägning",
+    "deviation": "avvikelse",
+    "revision_completed": "revision genomförd",
+}
+
+
+def describe(kind: str, subject: str | None, recipients: Sequence[str], details: dict[str, Any]) -> str:
+    """One readable Swedish line for an event."""
+    label = KIND_SV.get(kind, kind)
+    if kind == "transition":
+        return f"{label:<24} {subject}: {details['from']} → {details['to']} ({details['by']}: {details['why']})"
+    parts = [f"{label:<24} {subject or ''}"]
+    if "period" in details and kind in ("reminder", "overdue", "escalation"):
+        parts.append(f"uppföljning {details['period']}, senast {details['due']}")
+    if kind in ("revision_kickoff", "revision_overdue", "revision_completed"):
+        parts.append(f"revision {details['revision']}" + (f", senast {details['due']}" if "due" in details else ""))
+    if "days_late" in details and kind != "reminder":
+        parts.append(f"{details['days_late']} dagar sent")
+    if kind == "deviation":
+        parts.append(f"{details['text']}: {details['value']} (mål {details['target']})")
+    if recipients:
+        parts.append("till " + ", ".join(recipients))
+    return " – ".join(p for p in parts if p)
+
+
+def cmd_tick(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.tick import NoticeQueued, tick
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    report = tick(engine, now)
+    if args.json:
+        for e in report.events:
+            if isinstance(e, NoticeQueued):
+                n = e.notice
+                row = {
+                    "at": n.send_at.astimezone(STOCKHOLM).isoformat(),
+                    "kind": n.kind,
+                    "recipients": list(n.recipients),
+                    "key": n.key,
+                }
+                row |= {"commitment": n.commitment} if n.commitment else {"agreement": n.agreement}
+            else:
+                row = {
+                    "at": e.at.astimezone(STOCKHOLM).isoformat(),
+                    "kind": "transition",
+                    "commitment": e.commitment,
+                    "from": e.from_state,
+                    "to": e.to_state,
+                    "trigger": e.trigger,
+                    "by": e.by,
+                    "why": e.why,
+                }
+            print(json.dumps(row, ensure_ascii=False))
+        return 0
+    local = now.astimezone(STOCKHOLM).isoformat(timespec="minutes")
+    print(
+        f"Tick {local}: {report.examined} granskade, {report.transitions} övergångar, "
+        f"{report.notices} nya notiser" + (f" ({report.duplicates} redan köade)" if report.duplicates else "")
+    )
+    for e in report.events:
+        if isinstance(e, NoticeQueued):
+            n = e.notice
+            print("  " + describe(n.kind, n.commitment or n.agreement, n.recipients, {"period": n.period, **n.data}))
+        else:
+            print(
+                "  "
+                + describe(
+                    "transition", e.commitment, (), {"from": e.from_state, "to": e.to_state, "by": e.by, "why": e.why}
+                )
+            )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.runner import run_forever
+
+    engine = _engine(args)
+    return run_forever(engine, clock)
+
+
+def cmd_simulate(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.simulate import simulate
+
+    agreement = load_agreement(args.config)
+    start, end = parse_date(args.start, "--from"), parse_date(args.end, "--to")
+    if end < start:
+        raise InvalidValue("--to", f"{end} ligger före --from {start}")
+    counts: dict[str, int] = {}
+    for event in simulate([agreement], start, end, follow_ups=args.follow_ups, revisions=args.revisions):
+        counts[event.kind] = counts.get(event.kind, 0) + 1
+        if args.json:
+            if event.kind in KIND_SV and event.kind != "revision_completed":
+                print(json.dumps(event.as_json(), ensure_ascii=False))
+            continue
+        when = event.at.strftime("%Y-%m-%d %H:%M")
+        print(f"{when}  {describe(event.kind, event.commitment or event.agreement, event.recipients, event.details)}")
+    if not args.json:
+        summary = ", ".join(f"{n} {KIND_SV.get(k, k)}" for k, n in sorted(counts.items()))
+        print(f"Simulerat {start}–{end}: {summary or 'inga händelser'}. Inget skickades.")
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------
 
 
@@ -201,4 +364,11 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
 
 
 def run() -> NoReturn:
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, less) went away: not an error of ours, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code)

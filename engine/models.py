@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -63,6 +64,12 @@ class AgreementRow(Base):
     config_hash: Mapped[str] = mapped_column(String(64))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The rules' inputs, kept small so a tick over many agreements never parses documents.
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    revision_number: Mapped[int] = mapped_column(Integer)
+    revision_due: Mapped[date] = mapped_column(Date)
+    terminates: Mapped[date | None] = mapped_column(Date)
+    next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class PlanVersion(Base):
@@ -143,6 +150,9 @@ class Commitment(Base):
     state_since: Mapped[datetime] = mapped_column(UTCDateTime)
     period: Mapped[int] = mapped_column(Integer)
     next_due: Mapped[date | None] = mapped_column(Date)
+    # The earliest instant at which a rule has something to do for this row; the
+    # tick selects ``next_check <= now`` through this index and nothing else.
+    next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class TransitionRecord(Base):
@@ -159,3 +169,48 @@ class TransitionRecord(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     by: Mapped[str] = mapped_column(Text)
     why: Mapped[str] = mapped_column(Text)
+
+
+class FollowUp(Base):
+    """A recorded follow-up of one commitment for one period (a correction adds a version)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("commitment_id", "period", "version", name="uq_follow_ups_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commitment_id: Mapped[str] = mapped_column(ForeignKey("commitments.id"))
+    period: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxRow(Base):
+    """A notice to send; written in the transaction of the action that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_send_at", "state", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The idempotency key: a rule that runs twice, or on two machines, acts once.
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    agreement_id: Mapped[str] = mapped_column(String(60))
+    commitment_id: Mapped[str | None] = mapped_column(String(200))
+    period: Mapped[int | None] = mapped_column(Integer)
+    recipients: Mapped[list[Any]] = mapped_column(JSON)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12))
+
+
+class TickLock(Base):
+    """One row; a tick updates it first, so ticks on one database run one at a time."""
+
+    __tablename__ = "tick_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

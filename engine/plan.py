@@ -31,6 +31,7 @@ from engine.models import (
 )
 from engine.service import apply_transition
 from rules.calendar import SwedishCalendar
+from rules.revision import nominal_due
 
 LOADED_BY = "samverkan init"
 
@@ -63,10 +64,33 @@ def effort_start(agreement: Agreement, effort: Effort) -> date:
     return effort.timeframe.start or agreement.agreement.starts
 
 
-def first_period(agreement: Agreement, effort: Effort) -> int:
+def first_period(agreement: Agreement, effort: Effort, today: date, calendar: SwedishCalendar) -> int:
+    """The first period the engine follows up for a commitment loaded ``today``.
+
+    The year the timeframe starts (or ``first_period`` if later) — but never a period
+    whose follow-up was already due before the plan was loaded: the engine takes over
+    from today, and earlier periods were followed up before it.
+    """
     start = effort_start(agreement, effort).year
     configured = agreement.schedule.follow_up.first_period
-    return max(start, configured) if configured is not None else start
+    period = max(start, configured) if configured is not None else start
+    while follow_up_due(agreement, period, calendar) < today:
+        period += 1
+    return period
+
+
+def last_period(agreement: Agreement, effort: Effort) -> int | None:
+    ends = [d.year for d in (effort.timeframe.end, agreement.agreement.valid_to) if d is not None]
+    return min(ends) if ends else None
+
+
+def first_revision_due(agreement: Agreement, today: date) -> tuple[int, date]:
+    """Revision number and nominal due date of the first revision not yet due ``today``."""
+    head, every = agreement.agreement, agreement.schedule.revision.every_years
+    number, due = 1, nominal_due(head.signed, every, head.valid_to)
+    while due < today and (head.valid_to is None or due < head.valid_to):
+        number, due = number + 1, nominal_due(due, every, head.valid_to)
+    return number, due
 
 
 def follow_up_due(agreement: Agreement, period: int, calendar: SwedishCalendar) -> date:
@@ -90,11 +114,14 @@ def load_plan(
         return LoadResult(agreement_id=head.id, plan_version=row.plan_version, created=False, changes=[])
 
     created = row is None
+    today = now.astimezone(agreement.zone).date()
     old: dict[str, Any] = {} if row is None else row.document
     changes = [] if created else describe_changes(old, document)
     version = 1 if row is None else row.plan_version + 1
     if row is None:
         row = AgreementRow(id=head.id)
+        row.revision_number, row.revision_due = first_revision_due(agreement, today)
+        row.terminates = None
         session.add(row)
     row.title = head.title
     row.signed = head.signed
@@ -106,6 +133,8 @@ def load_plan(
     row.config_hash = digest
     row.document = document
     row.loaded_at = now
+    row.schedule = document["schedule"]
+    row.next_check = now  # a changed plan is looked at by the next tick
     session.flush()
 
     _replace(
@@ -156,7 +185,7 @@ def load_plan(
         wanted.add(cid)
         c = existing.get(cid)
         if c is None:
-            period = first_period(agreement, effort)
+            period = first_period(agreement, effort, today, calendar)
             c = Commitment(
                 id=cid,
                 agreement_id=head.id,
@@ -174,6 +203,19 @@ def load_plan(
         c.co_responsible = list(spec.co_responsible)
         if c.state != lifecycle.AVSLUTAD:
             c.next_due = follow_up_due(agreement, c.period, calendar)
+            c.next_check = now
+        session.flush()
+        last = last_period(agreement, effort)
+        if c.state == lifecycle.PLANERAD and last is not None and c.period > last:
+            # Its timeframe ended, and its last follow-up fell due, before the plan was loaded.
+            apply_transition(
+                session,
+                c,
+                "end",
+                by=LOADED_BY,
+                now=now,
+                why=f"tidsplanen ({effort.timeframe.text}) var slut före inläsningen",
+            )
     session.flush()
 
     for cid in sorted(set(existing) - wanted):

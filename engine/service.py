@@ -11,13 +11,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
+from engine import lifecycle, outbox
 from engine.errors import InvalidValue, NotFound
-from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, TransitionRecord, UnitRow
+from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, FollowUp, TransitionRecord, UnitRow
+from rules import deviation
 from rules.calendar import SwedishCalendar
+from rules.model import Schedule
+from rules.revision import nominal_due
 
 
 def _require_text(where: str, value: str) -> str:
@@ -73,6 +76,8 @@ def apply_transition(
     c.state_since = now
     if trigger == "new_period":
         c.period += 1
+    # The rules look at a moved commitment at the next tick; an ended one never again.
+    c.next_check = None if new_state == lifecycle.AVSLUTAD else now
     if new_state == lifecycle.AVSLUTAD:
         c.next_due = None
     elif trigger == "new_period":
@@ -177,3 +182,113 @@ def history(session: Session, key: str) -> tuple[Commitment, list[TransitionReco
         )
     )
     return c, rows
+
+
+def _measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
+    effort = session.get(EffortRow, (c.agreement_id, c.effort_id))
+    assert effort is not None
+    return [m for m in effort.measures if not m.get("parties") or c.party in m["parties"]]
+
+
+def check_values(measures: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
+    """The follow-up's values, checked against the commitment's measures."""
+    known = {m["id"]: m for m in measures}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise InvalidValue("--value", f"okänt aktivitetsmått {', '.join(unknown)} (giltiga: {', '.join(known) or '-'})")
+    out: dict[str, Any] = {}
+    for mid, m in known.items():
+        if mid not in values:
+            raise InvalidValue("--value", f"aktivitetsmåttet '{mid}' saknas ({m['text']})")
+        value = values[mid]
+        if m.get("kind", "count") == "count":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+        elif not isinstance(value, str) or not value.strip():
+            raise InvalidValue("--value", f"'{mid}' ska vara en text som inte är tom")
+        out[mid] = value
+    return out
+
+
+def record_follow_up(
+    session: Session,
+    key: str,
+    *,
+    period: int,
+    values: dict[str, Any],
+    comment: str,
+    by: str,
+    now: datetime,
+    calendar: SwedishCalendar | None = None,
+) -> FollowUp:
+    """Record the follow-up of one period: pågående → uppföljd, deviations to the process owner."""
+    cal = calendar or SwedishCalendar()
+    c = resolve_commitment(session, key, lock=True)
+    agreement = session.get(AgreementRow, c.agreement_id)
+    assert agreement is not None
+    schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
+    today = now.astimezone(schedule.zone).date()
+    if period != c.period:
+        raise InvalidValue("--period", f"{c.id} följs nu upp för {c.period}, inte {period}")
+    if today.year <= period:
+        raise InvalidValue("--period", f"perioden {period} är inte slut förrän {period}-12-31")
+    checked = check_values(_measures_for(session, c), values)
+    apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
+    record = FollowUp(
+        commitment_id=c.id,
+        period=period,
+        version=1,
+        values=checked,
+        comment=comment.strip(),
+        by=by.strip(),
+        recorded_at=now,
+    )
+    session.add(record)
+    owner = session.get(UnitRow, (c.agreement_id, agreement.process_owner))
+    assert owner is not None
+    notices = deviation.evaluate(
+        commitment=c.id,
+        agreement=c.agreement_id,
+        period=period,
+        party=c.party,
+        values=checked,
+        measures=_measures_for(session, c),
+        owner_email=owner.email,
+        now=now,
+        s=schedule,
+        cal=cal,
+    )
+    c.next_check = now  # the next tick decides what follows (end, new period)
+    session.flush()
+    outbox.queue(session.connection(), list(notices), now)
+    return record
+
+
+def complete_revision(session: Session, agreement_id: str, *, now: datetime) -> AgreementRow:
+    """Close the open revision cycle; the next is due N years after this one's due date or today."""
+    agreement = session.get(AgreementRow, agreement_id, with_for_update=True)
+    if agreement is None:
+        raise NotFound("överenskommelse", agreement_id)
+    schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
+    today = now.astimezone(schedule.zone).date()
+    # Completed by its (working-day) due date, the cycle keeps its rhythm from signing;
+    # completed late, the next one is counted from the day it was completed.
+    on_time = today <= SwedishCalendar().next_working_day(agreement.revision_due)
+    base = agreement.revision_due if on_time else today
+    agreement.revision_number += 1
+    agreement.revision_due = nominal_due(base, schedule.revision_every_years, agreement.valid_to)
+    agreement.next_check = now
+    session.flush()
+    return agreement
+
+
+def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, date]:
+    """The first period the engine follows up, its due date, and the next revision's due date."""
+    agreement = session.get(AgreementRow, agreement_id)
+    assert agreement is not None
+    period, due = session.execute(
+        select(func.min(Commitment.period), func.min(Commitment.next_due)).where(
+            Commitment.agreement_id == agreement_id
+        )
+    ).one()
+    return period, due, SwedishCalendar().next_working_day(agreement.revision_due)

@@ -101,8 +101,8 @@ def minimal() -> Agreement:
 
 
 @pytest.fixture
-def loaded(engine: Engine, boras: Agreement, now: datetime) -> Engine:
-    """A database holding the Borås agreement."""
+def loaded(engine: Engine, boras: Agreement) -> Engine:
+    """A database holding the Borås agreement, loaded when it began (first period 2016)."""
     with db.transaction(engine) as session:
-        load_plan(session, boras, now=now)
+        load_plan(session, boras, now=datetime(2016, 1, 4, 9, 0, tzinfo=UTC))
     return engine

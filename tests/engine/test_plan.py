@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,9 +96,8 @@ def test_an_edited_file_becomes_the_next_plan_version_and_says_what_changed(load
     assert _count(loaded, PlanVersion) == 2
 
 
-def test_a_commitment_removed_from_the_file_is_ended_in_the_history(
-    engine: Engine, minimal: Agreement, now: datetime
-) -> None:
+def test_a_commitment_removed_from_the_file_is_ended_in_the_history(engine: Engine, minimal: Agreement) -> None:
+    now = datetime(2020, 3, 1, 12, tzinfo=UTC)
     with db.transaction(engine) as s:
         load_plan(s, minimal, now=now)
     doc = minimal.model_dump(mode="json")
@@ -128,13 +127,32 @@ def test_two_agreements_live_in_one_database(
 
 
 @pytest.mark.parametrize("name", ["minimal.yaml"])
-def test_a_29_february_due_date_falls_on_28_february_or_the_next_working_day(
-    engine: Engine, name: str, now: datetime
-) -> None:
+def test_a_29_february_due_date_falls_on_28_february_or_the_next_working_day(engine: Engine, name: str) -> None:
     agreement = load_agreement(Path(__file__).resolve().parents[1] / "data" / name)
     with db.transaction(engine) as s:
-        load_plan(s, agreement, now=now)
+        load_plan(s, agreement, now=datetime(2020, 3, 1, 12, tzinfo=UTC))
         c = s.get(Commitment, "exempel.vandringar.kommun")
         assert c is not None
         # Report for 2020 due "02-29" of 2021 → 28 Feb 2021 (a Sunday) → Monday 1 March.
         assert str(c.next_due) == "2021-03-01"
+
+
+def test_loaded_today_the_engine_takes_over_from_the_next_report_due(
+    engine: Engine, boras: Agreement, now: datetime
+) -> None:
+    """Loading the 2015 agreement on 2026-11-24 must not chase ten years of old reports."""
+    with db.transaction(engine) as s:
+        load_plan(s, boras, now=now)
+    with db.transaction(engine) as s:
+        rows = {c.id: c for c in s.scalars(select(Commitment))}
+        agreement = s.get(AgreementRow, "boras")
+        trafik_log = s.scalars(
+            select(TransitionRecord).where(TransitionRecord.commitment_id == "boras.trafik.kommun")
+        ).all()
+    assert agreement is not None and (agreement.revision_number, str(agreement.revision_due)) == (4, "2027-12-14")
+    running = [c for cid, c in rows.items() if ".trafik." not in cid]
+    assert {(c.state, c.period, str(c.next_due)) for c in running} == {("planerad", 2026, "2027-03-31")}
+    # Trafik 2016–2018 was over before the engine arrived: ended, and the history says why.
+    assert {rows[f"boras.trafik.{p}"].state for p in ("kommun", "polis")} == {"avslutad"}
+    assert [(r.trigger, r.by) for r in trafik_log] == [("end", "samverkan init")]
+    assert "före inläsningen" in trafik_log[0].why

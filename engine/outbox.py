@@ -1,0 +1,53 @@
+"""Writing notices to the outbox, once per idempotency key, on either dialect.
+
+``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`` exists on SQLite (3.35+) and
+PostgreSQL but is spelled through each dialect's own ``insert`` construct; this is
+the one place that chooses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.models import OutboxRow
+from rules.model import QueueNotice
+
+OUTBOX = cast(Table, OutboxRow.__table__)
+
+PENDING = "pending"
+
+
+def _row(n: QueueNotice, now: datetime) -> dict[str, Any]:
+    return {
+        "key": n.key,
+        "kind": n.kind,
+        "agreement_id": n.agreement,
+        "commitment_id": n.commitment,
+        "period": n.period,
+        "recipients": list(n.recipients),
+        "send_at": n.send_at,
+        "created_at": now,
+        "data": n.data,
+        "state": PENDING,
+    }
+
+
+def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> set[str]:
+    """Insert notices whose key is new; return the keys that were inserted."""
+    if not notices:
+        return set()
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(OUTBOX)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(OUTBOX)
+    else:  # pragma: no cover - only the two supported dialects reach here
+        raise NotImplementedError(f"outbox on {dialect}")
+    stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.key)
+    rows = [_row(n, now) for n in notices]
+    return set(conn.execute(stmt, rows).scalars().all())

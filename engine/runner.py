@@ -1,0 +1,89 @@
+"""``samverkan run``: APScheduler 3 wakes the engine; the database says when.
+
+One one-off job at a time, each wake-up adding the next at the earliest ``next_check`` the database
+knows of, and at least once a day (so a plan edited by ``init`` is picked up).
+Never one job per commitment (LIBRARIES.md: 10,000 jobs take ~10 s to add; the
+database's index answers "what is due" instead), and no job store: several
+instances coordinate through the database's tick lock, not through APScheduler.
+
+Missed wake-ups (a suspended laptop, a restart) run once, late: misfire grace has
+no limit and runs coalesce; the tick itself acts on everything that fell due.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime, timedelta
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import Engine
+
+from engine.clock import Clock
+from engine.tick import next_wakeup, tick
+
+log = logging.getLogger("samverkan.run")
+ZONE = ZoneInfo("Europe/Stockholm")
+AT_LEAST = timedelta(days=1)
+RETRY = timedelta(minutes=1)
+
+
+def next_run(engine: Engine, now: datetime) -> datetime:
+    due = next_wakeup(engine)
+    latest = now + AT_LEAST
+    if due is None or due > latest:
+        return latest
+    return max(due, now + timedelta(seconds=1))
+
+
+def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler) -> None:
+    """One wake-up: tick, then schedule the next wake-up as a new one-off job.
+
+    A one-off job is removed by the scheduler once it has fired, so each wake-up
+    adds its successor rather than rescheduling itself.
+    """
+    now = clock.now()
+    try:
+        report = tick(engine, now, collect=False)
+        following = next_run(engine, now)
+    except Exception as exc:  # the database may be restarting: try again shortly
+        following = now + RETRY
+        log.error("tick misslyckades (%s); försöker igen %s", str(exc).splitlines()[0], _local(following))
+    else:
+        log.info(
+            "vaknade %s: %d granskade, %d övergångar, %d nya notiser; nästa uppvaknande %s",
+            _local(now),
+            report.examined,
+            report.transitions,
+            report.notices,
+            _local(following),
+        )
+    scheduler.add_job(wake, DateTrigger(run_date=following, timezone=ZONE), args=(engine, clock, scheduler))
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(ZONE).isoformat(timespec="seconds")
+
+
+def run_forever(engine: Engine, clock: Clock) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = BlockingScheduler(
+        timezone=ZONE,
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    scheduler.add_job(wake, DateTrigger(run_date=clock.now(), timezone=ZONE), args=(engine, clock, scheduler))
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("avslutar (signal %s)", signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("samverkan run startar; Ctrl-C eller SIGTERM avslutar")
+    scheduler.start()
+    log.info("stoppad")
+    return 0

@@ -1,0 +1,313 @@
+"""The tick: one evaluation of every rule for what is due at ``now``, in one transaction.
+
+Set-based: commitments and agreements carry ``next_check``, the earliest instant at
+which a rule has something to do for them; the tick selects ``next_check <= now``
+through its index in batches, builds the rules' views from plain rows (no ORM
+objects), applies what the rules return — lifecycle moves with their history rows,
+notices into the outbox under their idempotency keys — and stores each row's new
+``next_check``. Nothing else is read.
+
+Ticks on one database run one at a time: the first statement updates the single
+``tick_lock`` row, which takes SQLite's write lock or a PostgreSQL row lock until
+commit. A second tick then sees the first one's result and finds nothing due; and
+even without the lock the outbox's unique keys would keep a notice from being
+queued twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, update
+
+from engine import lifecycle, outbox
+from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, TickLock, TransitionRecord, UnitRow
+from rules import commitment as commitment_rules
+from rules import revision as revision_rules
+from rules.calendar import SwedishCalendar
+from rules.model import AdvanceRevision, AgreementView, CommitmentView, FireTrigger, QueueNotice, Schedule
+
+C = cast(Table, Commitment.__table__)
+A = cast(Table, AgreementRow.__table__)
+E = cast(Table, EffortRow.__table__)
+U = cast(Table, UnitRow.__table__)
+P = cast(Table, PartyRow.__table__)
+H = cast(Table, TransitionRecord.__table__)
+LOCK = cast(Table, TickLock.__table__)
+
+BATCH = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransitionApplied:
+    commitment: str
+    trigger: str
+    from_state: str
+    to_state: str
+    at: datetime
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoticeQueued:
+    notice: QueueNotice
+
+
+@dataclass(kw_only=True)
+class TickReport:
+    now: datetime
+    examined: int = 0
+    transitions: int = 0
+    notices: int = 0
+    duplicates: int = 0
+    events: list[TransitionApplied | NoticeQueued] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AgreementContext:
+    schedule: Schedule
+    owner_email: str
+    valid_to: date | None
+    terminates: date | None
+
+
+def tick(
+    engine: Engine,
+    now: datetime,
+    *,
+    calendar: SwedishCalendar | None = None,
+    batch_size: int = BATCH,
+    collect: bool = True,
+) -> TickReport:
+    """Evaluate every rule for what is due at ``now``; ``collect`` keeps each event."""
+    if now.tzinfo is None:
+        raise ValueError("tick needs an aware datetime")
+    cal = calendar or SwedishCalendar()
+    report = TickReport(now=now)
+    with engine.begin() as conn:
+        conn.execute(update(LOCK).where(LOCK.c.id == 1).values(ticked_at=now))
+        contexts: dict[str, _AgreementContext] = {}
+        _revisions(conn, now, cal, report, contexts, batch_size, collect)
+        _commitments(conn, now, cal, report, contexts, batch_size, collect)
+    return report
+
+
+def _contexts(conn: Connection, ids: Iterable[str], cache: dict[str, _AgreementContext]) -> None:
+    missing = sorted(set(ids) - set(cache))
+    if not missing:
+        return
+    stmt = select(A.c.id, A.c.timezone, A.c.schedule, A.c.valid_to, A.c.terminates, U.c.email).join(
+        U, and_(U.c.agreement_id == A.c.id, U.c.id == A.c.process_owner)
+    )
+    for chunk in _chunks(missing, 500):
+        for aid, tz, schedule, valid_to, terminates, email in conn.execute(stmt.where(A.c.id.in_(chunk))):
+            cache[aid] = _AgreementContext(
+                schedule=Schedule.from_settings(tz, schedule),
+                owner_email=email,
+                valid_to=valid_to,
+                terminates=terminates,
+            )
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _queue(conn: Connection, notices: list[QueueNotice], now: datetime, report: TickReport, collect: bool) -> None:
+    inserted = outbox.queue(conn, notices, now)
+    report.notices += len(inserted)
+    report.duplicates += len(notices) - len(inserted)
+    if collect:
+        report.events.extend(NoticeQueued(notice=n) for n in notices if n.key in inserted)
+
+
+def _commitments(
+    conn: Connection,
+    now: datetime,
+    cal: SwedishCalendar,
+    report: TickReport,
+    contexts: dict[str, _AgreementContext],
+    batch_size: int,
+    collect: bool,
+) -> None:
+    stmt = (
+        select(C.c.id, C.c.agreement_id, C.c.state, C.c.period, E.c.starts, E.c.ends, U.c.email)
+        .join(E, and_(E.c.agreement_id == C.c.agreement_id, E.c.id == C.c.effort_id))
+        .join(U, and_(U.c.agreement_id == C.c.agreement_id, U.c.id == C.c.responsible))
+        .where(C.c.next_check <= now)
+        .order_by(C.c.next_check, C.c.id)
+        .limit(batch_size)
+    )
+    set_next = update(C).where(C.c.id == bindparam("b_id")).values(next_check=bindparam("b_next"))
+    moved = (
+        update(C)
+        .where(C.c.id == bindparam("b_id"))
+        .values(
+            state=bindparam("b_state"),
+            state_since=bindparam("b_since"),
+            period=bindparam("b_period"),
+            next_due=bindparam("b_due"),
+            next_check=bindparam("b_next"),
+        )
+    )
+    while True:
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        report.examined += len(rows)
+        _contexts(conn, {r.agreement_id for r in rows}, contexts)
+        notices: list[QueueNotice] = []
+        history: list[dict[str, Any]] = []
+        plain: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for r in rows:
+            ctx = contexts[r.agreement_id]
+            view = CommitmentView(
+                id=r.id,
+                agreement=r.agreement_id,
+                state=r.state,
+                period=r.period,
+                starts=r.starts,
+                ends=r.ends,
+                unit_email=r.email,
+                owner_email=ctx.owner_email,
+                valid_to=ctx.valid_to,
+                terminates=ctx.terminates,
+            )
+            outcome = commitment_rules.evaluate(view, ctx.schedule, now, cal)
+            state, period = r.state, r.period
+            for action in outcome.actions:
+                if isinstance(action, FireTrigger):
+                    new_state = lifecycle.next_state(r.id, state, action.trigger)
+                    history.append(
+                        {
+                            "commitment_id": r.id,
+                            "at": now,
+                            "trigger": action.trigger,
+                            "from_state": state,
+                            "to_state": new_state,
+                            "by": action.rule,
+                            "why": action.why,
+                        }
+                    )
+                    if collect:
+                        report.events.append(
+                            TransitionApplied(
+                                commitment=r.id,
+                                trigger=action.trigger,
+                                from_state=state,
+                                to_state=new_state,
+                                at=now,
+                                by=action.rule,
+                                why=action.why,
+                            )
+                        )
+                    if action.trigger == "new_period":
+                        period += 1
+                    state = new_state
+                elif isinstance(action, QueueNotice):
+                    notices.append(action)
+            if state != r.state:
+                due = None if state == lifecycle.AVSLUTAD else cal.follow_up_due(period, ctx.schedule.due_md)
+                changed.append(
+                    {
+                        "b_id": r.id,
+                        "b_state": state,
+                        "b_since": now,
+                        "b_period": period,
+                        "b_due": due,
+                        "b_next": outcome.next_check,
+                    }
+                )
+            else:
+                plain.append({"b_id": r.id, "b_next": outcome.next_check})
+        if history:
+            conn.execute(insert(H), history)
+            report.transitions += len(history)
+        if changed:
+            conn.execute(moved, changed)
+        if plain:
+            conn.execute(set_next, plain)
+        _queue(conn, notices, now, report, collect)
+
+
+def _revisions(
+    conn: Connection,
+    now: datetime,
+    cal: SwedishCalendar,
+    report: TickReport,
+    contexts: dict[str, _AgreementContext],
+    batch_size: int,
+    collect: bool,
+) -> None:
+    stmt = (
+        select(A.c.id, A.c.signed, A.c.revision_number, A.c.revision_due)
+        .where(A.c.next_check <= now)
+        .order_by(A.c.next_check, A.c.id)
+        .limit(batch_size)
+    )
+    set_next = update(A).where(A.c.id == bindparam("b_id")).values(next_check=bindparam("b_next"))
+    advance = (
+        update(A)
+        .where(A.c.id == bindparam("b_id"))
+        .values(revision_number=bindparam("b_number"), revision_due=bindparam("b_due"))
+    )
+    while True:
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        ids = [r.id for r in rows]
+        _contexts(conn, ids, contexts)
+        party_emails: dict[str, list[str]] = {}
+        contact = select(P.c.agreement_id, U.c.email).join(
+            U, and_(U.c.agreement_id == P.c.agreement_id, U.c.id == P.c.contact_unit)
+        )
+        for aid, email in conn.execute(contact.where(P.c.agreement_id.in_(ids)).order_by(P.c.agreement_id, P.c.id)):
+            party_emails.setdefault(aid, []).append(email)
+        notices: list[QueueNotice] = []
+        nexts: list[dict[str, Any]] = []
+        advances: list[dict[str, Any]] = []
+        for r in rows:
+            ctx = contexts[r.id]
+            view = AgreementView(
+                id=r.id,
+                signed=r.signed,
+                valid_to=ctx.valid_to,
+                revision_number=r.revision_number,
+                revision_due=r.revision_due,
+                party_emails=tuple(party_emails.get(r.id, ())),
+                owner_email=ctx.owner_email,
+                terminates=ctx.terminates,
+            )
+            outcome = revision_rules.evaluate(view, ctx.schedule, now, cal)
+            for action in outcome.actions:
+                if isinstance(action, QueueNotice):
+                    notices.append(action)
+                elif isinstance(action, AdvanceRevision):
+                    advances.append({"b_id": r.id, "b_number": action.number, "b_due": action.next_due})
+            nexts.append({"b_id": r.id, "b_next": outcome.next_check})
+        if advances:
+            conn.execute(advance, advances)
+        conn.execute(set_next, nexts)
+        _queue(conn, notices, now, report, collect)
+
+
+def next_wakeup(engine: Engine) -> datetime | None:
+    """The earliest ``next_check`` the database knows of (what ``run`` sleeps until)."""
+    with engine.connect() as conn:
+        a = conn.execute(select(func.min(A.c.next_check))).scalar()
+        c = conn.execute(select(func.min(C.c.next_check))).scalar()
+    # UTCDateTime's result processing does not apply to aggregates on SQLite.
+    found = [_aware(x) for x in (a, c) if x is not None]
+    return min(found) if found else None
+
+
+def _aware(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -1,0 +1,130 @@
+"""What rules read and what they return: frozen, keyword-only value objects.
+
+Rules never see the database: the engine builds these views from rows, calls the
+rules with ``now`` and a calendar, and applies the actions they return in one
+transaction. Every action that sends something carries an idempotency key; the
+outbox holds a unique constraint on it, so a rule evaluated twice acts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+NoticeKind = Literal[
+    "reminder",
+    "overdue",
+    "escalation",
+    "revision_kickoff",
+    "revision_overdue",
+    "change_notice",
+    "termination_notice",
+    "deviation",
+]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """An agreement's schedule settings (the ``schedule`` section of its file)."""
+
+    zone: ZoneInfo
+    send_time: time
+    due_md: str
+    reminder_offsets: tuple[int, ...]
+    overdue_repeat_days: int
+    escalation_after_days: int
+    revision_every_years: int
+    revision_kickoff_days: int
+    revision_late_repeat_days: int
+
+    @classmethod
+    def from_settings(cls, timezone: str, settings: dict[str, Any]) -> Schedule:
+        fu, rev = settings["follow_up"], settings["revision"]
+        hh, mm = (int(x) for x in settings["send_time"].split(":")[:2])
+        return cls(
+            zone=ZoneInfo(timezone),
+            send_time=time(hh, mm),
+            due_md=fu["due"],
+            reminder_offsets=tuple(sorted(fu["reminder_offsets_days"])),
+            overdue_repeat_days=fu["overdue_repeat_days"],
+            escalation_after_days=fu["escalation_after_days"],
+            revision_every_years=rev["every_years"],
+            revision_kickoff_days=rev["kickoff_days_before"],
+            revision_late_repeat_days=rev["late_repeat_days"],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitmentView:
+    """One commitment as the rules see it."""
+
+    id: str
+    agreement: str
+    state: str
+    period: int
+    starts: date
+    ends: date | None
+    unit_email: str
+    owner_email: str
+    valid_to: date | None = None
+    terminates: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgreementView:
+    """An agreement's revision cycle as the rules see it."""
+
+    id: str
+    signed: date
+    valid_to: date | None
+    revision_number: int
+    revision_due: date
+    party_emails: tuple[str, ...]
+    owner_email: str
+    terminates: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FireTrigger:
+    """Move a commitment through the lifecycle."""
+
+    commitment: str
+    trigger: str
+    rule: str
+    why: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueNotice:
+    """Put a notice in the outbox, once per key, to go out at ``send_at``."""
+
+    key: str
+    kind: NoticeKind
+    recipients: tuple[str, ...]
+    send_at: datetime
+    agreement: str
+    commitment: str | None = None
+    period: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdvanceRevision:
+    """Close revision cycle ``number`` of an agreement and schedule the next one."""
+
+    agreement: str
+    number: int
+    next_due: date
+
+
+Action = FireTrigger | QueueNotice | AdvanceRevision
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outcome:
+    """What a rule decided now, and the next instant at which it may decide anything."""
+
+    actions: tuple[Action, ...] = ()
+    next_check: datetime | None = None

@@ -1,0 +1,133 @@
+"""`samverkan simulate`: a decade of the Borås agreement on a virtual clock."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from engine.agreement import Agreement
+from engine.cli import main
+from engine.simulate import Event, simulate
+from rules.calendar import SwedishCalendar
+
+ROOT = Path(__file__).resolve().parents[2]
+BORAS = str(ROOT / "config" / "boras-2015.yaml")
+NOTICE_KINDS = {
+    "reminder",
+    "overdue",
+    "escalation",
+    "revision_kickoff",
+    "revision_overdue",
+    "change_notice",
+    "termination_notice",
+    "deviation",
+}
+
+
+@pytest.fixture(scope="module")
+def decade(boras: Agreement) -> list[Event]:
+    return list(simulate([boras], date(2016, 1, 1), date(2028, 12, 31)))
+
+
+def test_revision_kickoffs_come_in_2018_2021_2024_and_2027_only(decade: list[Event]) -> None:
+    kickoffs = [e for e in decade if e.kind == "revision_kickoff"]
+    assert [e.at.year for e in kickoffs] == [2018, 2021, 2024, 2027]
+    for e in kickoffs:
+        assert set(e.recipients) == {"brab@boras.example", "kommunpolis@polisen.example"}
+
+
+def test_every_active_commitment_is_reminded_every_year_at_its_own_units_address(
+    decade: list[Event], boras: Agreement
+) -> None:
+    unit_email = {u.id: str(u.email) for u in boras.units}
+    expected = {
+        f"boras.{effort.id}.{party}": unit_email[spec.responsible] for _, effort, party, spec in boras.commitments()
+    }
+    reminded: dict[tuple[str, int], set[str]] = {}
+    for e in decade:
+        if e.kind == "reminder":
+            assert e.commitment is not None
+            assert e.recipients == (expected[e.commitment],), e
+            reminded.setdefault((e.commitment, e.details["period"]), set()).add(e.details["key"].rsplit(":", 1)[1])
+    for cid in expected:
+        last = 2018 if ".trafik." in cid else 2027  # Trafik 2016–2018 ends after its 2018 follow-up
+        for period in range(2016, last + 1):
+            assert reminded.get((cid, period)) == {"-30", "-7", "0"}, (cid, period)
+    assert not [k for k in reminded if ".trafik." in k[0] and k[1] > 2018]
+
+
+def test_trafik_ends_after_its_2018_follow_up(decade: list[Event]) -> None:
+    ends = [e for e in decade if e.kind == "transition" and e.details["to"] == "avslutad"]
+    assert sorted(e.commitment or "" for e in ends) == ["boras.trafik.kommun", "boras.trafik.polis"]
+    assert {e.at.date() for e in ends} == {date(2019, 4, 1)}  # 2019-03-31 is a Sunday
+
+
+def test_no_notice_goes_out_on_a_non_working_day(decade: list[Event]) -> None:
+    cal = SwedishCalendar()
+    for e in decade:
+        if e.kind in NOTICE_KINDS:
+            assert cal.is_working_day(e.at.date()), e
+            assert (e.at.hour, e.at.minute) == (8, 0), e
+
+
+def test_no_event_happens_twice(decade: list[Event]) -> None:
+    keys = [e.details["key"] for e in decade if e.kind in NOTICE_KINDS]
+    assert len(keys) == len(set(keys))
+    moves = Counter((e.commitment, e.at, e.details.get("trigger")) for e in decade if e.kind == "transition")
+    assert max(moves.values()) == 1
+
+
+def test_events_are_in_time_order(decade: list[Event]) -> None:
+    assert [e.at for e in decade] == sorted(e.at for e in decade)
+
+
+def test_without_follow_ups_the_overdue_notices_and_escalations_show(boras: Agreement) -> None:
+    events = list(simulate([boras], date(2016, 1, 1), date(2017, 6, 30), follow_ups="never"))
+    kinds = Counter(e.kind for e in events)
+    assert kinds["escalation"] == 30
+    assert {e.recipients for e in events if e.kind == "escalation"} == {("brab@boras.example",)}
+    assert kinds["overdue"] >= 30 * 3  # 1 April, then every 14 days until 30 June
+    assert kinds["reminder"] == 30 * 3
+
+
+def test_simulate_json_prints_one_object_per_event_with_the_stable_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "--config", BORAS, "--from", "2016-01-01", "--to", "2019-12-31", "--json"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and lines
+    for line in lines:
+        event = json.loads(line)
+        assert datetime.fromisoformat(event["at"]).utcoffset() is not None
+        assert event["kind"] in NOTICE_KINDS | {"transition"}
+        assert isinstance(event["recipients"], list)
+        assert "commitment" in event or "agreement" in event
+        if event["kind"] == "transition":
+            assert {"from", "to"} <= set(event)
+        else:
+            assert event["recipients"] and all("@" in r for r in event["recipients"])
+
+
+def test_simulate_timeline_is_swedish_and_says_nothing_was_sent(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--config", BORAS, "--from", "2018-01-01", "--to", "2018-12-31"]) == 0
+    out = capsys.readouterr().out
+    assert "2018-10-15 08:00  revisionsstart" in out
+    assert "påminnelse" in out and out.rstrip().endswith("Inget skickades.")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--from", "2016-13-01", "--to", "2017-01-01"], "--from: ogiltigt datum '2016-13-01'"),
+        (["--from", "2017-01-01", "--to", "2016-01-01"], "--to: 2016-01-01 ligger före --from 2017-01-01"),
+    ],
+)
+def test_simulate_bad_dates_are_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(["simulate", "--config", BORAS, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"samverkan: fel: {message}" or message in err
+    assert len(err.strip().splitlines()) == 1

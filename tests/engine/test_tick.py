@@ -1,0 +1,154 @@
+"""The tick: set-based, idempotent, safe in parallel, and catching up once after downtime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from engine import db, service
+from engine.models import Commitment, OutboxRow, TransitionRecord
+from engine.plan import load_plan
+from engine.tick import next_wakeup, tick
+
+STHLM = ZoneInfo("Europe/Stockholm")
+
+
+def at(y: int, m: int, d: int, hh: int = 8, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=STHLM)
+
+
+@pytest.fixture
+def boras_2026(engine: Engine, boras) -> Engine:  # type: ignore[no-untyped-def]
+    """Borås loaded on 2026-11-24 and started: the 2026 report is due 2027-03-31.
+
+    Trafik (2016–2018) was over before the load and is ended by init, so 28 commitments run.
+    """
+    with db.transaction(engine) as s:
+        load_plan(s, boras, now=at(2026, 11, 24, 9))
+    report = tick(engine, at(2026, 11, 24, 9))
+    assert report.transitions == 28
+    return engine
+
+
+def outbox(engine: Engine) -> list[tuple[str, str]]:
+    with db.transaction(engine) as s:
+        return sorted((r.key, r.kind) for r in s.scalars(select(OutboxRow)))
+
+
+def test_loading_today_starts_every_commitment_and_waits_for_the_next_report(boras_2026: Engine) -> None:
+    with db.transaction(boras_2026) as s:
+        states = Counter(s.scalars(select(Commitment.state)))
+        periods = set(s.scalars(select(Commitment.period)))
+    assert states == {"pågående": 28, "avslutad": 2}
+    assert periods == {2026}
+    assert outbox(boras_2026) == []
+    assert next_wakeup(boras_2026) == at(2027, 3, 1)
+
+
+def test_the_first_reminder_goes_to_every_responsible_unit(boras_2026: Engine) -> None:
+    report = tick(boras_2026, at(2027, 3, 1))
+    assert (report.examined, report.notices, report.transitions) == (28, 28, 0)
+    assert {k for _, k in outbox(boras_2026)} == {"reminder"}
+
+
+def test_a_tick_run_twice_at_the_same_instant_acts_once(boras_2026: Engine) -> None:
+    tick(boras_2026, at(2027, 3, 1))
+    first = outbox(boras_2026)
+    again = tick(boras_2026, at(2027, 3, 1))
+    assert (again.examined, again.notices) == (0, 0)
+    assert outbox(boras_2026) == first
+
+
+def test_a_tick_that_reevaluates_everything_still_queues_nothing_twice(boras_2026: Engine) -> None:
+    tick(boras_2026, at(2027, 3, 2))
+    with db.transaction(boras_2026) as s:  # as if another instance had not stored its next_check
+        for c in s.scalars(select(Commitment).where(Commitment.state == "pågående")):
+            c.next_check = at(2027, 3, 1)
+    report = tick(boras_2026, at(2027, 3, 2))
+    assert (report.examined, report.notices, report.duplicates) == (28, 0, 28)
+    assert len(outbox(boras_2026)) == 28
+
+
+def test_two_ticks_in_parallel_threads_queue_each_notice_once(boras_2026: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            tick(boras_2026, at(2027, 4, 29, 10))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    keys = [k for k, _ in outbox(boras_2026)]
+    assert len(keys) == len(set(keys)) == 56  # one overdue + one escalation per running commitment
+    with db.transaction(boras_2026) as s:
+        assert s.scalar(select(func.count()).select_from(TransitionRecord)) == 30  # 28 starts, 2 ends at init
+
+
+def test_after_40_days_down_the_next_tick_acts_once_on_what_fell_due(boras_2026: Engine) -> None:
+    tick(boras_2026, at(2027, 3, 20))  # the -30 reminder (due 1 March) goes out, late
+    assert Counter(k for _, k in outbox(boras_2026)) == {"reminder": 28}
+    # Down from 20 March to 29 April: the -7 and 0 reminders, two overdue notices and the escalation fell due.
+    report = tick(boras_2026, at(2027, 4, 29, 10))
+    assert report.notices == 56
+    keys = [k for k, _ in outbox(boras_2026)]
+    assert not [k for k in keys if k.endswith((":-7", ":0")) and k.startswith("reminder:")]
+    assert sum(k.startswith("overdue:") and k.endswith(":2026:2") for k in keys) == 28
+    assert sum(k.startswith("escalation:") for k in keys) == 28
+    assert tick(boras_2026, at(2027, 4, 29, 10)).notices == 0
+
+
+def test_a_recorded_follow_up_stops_the_reminders_and_the_year_turns(boras_2026: Engine, boras) -> None:  # type: ignore[no-untyped-def]
+    tick(boras_2026, at(2027, 3, 1))
+    with db.transaction(boras_2026) as s:
+        service.record_follow_up(
+            s,
+            "mbu.polis",
+            period=2026,
+            values={"utbildningar": 1},
+            comment="En utbildning i år",
+            by="Kommunpolisen",
+            now=at(2027, 3, 10, 14),
+        )
+    tick(boras_2026, at(2027, 3, 31))
+    keys = [k for k, _ in outbox(boras_2026)]
+    assert "reminder:boras.mbu.polis:2026:0" not in keys
+    assert "reminder:boras.mbu.kommun:2026:0" in keys
+    assert "deviation:boras.mbu.polis:2026:utbildningar" in keys  # 1 < target 2
+    tick(boras_2026, at(2028, 1, 1, 0))
+    with db.transaction(boras_2026) as s:
+        c = service.resolve_commitment(s, "mbu.polis")
+        assert (c.state, c.period, str(c.next_due)) == ("pågående", 2027, "2028-03-31")
+
+
+def test_two_tick_processes_at_once_queue_each_notice_once(boras_2026: Engine) -> None:
+    """Two `samverkan tick` processes started together on the same database."""
+    exe = Path(sys.executable).parent / "samverkan"
+    url = boras_2026.url.render_as_string(hide_password=False)
+    procs = [
+        subprocess.Popen(
+            [exe, "tick", "--db", url, "--now", "2027-04-29T10:00+02:00"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    keys = [k for k, _ in outbox(boras_2026)]
+    assert len(keys) == len(set(keys)) == 56
+    assert sorted("56 nya notiser" in out for out, _ in results) == [False, True]

@@ -1,0 +1,89 @@
+"""The date-driven lifecycle moves: start, new period, end (and termination)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rules import commitment, dates
+from rules.calendar import SwedishCalendar
+from rules.model import CommitmentView, FireTrigger, Schedule
+
+STHLM = ZoneInfo("Europe/Stockholm")
+CAL = SwedishCalendar()
+S = Schedule(
+    zone=STHLM,
+    send_time=time(8, 0),
+    due_md="03-31",
+    reminder_offsets=(-30, -7, 0),
+    overdue_repeat_days=14,
+    escalation_after_days=14,
+    revision_every_years=3,
+    revision_kickoff_days=60,
+    revision_late_repeat_days=30,
+)
+TRAFIK = CommitmentView(
+    id="boras.trafik.polis",
+    agreement="boras",
+    state="planerad",
+    period=2016,
+    starts=date(2016, 1, 1),
+    ends=date(2018, 12, 31),
+    unit_email="kommunpolis@polisen.example",
+    owner_email="brab@boras.example",
+)
+
+
+def at(y: int, m: int, d: int, hh: int = 0) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=STHLM)
+
+
+def triggers(c: CommitmentView, now: datetime) -> list[str]:
+    return [a.trigger for a in dates.evaluate(c, S, now, CAL).actions if isinstance(a, FireTrigger)]
+
+
+def test_a_planned_commitment_starts_on_its_start_date_at_local_midnight() -> None:
+    assert triggers(TRAFIK, at(2015, 12, 31, 23)) == []
+    assert dates.evaluate(TRAFIK, S, at(2015, 12, 31, 23), CAL).next_check == at(2016, 1, 1)
+    assert triggers(TRAFIK, at(2016, 1, 1)) == ["start"]
+
+
+def test_a_followed_up_commitment_opens_the_next_period_when_that_period_has_ended() -> None:
+    c = replace(TRAFIK, state="uppföljd", period=2016)  # 2016 reported in spring 2017
+    assert triggers(c, at(2017, 12, 31, 23)) == []
+    assert triggers(c, at(2018, 1, 1)) == ["new_period"]
+
+
+def test_trafik_2016_2018_ends_after_its_2018_follow_up() -> None:
+    assert triggers(replace(TRAFIK, state="uppföljd", period=2017), at(2019, 1, 1)) == ["new_period"]
+    assert triggers(replace(TRAFIK, state="uppföljd", period=2018), at(2019, 4, 1, 12)) == ["end"]
+    assert triggers(replace(TRAFIK, state="pågående", period=2018), at(2019, 4, 1, 12)) == []
+
+
+def test_a_fixed_term_agreement_ends_its_open_ended_commitments_with_its_last_period() -> None:
+    c = replace(TRAFIK, ends=None, valid_to=date(2023, 12, 31), state="uppföljd", period=2023)
+    assert triggers(c, at(2024, 3, 1)) == ["end"]
+
+
+@pytest.mark.parametrize("state", ["planerad", "pågående", "uppföljd", "reviderad"])
+def test_termination_ends_every_commitment_on_its_effective_date(state: str) -> None:
+    c = replace(TRAFIK, state=state, starts=date(2018, 1, 1), terminates=date(2017, 6, 30))
+    assert triggers(c, at(2017, 6, 29, 23)) == []
+    assert triggers(c, at(2017, 6, 30)) == ["end"]
+
+
+def test_an_ended_commitment_never_moves_or_wakes_again() -> None:
+    out = dates.evaluate(replace(TRAFIK, state="avslutad"), S, at(2030, 1, 1), CAL)
+    assert (out.actions, out.next_check) == ((), None)
+
+
+def test_moves_and_notices_combine_a_start_today_gets_todays_reminder() -> None:
+    # Start date 2017-03-01 is also the -30 reminder day for the 2016 report: one evaluation does both.
+    c = replace(TRAFIK, starts=date(2017, 3, 1))
+    out = commitment.evaluate(c, S, at(2017, 3, 1, 8), CAL)
+    kinds = [getattr(a, "trigger", None) or getattr(a, "kind", None) for a in out.actions]
+    assert kinds == ["start", "reminder"]
+    assert out.next_check is not None and out.next_check > at(2017, 3, 1, 8)

@@ -1,0 +1,66 @@
+"""Measures against targets: a value below its target is a deviation for the process owner."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from rules import deviation
+from rules.calendar import SwedishCalendar
+from rules.model import Schedule
+
+STHLM = ZoneInfo("Europe/Stockholm")
+S = Schedule(
+    zone=STHLM,
+    send_time=time(8, 0),
+    due_md="03-31",
+    reminder_offsets=(-30, -7, 0),
+    overdue_repeat_days=14,
+    escalation_after_days=14,
+    revision_every_years=3,
+    revision_kickoff_days=60,
+    revision_late_repeat_days=30,
+)
+MBU = [{"id": "utbildningar", "text": "Utbildning två gånger per år", "kind": "count", "target": 2}]
+
+
+def evaluate(value: object, now: datetime, party: str = "kommun", measures: list[dict] | None = None) -> list:  # type: ignore[type-arg]
+    return list(
+        deviation.evaluate(
+            commitment="boras.mbu.kommun",
+            agreement="boras",
+            period=2026,
+            party=party,
+            values={"utbildningar": value},
+            measures=measures or MBU,
+            owner_email="brab@boras.example",
+            now=now,
+            s=S,
+            cal=SwedishCalendar(),
+        )
+    )
+
+
+def test_mbu_once_a_year_is_below_its_target_of_two() -> None:
+    (n,) = evaluate(1, datetime(2027, 3, 10, 12, tzinfo=STHLM))
+    assert (n.kind, n.key, n.recipients) == (
+        "deviation",
+        "deviation:boras.mbu.kommun:2026:utbildningar",
+        ("brab@boras.example",),
+    )
+    assert n.data["value"] == 1 and n.data["target"] == 2
+
+
+def test_at_or_above_target_is_no_deviation() -> None:
+    assert evaluate(2, datetime(2027, 3, 10, 12, tzinfo=STHLM)) == []
+    assert evaluate(5, datetime(2027, 3, 10, 12, tzinfo=STHLM)) == []
+
+
+def test_a_deviation_recorded_on_a_saturday_goes_out_monday_at_08() -> None:
+    (n,) = evaluate(0, datetime(2027, 3, 13, 12, tzinfo=STHLM))  # Saturday
+    assert n.send_at == datetime(2027, 3, 15, 8, tzinfo=STHLM)
+
+
+def test_a_measure_for_the_other_party_is_not_held_against_this_one() -> None:
+    polis_only = [dict(MBU[0], parties=["polis"])]
+    assert evaluate(0, datetime(2027, 3, 10, 12, tzinfo=STHLM), measures=polis_only) == []

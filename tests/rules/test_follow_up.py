@@ -1,0 +1,144 @@
+"""The yearly follow-up rule, for hand-built states: reminders, overdue, escalation, catch-up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from rules import follow_up
+from rules.calendar import SwedishCalendar
+from rules.model import CommitmentView, QueueNotice, Schedule
+
+STHLM = ZoneInfo("Europe/Stockholm")
+CAL = SwedishCalendar()
+S = Schedule(
+    zone=STHLM,
+    send_time=time(8, 0),
+    due_md="03-31",
+    reminder_offsets=(-30, -7, 0),
+    overdue_repeat_days=14,
+    escalation_after_days=14,
+    revision_every_years=3,
+    revision_kickoff_days=60,
+    revision_late_repeat_days=30,
+)
+
+
+def view(state: str = "pågående", period: int = 2026, terminates: date | None = None) -> CommitmentView:
+    return CommitmentView(
+        id="boras.mbu.kommun",
+        agreement="boras",
+        state=state,
+        period=period,
+        starts=date(2015, 12, 14),
+        ends=None,
+        unit_email="fof@boras.example",
+        owner_email="brab@boras.example",
+        terminates=terminates,
+    )
+
+
+def local(y: int, m: int, d: int, hh: int = 8, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=STHLM)
+
+
+def notices(now: datetime, c: CommitmentView | None = None) -> list[QueueNotice]:
+    out = follow_up.evaluate(c or view(), S, now, CAL)
+    return [a for a in out.actions if isinstance(a, QueueNotice)]
+
+
+# The report for 2026 is due Wednesday 2027-03-31.
+# -30 → 2027-03-01 (Monday), -7 → 2027-03-24 (Wednesday), 0 → 2027-03-31.
+@pytest.mark.parametrize(
+    ("now", "key"),
+    [
+        (local(2027, 2, 28, 23, 59), None),
+        (local(2027, 3, 1, 7, 59), None),
+        (local(2027, 3, 1), "reminder:boras.mbu.kommun:2026:-30"),
+        (local(2027, 3, 23), "reminder:boras.mbu.kommun:2026:-30"),
+        (local(2027, 3, 24), "reminder:boras.mbu.kommun:2026:-7"),
+        (local(2027, 3, 31), "reminder:boras.mbu.kommun:2026:0"),
+        (local(2027, 3, 31, 23, 0), "reminder:boras.mbu.kommun:2026:0"),
+    ],
+)
+def test_reminders_go_to_the_responsible_unit_at_each_offset(now: datetime, key: str | None) -> None:
+    found = notices(now)
+    assert [n.key for n in found] == ([key] if key else [])
+    for n in found:
+        assert n.recipients == ("fof@boras.example",)
+        assert n.kind == "reminder"
+        assert n.data["due"] == "2027-03-31"
+
+
+def test_the_reminder_goes_out_at_08_local_time() -> None:
+    (n,) = notices(local(2027, 3, 1, 9, 30))
+    assert n.send_at == local(2027, 3, 1, 9, 30)  # a late tick sends now, not at a past instant
+    (n,) = notices(local(2027, 3, 1, 8, 0))
+    assert n.send_at == local(2027, 3, 1, 8, 0)
+
+
+def test_a_reminder_on_a_closed_day_goes_on_the_previous_working_day() -> None:
+    # Report for 2016 due 2017-03-31 (Friday); -7 → Friday 24 March; -30 → Wednesday 1 March.
+    # Report for 2017 due Saturday 2018-03-31 (påskafton) → Tuesday 2018-04-03;
+    # -7 → Tuesday 27 March; 0 → the due date itself; -30 → Sunday 4 March → Friday 2 March.
+    (n,) = notices(local(2018, 3, 2), view(period=2017))
+    assert n.key.endswith(":-30") and n.send_at == local(2018, 3, 2)
+    assert notices(local(2018, 3, 1, 23), view(period=2017)) == []
+
+
+def test_after_the_due_date_an_overdue_notice_replaces_the_reminders() -> None:
+    # First working day after Wednesday 2027-03-31 is Thursday 1 April (Good Friday is 26 March 2027).
+    (n,) = notices(local(2027, 4, 1))
+    assert (n.kind, n.key, n.recipients) == ("overdue", "overdue:boras.mbu.kommun:2026:0", ("fof@boras.example",))
+    assert n.data["days_late"] == 1
+
+
+def test_overdue_notices_repeat_at_the_configured_interval() -> None:
+    # 2027-03-31 + 1 + 14 = 15 April (Thursday); + 28 = 29 April (Thursday).
+    keys = [n.key for n in notices(local(2027, 4, 15)) if n.kind == "overdue"]
+    assert keys == ["overdue:boras.mbu.kommun:2026:1"]
+    keys = [n.key for n in notices(local(2027, 4, 29)) if n.kind == "overdue"]
+    assert keys == ["overdue:boras.mbu.kommun:2026:2"]
+    keys = [n.key for n in notices(local(2027, 4, 28)) if n.kind == "overdue"]
+    assert keys == ["overdue:boras.mbu.kommun:2026:1"]
+
+
+def test_escalation_goes_once_to_the_process_owner_after_the_configured_delay() -> None:
+    # 2027-03-31 + 14 days = Wednesday 14 April.
+    assert [n.kind for n in notices(local(2027, 4, 13))] == ["overdue"]
+    esc = [n for n in notices(local(2027, 4, 14)) if n.kind == "escalation"]
+    assert [(n.key, n.recipients) for n in esc] == [("escalation:boras.mbu.kommun:2026", ("brab@boras.example",))]
+    later = [n for n in notices(local(2027, 9, 1)) if n.kind == "escalation"]
+    assert [n.key for n in later] == ["escalation:boras.mbu.kommun:2026"]  # same key: sent once
+
+
+def test_catch_up_after_40_days_down_sends_the_latest_overdue_not_the_missed_reminders() -> None:
+    # Down from 2027-03-20 to 2027-04-29: the -7 and 0 reminders and two overdue notices fell due.
+    found = notices(local(2027, 4, 29, 10, 0))
+    assert sorted(n.key for n in found) == [
+        "escalation:boras.mbu.kommun:2026",
+        "overdue:boras.mbu.kommun:2026:2",
+    ]
+    assert all(n.send_at == local(2027, 4, 29, 10, 0) for n in found)
+
+
+@pytest.mark.parametrize("state", ["planerad", "uppföljd", "reviderad", "avslutad"])
+def test_only_a_running_commitment_is_reminded(state: str) -> None:
+    assert notices(local(2027, 3, 31), view(state=state)) == []
+
+
+def test_next_check_is_the_next_instant_anything_can_happen() -> None:
+    assert follow_up.evaluate(view(), S, local(2027, 1, 10), CAL).next_check == local(2027, 3, 1)
+    assert follow_up.evaluate(view(), S, local(2027, 3, 1), CAL).next_check == local(2027, 3, 24)
+    assert follow_up.evaluate(view(), S, local(2027, 3, 31), CAL).next_check == local(2027, 4, 1)
+    # After the first overdue: the escalation (14 April) comes before the repeat (15 April).
+    assert follow_up.evaluate(view(), S, local(2027, 4, 1), CAL).next_check == local(2027, 4, 14)
+
+
+def test_no_reminder_on_or_after_the_day_a_termination_takes_effect() -> None:
+    c = view(terminates=date(2027, 3, 20))
+    assert [n.key for n in notices(local(2027, 3, 1), c)] == ["reminder:boras.mbu.kommun:2026:-30"]
+    assert notices(local(2027, 3, 24), c) == []
+    assert follow_up.evaluate(c, S, local(2027, 3, 1), CAL).next_check is None

@@ -1,0 +1,77 @@
+"""Revision every N years from signing: kick-off, late notices, the next cycle."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from rules import revision
+from rules.calendar import SwedishCalendar
+from rules.model import AdvanceRevision, AgreementView, QueueNotice, Schedule
+
+STHLM = ZoneInfo("Europe/Stockholm")
+CAL = SwedishCalendar()
+S = Schedule(
+    zone=STHLM,
+    send_time=time(8, 0),
+    due_md="03-31",
+    reminder_offsets=(-30, -7, 0),
+    overdue_repeat_days=14,
+    escalation_after_days=14,
+    revision_every_years=3,
+    revision_kickoff_days=60,
+    revision_late_repeat_days=30,
+)
+BORAS = AgreementView(
+    id="boras",
+    signed=date(2015, 12, 14),
+    valid_to=None,
+    revision_number=1,
+    revision_due=date(2018, 12, 14),
+    party_emails=("brab@boras.example", "kommunpolis@polisen.example"),
+    owner_email="brab@boras.example",
+)
+
+
+def at(y: int, m: int, d: int, hh: int = 8) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=STHLM)
+
+
+def notices(a: AgreementView, now: datetime) -> list[QueueNotice]:
+    return [x for x in revision.evaluate(a, S, now, CAL).actions if isinstance(x, QueueNotice)]
+
+
+def test_the_kickoff_goes_to_both_parties_and_the_process_owner_60_days_before() -> None:
+    # 2018-12-14 − 60 days = Monday 2018-10-15.
+    assert notices(BORAS, at(2018, 10, 15, 7)) == []
+    (n,) = notices(BORAS, at(2018, 10, 15))
+    assert (n.kind, n.key) == ("revision_kickoff", "revision_kickoff:boras:1")
+    assert n.recipients == ("brab@boras.example", "kommunpolis@polisen.example")
+    assert n.data == {"revision": 1, "due": "2018-12-14"}
+
+
+def test_an_unfinished_revision_gets_late_notices_every_30_days() -> None:
+    late = [n.key for n in notices(BORAS, at(2018, 12, 17)) if n.kind == "revision_overdue"]
+    assert late == ["revision_overdue:boras:1:0"]
+    # 2018-12-15 + 30 = 2019-01-14 (Monday).
+    late = [n.key for n in notices(BORAS, at(2019, 1, 14)) if n.kind == "revision_overdue"]
+    assert late == ["revision_overdue:boras:1:1"]
+
+
+def test_a_revision_never_completed_is_replaced_by_the_next_cycle_at_its_kickoff() -> None:
+    # Revision 2 is due 2021-12-14; its kick-off is 2021-10-15 (Friday).
+    out = revision.evaluate(BORAS, S, at(2021, 10, 15), CAL)
+    advances = [x for x in out.actions if isinstance(x, AdvanceRevision)]
+    assert advances == [AdvanceRevision(agreement="boras", number=2, next_due=date(2021, 12, 14))]
+    assert [n.key for n in out.actions if isinstance(n, QueueNotice)] == ["revision_kickoff:boras:2"]
+
+
+def test_a_fixed_term_agreement_is_revised_before_its_term_ends() -> None:
+    assert revision.nominal_due(date(2021, 1, 1), 3, date(2023, 12, 31)) == date(2023, 12, 31)
+
+
+def test_nothing_after_termination() -> None:
+    a = replace(BORAS, terminates=date(2018, 11, 1))
+    assert notices(a, at(2018, 10, 15)) != []
+    assert notices(a, at(2018, 12, 17)) == []
