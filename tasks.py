@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run samverkan with nothing but Python 3.11+.
 
-    python3 tasks.py run    # .venv + install, then the main job on the Borås file (SQLite)
+    python3 tasks.py run    # .venv + install, load the Borås file (SQLite), then `samverkan run` until Ctrl-C
     python3 tasks.py test   # .venv + install with test tools, then ruff, mypy and pytest
 
 Standard library only: this file runs before anything is installed.
@@ -49,8 +49,12 @@ def run() -> int:
     samverkan = BIN / "samverkan"
     _sh(samverkan, "validate", CONFIG)
     _sh(samverkan, "init", "--config", CONFIG)
-    _sh(samverkan, "tick")
-    return _sh(samverkan, "status", check=False)
+    _sh(samverkan, "status")
+    print("samverkan run: vaknar när något är dags, skriver e-post som .eml-filer i ./outbox. Ctrl-C avslutar.")
+    try:
+        return _sh(samverkan, "run", check=False)
+    except KeyboardInterrupt:
+        return 0
 
 
 def test(args: list[str]) -> int:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from engine import db, lifecycle, service
 from engine.agreement import load_agreement
-from engine.clock import Clock, SystemClock
+from engine.clock import Clock, ShiftedClock, SystemClock
 from engine.errors import AgreementFileError, InvalidValue, SamverkanError
 from engine.plan import load_plan
 
@@ -38,6 +38,15 @@ def _db_option(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         metavar="URL",
         help="databas-URL (annars SAMVERKAN_DB, annars sqlite:///samverkan.db)",
+    )
+
+
+def _settings_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--settings",
+        default=argparse.SUPPRESS,
+        metavar="FIL",
+        help="inställningar för utskick (YAML; annars SAMVERKAN_SETTINGS, annars .eml-filer i ./outbox)",
     )
 
 
@@ -83,9 +92,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tick)
 
-    p = sub.add_parser("run", help="kör schemaläggaren tills Ctrl-C/SIGTERM")
+    p = sub.add_parser("run", help="kör schemaläggaren tills Ctrl-C/SIGTERM (regler och utskick)")
     _db_option(p)
+    _settings_option(p)
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="generalrepetition: klockan går från denna tidpunkt i stället för nu (t.ex. 2027-03-01T08:00)",
+    )
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("outbox", help="visa notiser och deras status")
+    _db_option(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--state", choices=("pending", "sending", "sent", "failed", "cancelled"))
+    p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=cmd_deliver)
+
+    p = sub.add_parser("notify-change", help="meddela ändrade förutsättningar till den andra parten")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--party", required=True, metavar="PART")
+    p.add_argument("--text", required=True, metavar="TEXT")
+    p.add_argument("--commitment", action="append", default=[], metavar="ÅTAGANDE")
+    p.add_argument("--by", default="", metavar="NAMN")
+    p.add_argument("--agreement", metavar="ID")
+    p.set_defaults(func=cmd_notify_change)
+
+    p = sub.add_parser("terminate", help="säg upp överenskommelsen")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--party", required=True, metavar="PART")
+    p.add_argument("--effective", required=True, metavar="DATUM")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--by", default="", metavar="NAMN")
+    p.add_argument("--agreement", metavar="ID")
+    p.set_defaults(func=cmd_terminate)
 
     p = sub.add_parser("simulate", help="kör motorn på en virtuell klocka i en minnesdatabas; skickar inget")
     p.add_argument("--config", required=True, metavar="FIL")
@@ -314,9 +362,127 @@ def cmd_tick(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
     from engine.runner import run_forever
+    from notifications.settings import load_settings
+
+    settings = load_settings(getattr(args, "settings", None))
+    if args.start:
+        clock = ShiftedClock(start=parse_instant(args.start, "--from"), base=clock)
+    engine = _engine(args)
+    return run_forever(engine, clock, settings)
+
+
+def _deliver_now(engine: Any, args: argparse.Namespace, now: datetime) -> str:
+    from notifications.dispatcher import deliver
+    from notifications.settings import load_settings
+
+    settings = load_settings(getattr(args, "settings", None))
+    r = deliver(engine, now, settings)
+    where = f" till {settings.mail_dir}/" if settings.mailer == "file" else f" via {settings.mailer}"
+    text = f"{r.sent} skickade{where}"
+    if r.retried:
+        text += f", {r.retried} försöks igen senare"
+    if r.failed:
+        text += f", {r.failed} misslyckades"
+    return text
+
+
+def cmd_outbox(args: argparse.Namespace, clock: Clock) -> int:
+    from sqlalchemy import select
+
+    from engine.models import OutboxRow
 
     engine = _engine(args)
-    return run_forever(engine, clock)
+    with db.transaction(engine) as session:
+        stmt = select(OutboxRow).order_by(OutboxRow.send_at, OutboxRow.id)
+        if args.state:
+            stmt = stmt.where(OutboxRow.state == args.state)
+        rows = list(session.scalars(stmt))
+    if args.json:
+        out = [
+            {
+                "key": r.key,
+                "kind": r.kind,
+                "state": r.state,
+                "recipients": r.recipients,
+                "send_at": r.send_at.astimezone(STOCKHOLM).isoformat(),
+                "attempts": r.attempts,
+                "sent_at": r.sent_at.astimezone(STOCKHOLM).isoformat() if r.sent_at else None,
+                "message_id": r.message_id,
+                "last_error": r.last_error,
+                "commitment": r.commitment_id,
+                "agreement": r.agreement_id,
+            }
+            for r in rows
+        ]
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    states = {
+        "pending": "väntar",
+        "sending": "skickas",
+        "sent": "skickad",
+        "failed": "misslyckad",
+        "cancelled": "stoppad",
+    }
+    if not rows:
+        print("Utkorgen är tom.")
+    for r in rows:
+        when = r.send_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+        note = f" – {r.last_error}" if r.last_error and r.state != "sent" else ""
+        print(
+            f"{when}  {states.get(r.state, r.state):<10} {KIND_SV.get(r.kind, r.kind):<24} "
+            f"{r.commitment_id or r.agreement_id} → {', '.join(r.recipients)}{note}"
+        )
+    return 0
+
+
+def cmd_deliver(args: argparse.Namespace, clock: Clock) -> int:
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    print(f"Utskick {now.astimezone(STOCKHOLM).isoformat(timespec='minutes')}: {_deliver_now(engine, args, now)}.")
+    return 0
+
+
+def cmd_notify_change(args: argparse.Namespace, clock: Clock) -> int:
+    now = clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        event = service.notify_change(
+            session,
+            party=args.party,
+            text=args.text,
+            by=args.by or args.party,
+            now=now,
+            commitments=args.commitment,
+            agreement_id=args.agreement,
+        )
+        flagged = list(event.commitments)
+    print(
+        f"Ändrade förutsättningar registrerade för {args.party}"
+        + (f"; flaggade inför revisionen: {', '.join(flagged)}" if flagged else "")
+        + "."
+    )
+    print(f"Meddelandet: {_deliver_now(engine, args, now)}.")
+    return 0
+
+
+def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
+    now = clock.now()
+    effective = parse_date(args.effective, "--effective")
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        service.terminate(
+            session,
+            party=args.party,
+            effective=effective,
+            reason=args.reason,
+            by=args.by or args.party,
+            now=now,
+            agreement_id=args.agreement,
+        )
+    print(f"Uppsägning registrerad: alla åtaganden avslutas {effective}; inga påminnelser går ut från den dagen.")
+    print(f"Meddelandet: {_deliver_now(engine, args, now)}.")
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace, clock: Clock) -> int:

@@ -35,3 +35,19 @@ class FixedClock:
         if instant < self.current:
             raise ValueError("a clock does not run backwards")
         self.current = instant
+
+
+@dataclass
+class ShiftedClock:
+    """Real time, shifted so that it read ``start`` when created (``run --from``: a rehearsal)."""
+
+    start: datetime
+    base: Clock
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("ShiftedClock needs an aware datetime")
+        self._offset = self.start - self.base.now()
+
+    def now(self) -> datetime:
+        return self.base.now() + self._offset

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -126,3 +127,13 @@ def transaction(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory.begin() as session:
         yield session
+
+
+def as_utc(value: Any) -> datetime:
+    """An aggregate over a UTCDateTime column (MIN, MAX) as an aware UTC datetime.
+
+    Aggregates skip the column type's result processing; SQLite returns text.
+    """
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

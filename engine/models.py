@@ -153,6 +153,8 @@ class Commitment(Base):
     # The earliest instant at which a rule has something to do for this row; the
     # tick selects ``next_check <= now`` through this index and nothing else.
     next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Why this commitment must be looked at in the next revision (a changed-conditions notice).
+    revision_flag: Mapped[str | None] = mapped_column(Text)
 
 
 class TransitionRecord(Base):
@@ -205,6 +207,12 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class TickLock(Base):
@@ -214,3 +222,19 @@ class TickLock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PartyEvent(Base):
+    """A party's changed-conditions notice or termination, as recorded."""
+
+    __tablename__ = "party_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    party: Mapped[str] = mapped_column(String(60))
+    text: Mapped[str] = mapped_column(Text)
+    effective: Mapped[date | None] = mapped_column(Date)
+    commitments: Mapped[list[Any]] = mapped_column(JSON)
+    by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

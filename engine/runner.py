@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 
 from engine.clock import Clock
 from engine.tick import next_wakeup, tick
+from notifications.dispatcher import deliver, next_send
+from notifications.settings import Settings
 
 log = logging.getLogger("samverkan.run")
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -32,14 +34,14 @@ RETRY = timedelta(minutes=1)
 
 
 def next_run(engine: Engine, now: datetime) -> datetime:
-    due = next_wakeup(engine)
+    found = [t for t in (next_wakeup(engine), next_send(engine)) if t is not None]
     latest = now + AT_LEAST
-    if due is None or due > latest:
+    if not found or min(found) > latest:
         return latest
-    return max(due, now + timedelta(seconds=1))
+    return max(min(found), now + timedelta(seconds=1))
 
 
-def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler) -> None:
+def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: Settings) -> None:
     """One wake-up: tick, then schedule the next wake-up as a new one-off job.
 
     A one-off job is removed by the scheduler once it has fired, so each wake-up
@@ -48,34 +50,44 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler) -> None:
     now = clock.now()
     try:
         report = tick(engine, now, collect=False)
+        sent = deliver(engine, now, settings)
         following = next_run(engine, now)
     except Exception as exc:  # the database may be restarting: try again shortly
         following = now + RETRY
         log.error("tick misslyckades (%s); försöker igen %s", str(exc).splitlines()[0], _local(following))
     else:
         log.info(
-            "vaknade %s: %d granskade, %d övergångar, %d nya notiser; nästa uppvaknande %s",
+            "vaknade %s: %d granskade, %d övergångar, %d nya notiser; %d skickade, %d försöks igen, "
+            "%d misslyckade; nästa uppvaknande %s",
             _local(now),
             report.examined,
             report.transitions,
             report.notices,
+            sent.sent,
+            sent.retried,
+            sent.failed,
             _local(following),
         )
-    scheduler.add_job(wake, DateTrigger(run_date=following, timezone=ZONE), args=(engine, clock, scheduler))
+    scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings))
+
+
+def _after(clock: Clock, when: datetime) -> DateTrigger:
+    """A trigger at ``when`` on ``clock``; the scheduler itself runs on real time."""
+    return DateTrigger(run_date=datetime.now(UTC) + (when - clock.now()), timezone=ZONE)
 
 
 def _local(at: datetime) -> str:
     return at.astimezone(ZONE).isoformat(timespec="seconds")
 
 
-def run_forever(engine: Engine, clock: Clock) -> int:
+def run_forever(engine: Engine, clock: Clock, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(
         timezone=ZONE,
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
-    scheduler.add_job(wake, DateTrigger(run_date=clock.now(), timezone=ZONE), args=(engine, clock, scheduler))
+    scheduler.add_job(wake, _after(clock, clock.now()), args=(engine, clock, scheduler, settings))
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("avslutar (signal %s)", signal.Signals(signum).name)

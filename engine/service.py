@@ -11,15 +11,26 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine import lifecycle, outbox
 from engine.errors import InvalidValue, NotFound
-from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, FollowUp, TransitionRecord, UnitRow
+from engine.models import (
+    AgreementRow,
+    AreaRow,
+    Commitment,
+    EffortRow,
+    FollowUp,
+    OutboxRow,
+    PartyEvent,
+    PartyRow,
+    TransitionRecord,
+    UnitRow,
+)
 from rules import deviation
 from rules.calendar import SwedishCalendar
-from rules.model import Schedule
+from rules.model import QueueNotice, Schedule
 from rules.revision import nominal_due
 
 
@@ -292,3 +303,147 @@ def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, dat
         )
     ).one()
     return period, due, SwedishCalendar().next_working_day(agreement.revision_due)
+
+
+def _agreement_for(session: Session, agreement_id: str | None) -> AgreementRow:
+    if agreement_id is not None:
+        found = session.get(AgreementRow, agreement_id, with_for_update=True)
+        if found is None:
+            raise NotFound("överenskommelse", agreement_id)
+        return found
+    rows = list(session.scalars(select(AgreementRow)))
+    if len(rows) != 1:
+        names = ", ".join(sorted(a.id for a in rows)) or "inga"
+        raise InvalidValue("--agreement", f"ange vilken överenskommelse (finns: {names})")
+    return rows[0]
+
+
+def _other_party_recipients(session: Session, agreement: AgreementRow, party: str) -> tuple[str, ...]:
+    parties = {p.id: p for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))}
+    if party not in parties:
+        raise InvalidValue("--party", f"okänd part '{party}' (parter: {', '.join(sorted(parties))})")
+    emails = []
+    for pid, p in sorted(parties.items()):
+        if pid != party:
+            unit = session.get(UnitRow, (agreement.id, p.contact_unit))
+            assert unit is not None
+            emails.append(unit.email)
+    owner = session.get(UnitRow, (agreement.id, agreement.process_owner))
+    assert owner is not None
+    emails.append(owner.email)
+    return tuple(dict.fromkeys(emails))
+
+
+def notify_change(
+    session: Session,
+    *,
+    party: str,
+    text: str,
+    by: str,
+    now: datetime,
+    commitments: list[str] | None = None,
+    agreement_id: str | None = None,
+) -> PartyEvent:
+    """Changed conditions: recorded, sent at once to the other party and the process owner,
+    and the commitments named are flagged for the next revision."""
+    text = _require_text("--text", text)
+    by = _require_text("--by", by)
+    agreement = _agreement_for(session, agreement_id)
+    recipients = _other_party_recipients(session, agreement, party)
+    flagged = []
+    for key in commitments or []:
+        c = resolve_commitment(session, key, lock=True)
+        if c.agreement_id != agreement.id:
+            raise InvalidValue("--commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
+        c.revision_flag = f"ändrade förutsättningar ({party}, {now.date().isoformat()}): {text[:200]}"
+        flagged.append(c.id)
+    event = PartyEvent(
+        agreement_id=agreement.id,
+        kind="change",
+        party=party,
+        text=text,
+        effective=None,
+        commitments=flagged,
+        by=by,
+        recorded_at=now,
+    )
+    session.add(event)
+    session.flush()
+    outbox.queue(
+        session.connection(),
+        [
+            QueueNotice(
+                key=f"change_notice:{agreement.id}:{event.id}",
+                kind="change_notice",
+                recipients=recipients,
+                send_at=now,
+                agreement=agreement.id,
+                data={"event": event.id, "party": party},
+            )
+        ],
+        now,
+    )
+    return event
+
+
+def terminate(
+    session: Session,
+    *,
+    party: str,
+    effective: date,
+    reason: str,
+    by: str,
+    now: datetime,
+    agreement_id: str | None = None,
+) -> PartyEvent:
+    """A termination: recorded and sent at once; every commitment ends on ``effective``,
+    and nothing queued for that day or later is sent."""
+    reason = _require_text("--reason", reason)
+    by = _require_text("--by", by)
+    agreement = _agreement_for(session, agreement_id)
+    recipients = _other_party_recipients(session, agreement, party)
+    today = now.astimezone(ZoneInfo(agreement.timezone)).date()
+    if effective < today:
+        raise InvalidValue("--effective", f"{effective} har redan passerat")
+    if agreement.terminates is not None:
+        raise InvalidValue("--party", f"överenskommelsen är redan uppsagd från {agreement.terminates}")
+    agreement.terminates = effective
+    agreement.next_check = now
+    session.execute(
+        update(Commitment)
+        .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
+        .values(next_check=now)
+    )
+    stop = datetime.combine(effective, datetime.min.time(), tzinfo=ZoneInfo(agreement.timezone))
+    session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.agreement_id == agreement.id, OutboxRow.state == "pending", OutboxRow.send_at >= stop)
+        .values(state="cancelled", last_error=f"överenskommelsen uppsagd från {effective}")
+    )
+    event = PartyEvent(
+        agreement_id=agreement.id,
+        kind="termination",
+        party=party,
+        text=reason,
+        effective=effective,
+        commitments=[],
+        by=by,
+        recorded_at=now,
+    )
+    session.add(event)
+    session.flush()
+    outbox.queue(
+        session.connection(),
+        [
+            QueueNotice(
+                key=f"termination_notice:{agreement.id}:{event.id}",
+                kind="termination_notice",
+                recipients=recipients,
+                send_at=now,
+                agreement=agreement.id,
+                data={"event": event.id, "party": party, "effective": effective.isoformat()},
+            )
+        ],
+        now,
+    )
+    return event

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, update
 
 from engine import lifecycle, outbox
+from engine.db import as_utc
 from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, TickLock, TransitionRecord, UnitRow
 from rules import commitment as commitment_rules
 from rules import revision as revision_rules
@@ -303,11 +304,5 @@ def next_wakeup(engine: Engine) -> datetime | None:
         a = conn.execute(select(func.min(A.c.next_check))).scalar()
         c = conn.execute(select(func.min(C.c.next_check))).scalar()
     # UTCDateTime's result processing does not apply to aggregates on SQLite.
-    found = [_aware(x) for x in (a, c) if x is not None]
+    found = [as_utc(x) for x in (a, c) if x is not None]
     return min(found) if found else None
-
-
-def _aware(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -22,6 +22,7 @@ NoticeKind = Literal[
     "change_notice",
     "termination_notice",
     "deviation",
+    "delivery_failed",
 ]
 
 

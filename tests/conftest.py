@@ -8,8 +8,11 @@ Each PostgreSQL test gets a schema of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
+import selectors
+import subprocess
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,3 +109,27 @@ def loaded(engine: Engine, boras: Agreement) -> Engine:
     with db.transaction(engine) as session:
         load_plan(session, boras, now=datetime(2016, 1, 4, 9, 0, tzinfo=UTC))
     return engine
+
+
+def _read_until(proc: subprocess.Popen[str], needle: str, limit: float = 60) -> str:
+    """Read the process's stderr until ``needle`` appears (a deadline, not a sleep)."""
+    assert proc.stderr is not None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stderr, selectors.EVENT_READ)
+    seen = ""
+    deadline = time.monotonic() + limit
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not sel.select(timeout=left):
+            raise AssertionError(f"{needle!r} not seen in {limit}s; got:\n{seen}")
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"process ended before {needle!r}:\n{seen}")
+        seen += line
+    return seen
+
+
+@pytest.fixture
+def read_until() -> Callable[..., str]:
+    """Read a child process's stderr until a text appears, with a deadline (never a sleep)."""
+    return _read_until

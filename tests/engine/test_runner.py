@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,25 +49,9 @@ def test_tick_with_a_bad_now_is_one_line_exit_2(loaded_2026: str, capsys: pytest
     assert len(err.strip().splitlines()) == 1 and "--now: ogiltig tidpunkt" in err
 
 
-def _read_until(proc: subprocess.Popen[str], needle: str, limit: float = 60) -> str:
-    """Read the process's stderr until ``needle`` appears (a deadline, not a sleep)."""
-    assert proc.stderr is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stderr, selectors.EVENT_READ)
-    seen = ""
-    deadline = time.monotonic() + limit
-    while needle not in seen:
-        left = deadline - time.monotonic()
-        if left <= 0 or not sel.select(timeout=left):
-            raise AssertionError(f"{needle!r} not seen in {limit}s; got:\n{seen}")
-        line = proc.stderr.readline()
-        if not line:
-            raise AssertionError(f"process ended before {needle!r}:\n{seen}")
-        seen += line
-    return seen
-
-
-def test_run_wakes_acts_on_what_is_due_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+def test_run_wakes_acts_on_what_is_due_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, read_until: Callable[..., str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'run.db'}"
     assert subprocess.run([EXE, "init", "--db", url, "--config", BORAS], capture_output=True).returncode == 0
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -76,7 +59,7 @@ def test_run_wakes_acts_on_what_is_due_and_stops_cleanly_on_sigterm(tmp_path: Pa
         [EXE, "run", "--db", url], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
     )
     try:
-        seen = _read_until(proc, "nästa uppvaknande")
+        seen = read_until(proc, "nästa uppvaknande")
         assert "28 granskade, 28 övergångar" in seen
         proc.send_signal(signal.SIGTERM)
         _, rest = proc.communicate(timeout=30)

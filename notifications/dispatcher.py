@@ -1,0 +1,310 @@
+"""The dispatcher: claim due notices from the outbox, render, send, mark — losing none.
+
+1. **Claim** (one short transaction): ``UPDATE outbox SET state='sending', claimed_by,
+   claimed_at WHERE id IN (SELECT id … due … LIMIT n [FOR UPDATE SKIP LOCKED]) AND
+   still due RETURNING id``. On PostgreSQL ``SKIP LOCKED`` lets several dispatchers
+   take disjoint rows; on SQLite the UPDATE takes the single write lock, so the claim
+   is single-writer. A row left ``sending`` longer than the lease belongs to a
+   dispatcher that died before marking, and is claimed again.
+2. **Send** the batch through the mailer (outside any transaction).
+3. **Mark** (one transaction, only rows this dispatcher still holds): sent; or back to
+   pending with exponential backoff and jitter after a connection error or a 4xx
+   reply; or failed after a 5xx reply or the last attempt, with the server's answer,
+   and the process owner is told.
+
+A crash between 2 and 3 resends the batch after the lease, with the same Message-ID
+(notifications.message.message_id): at least once, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import socket
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from engine.db import as_utc
+from engine.models import AgreementRow, OutboxRow, UnitRow
+from engine.outbox import queue
+from notifications import message as mime
+from notifications.context import LinkMaker, contexts
+from notifications.mailers import Mailer, Outgoing, SendResult, make_mailer
+from notifications.render import Rendered, render
+from notifications.settings import Settings
+from rules.model import QueueNotice
+
+OUT = cast(Table, OutboxRow.__table__)
+ATTACH_ICS = ("reminder", "revision_kickoff")
+
+
+@dataclass(kw_only=True)
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _due(now: datetime, lease: timedelta) -> Any:
+    return or_(
+        and_(OUT.c.state == "pending", OUT.c.send_at <= now),
+        and_(OUT.c.state == "sending", OUT.c.claimed_at < now - lease),
+    )
+
+
+def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta) -> list[int]:
+    with engine.begin() as conn:
+        due = _due(now, lease)
+        pick = select(OUT.c.id).where(due).order_by(OUT.c.send_at, OUT.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        # Materialised once: PostgreSQL may otherwise rescan an IN-subquery, and with SKIP
+        # LOCKED each rescan returns other rows, so the LIMIT would not hold.
+        picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+        stmt = (
+            update(OUT)
+            .where(OUT.c.id.in_(select(picked.c.id)), due)
+            .values(state="sending", claimed_by=worker, claimed_at=now)
+            .returning(OUT.c.id)
+        )
+        return sorted(conn.execute(stmt).scalars().all())
+
+
+def backoff(attempts: int, settings: Settings, rng: random.Random) -> timedelta:
+    """Exponential in the number of attempts, capped, with ±50 % jitter."""
+    base = min(settings.backoff_seconds * 2 ** (attempts - 1), settings.backoff_max_seconds)
+    return timedelta(seconds=base * rng.uniform(0.5, 1.5))
+
+
+@dataclass
+class _Prepared:
+    ids: list[int]
+    outgoing: Outgoing | None
+    error: str = ""
+
+
+def _ics(row: OutboxRow, ctx: dict[str, Any], rendered: Rendered, owner: str, now: datetime) -> mime.Attachment | None:
+    due = ctx["notice"]["due"]
+    if row.kind not in ATTACH_ICS or not due:
+        return None
+    content = mime.deadline_ics(
+        uid=f"{hashlib.sha256(row.key.encode()).hexdigest()[:24]}@samverkan",
+        summary=rendered.subject,
+        description=rendered.text[:2000],
+        due=date.fromisoformat(due),
+        organizer=owner,
+        stamp=now,
+    )
+    return mime.Attachment(
+        filename="deadline.ics", content=content, maintype="text", subtype="calendar", params={"method": "PUBLISH"}
+    )
+
+
+def _prepare(
+    session: Session, rows: list[OutboxRow], settings: Settings, now: datetime, link: LinkMaker | None
+) -> list[_Prepared]:
+    ctx = contexts(session, rows, link=link)
+    singles: list[tuple[OutboxRow, Rendered]] = []
+    out: list[_Prepared] = []
+    for r in rows:
+        try:
+            singles.append((r, render(r.kind, ctx[r.id], templates_dir=settings.templates_dir)))
+        except Exception as exc:  # a broken user template fails this notice, not the run
+            out.append(_Prepared(ids=[r.id], outgoing=None, error=f"mall: {exc}"))
+    groups: dict[tuple[str, ...], list[tuple[OutboxRow, Rendered]]] = defaultdict(list)
+    for r, rendered in singles:
+        if settings.digest and len(r.recipients) == 1:
+            groups[(r.recipients[0], r.send_at.date().isoformat())].append((r, rendered))
+        else:
+            groups[(f"#{r.id}",)].append((r, rendered))
+    for members in groups.values():
+        ids = [r.id for r, _ in members]
+        first, rendered = members[0]
+        context = ctx[first.id]
+        kind = first.kind
+        attachments = []
+        if len(members) > 1:
+            kind = "digest"
+            context = dict(context, items=[{"subject": m.subject, "text": m.text} for _, m in members])
+            try:
+                rendered = render("digest", context, templates_dir=settings.templates_dir)
+            except Exception as exc:
+                out.append(_Prepared(ids=ids, outgoing=None, error=f"mall: {exc}"))
+                continue
+            key = "digest:" + ",".join(r.key for r, _ in members)
+        else:
+            key = first.key
+            ics = _ics(first, context, rendered, context["owner"]["email"], now)
+            if ics is not None:
+                attachments.append(ics)
+        try:
+            msg: EmailMessage = mime.build(
+                sender=str(settings.sender),
+                sender_name=settings.sender_name,
+                recipients=first.recipients,
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+                msg_id=mime.message_id(key, str(settings.sender)),
+                sent_at=now,
+                kind=kind,
+                reply_to=context["owner"]["email"],
+                attachments=attachments,
+            )
+        except mime.HeaderRefused as exc:
+            out.append(_Prepared(ids=ids, outgoing=None, error=str(exc)))
+            continue
+        out.append(_Prepared(ids=ids, outgoing=Outgoing(message=msg, recipients=tuple(first.recipients))))
+    return out
+
+
+def _mark(
+    engine: Engine,
+    worker: str,
+    outcomes: list[tuple[_Prepared, SendResult]],
+    settings: Settings,
+    now: datetime,
+    rng: random.Random,
+    report: DeliveryReport,
+) -> None:
+    held = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == "sending")
+    sent, retry, failed = [], [], []
+    refused: dict[int, set[str]] = {}
+    with engine.begin() as conn:
+        attempts = dict(
+            conn.execute(
+                select(OUT.c.id, OUT.c.attempts).where(OUT.c.id.in_([i for p, _ in outcomes for i in p.ids]))
+            ).all()
+        )
+        for prepared, result in outcomes:
+            mid = str(prepared.outgoing.message["Message-ID"]) if prepared.outgoing else None
+            for i in prepared.ids:
+                tries = attempts.get(i, 0) + 1
+                if result.status == "sent":
+                    note = result.error or None
+                    sent.append({"b_id": i, "b_mid": mid, "b_tries": tries, "b_err": note})
+                elif result.status == "retry" and tries < settings.max_attempts:
+                    when = now + backoff(tries, settings, rng)
+                    retry.append({"b_id": i, "b_tries": tries, "b_err": result.error, "b_at": when})
+                else:
+                    failed.append({"b_id": i, "b_tries": tries, "b_err": result.error or "okänt fel"})
+                    refused[i] = set(result.refused)
+        if sent:
+            conn.execute(
+                update(OUT)
+                .where(held)
+                .values(
+                    state="sent",
+                    sent_at=now,
+                    message_id=bindparam("b_mid"),
+                    attempts=bindparam("b_tries"),
+                    last_error=bindparam("b_err"),
+                ),
+                sent,
+            )
+        if retry:
+            conn.execute(
+                update(OUT)
+                .where(held)
+                .values(
+                    state="pending",
+                    attempts=bindparam("b_tries"),
+                    last_error=bindparam("b_err"),
+                    send_at=bindparam("b_at"),
+                    claimed_by=None,
+                    claimed_at=None,
+                ),
+                retry,
+            )
+        if failed:
+            conn.execute(
+                update(OUT)
+                .where(held)
+                .values(state="failed", attempts=bindparam("b_tries"), last_error=bindparam("b_err")),
+                failed,
+            )
+            _tell_process_owner(conn, [f["b_id"] for f in failed], refused, now)
+    report.sent += len(sent)
+    report.retried += len(retry)
+    report.failed += len(failed)
+    report.errors += [f["b_err"] for f in failed]
+
+
+def _tell_process_owner(conn: Any, failed_ids: list[int], refused: dict[int, set[str]], now: datetime) -> None:
+    rows = conn.execute(
+        select(OUT.c.id, OUT.c.key, OUT.c.kind, OUT.c.agreement_id, OUT.c.recipients, OUT.c.last_error, UnitRow.email)
+        .join(AgreementRow, AgreementRow.id == OUT.c.agreement_id)
+        .join(UnitRow, and_(UnitRow.agreement_id == AgreementRow.id, UnitRow.id == AgreementRow.process_owner))
+        .where(OUT.c.id.in_(failed_ids))
+    ).all()
+    notices = [
+        QueueNotice(
+            key=f"delivery_failed:{r.id}",
+            kind="delivery_failed",
+            recipients=(r.email,),
+            send_at=now,
+            agreement=r.agreement_id,
+            data={"failed": [{"key": r.key, "kind": r.kind, "recipients": r.recipients, "error": r.last_error}]},
+        )
+        for r in rows
+        # Never about itself, and never to an address the server just refused.
+        if r.kind != "delivery_failed" and r.email not in refused.get(r.id, set())
+    ]
+    queue(conn, notices, now)
+
+
+def deliver(
+    engine: Engine,
+    now: datetime,
+    settings: Settings,
+    *,
+    mailer: Mailer | None = None,
+    worker: str | None = None,
+    limit: int | None = None,
+    link: LinkMaker | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryReport:
+    """Send every notice due at ``now`` once; returns what happened."""
+    mailer = mailer or make_mailer(settings)
+    worker = worker or worker_name()
+    rng = rng or random.Random()
+    lease = timedelta(seconds=settings.lease_seconds)
+    report = DeliveryReport()
+    while limit is None or report.claimed < limit:
+        size = settings.batch_size if limit is None else min(settings.batch_size, limit - report.claimed)
+        ids = claim(engine, now, worker, size, lease)
+        if not ids:
+            break
+        report.claimed += len(ids)
+        with Session(engine) as session:
+            rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
+            prepared = _prepare(session, rows, settings, now, link)
+        ready = [p for p in prepared if p.outgoing is not None]
+        results = asyncio.run(mailer.send_all([p.outgoing for p in ready if p.outgoing is not None]))
+        report.messages += sum(r.status == "sent" for r in results)
+        outcomes = list(zip(ready, results, strict=True))
+        outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]
+        _mark(engine, worker, outcomes, settings, now, rng, report)
+    return report
+
+
+def next_send(engine: Engine) -> datetime | None:
+    """When the next pending notice is due (for ``run``)."""
+    with engine.connect() as conn:
+        value = conn.execute(select(func.min(OUT.c.send_at)).where(OUT.c.state == "pending")).scalar()
+    return None if value is None else as_utc(value)

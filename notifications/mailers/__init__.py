@@ -1,0 +1,51 @@
+"""Mailers: one protocol, one module per backend (smtp, file, console).
+
+A mailer sends a batch and says, per message, whether it was accepted, should be
+tried again (a connection error or a 4xx reply) or failed for good (a 5xx reply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Literal, Protocol
+
+from notifications.settings import Settings
+
+Status = Literal["sent", "retry", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outgoing:
+    message: EmailMessage
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendResult:
+    status: Status
+    error: str = ""
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    name: str
+
+    async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        """Send every message; one result per message, in order."""
+        ...
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    if settings.mailer == "smtp":
+        from notifications.mailers.smtp import SmtpMailer
+
+        return SmtpMailer(settings.smtp)
+    if settings.mailer == "console":
+        from notifications.mailers.console import ConsoleMailer
+
+        return ConsoleMailer()
+    from notifications.mailers.file import FileMailer
+
+    return FileMailer(settings.mail_dir)

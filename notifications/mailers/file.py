@@ -1,0 +1,44 @@
+"""The embedded default: each message becomes an .eml file in a folder.
+
+The file is named after the Message-ID, and written to a temporary name first, so a
+resend after a crash replaces the file rather than adding a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from notifications.mailers import Outgoing, SendResult
+
+
+class FileMailer:
+    name = "file"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_for(self, item: Outgoing) -> Path:
+        digest = hashlib.sha256(str(item.message["Message-ID"]).encode()).hexdigest()[:16]
+        kind = str(item.message.get("X-Samverkan-Kind", "meddelande"))
+        return self.folder / f"{kind}-{digest}.eml"
+
+    async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        results: list[SendResult] = []
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return [SendResult(status="retry", error=f"{self.folder}: {exc.strerror}") for _ in batch]
+        for item in batch:
+            target = self.path_for(item)
+            tmp = target.with_suffix(".tmp")
+            try:
+                tmp.write_bytes(bytes(item.message))
+                os.replace(tmp, target)
+            except OSError as exc:
+                results.append(SendResult(status="retry", error=f"{target}: {exc.strerror}"))
+            else:
+                results.append(SendResult(status="sent"))
+        return results

@@ -1,0 +1,237 @@
+"""Turn a notice's context into a mail: a one-line subject, a plain-text body and an HTML body.
+
+Each kind of notice has three templates, ``{kind}.subject.txt``, ``{kind}.txt`` and
+``{kind}.html`` (the HTML ones extend ``_layout.html``). A user may keep a folder of
+their own templates: a file there overrides ours by name, anything it lacks falls
+back to ours. HTML is autoescaped, plain text is not; an undefined variable is an
+error, never an empty string. Text that a person typed (a changed-conditions notice,
+a follow-up comment) is data: it is printed, never evaluated as a template.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from jinja2.exceptions import FilterArgumentError
+
+from engine.errors import SamverkanError
+
+KINDS = (
+    "reminder",
+    "overdue",
+    "escalation",
+    "revision_kickoff",
+    "revision_overdue",
+    "change_notice",
+    "termination_notice",
+    "deviation",
+    "digest",
+    "delivery_failed",
+)
+
+SUBJECT_MAX = 200
+ZONE = ZoneInfo("Europe/Stockholm")
+MONTHS = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+KIND_NAMES = {
+    "reminder": "påminnelse",
+    "overdue": "försenad uppföljning",
+    "escalation": "eskalering",
+    "revision_kickoff": "revision inleds",
+    "revision_overdue": "försenad revision",
+    "change_notice": "ändrade förutsättningar",
+    "termination_notice": "uppsägning",
+    "deviation": "avvikelse",
+    "digest": "sammanställning",
+    "delivery_failed": "leveransfel",
+}
+
+
+class TemplateError(SamverkanError):
+    """A template that is missing or cannot be rendered with the context it was given."""
+
+    def __init__(self, template: str, problem: str) -> None:
+        self.template = template
+        self.problem = problem
+        super().__init__(f"mallen '{template}': {problem}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+# -- filters --------------------------------------------------------------------------
+
+
+def datum(value: date | str) -> str:
+    """A date (or ISO date string) as Swedish prose: ``31 mars 2027``."""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZONE).date() if value.tzinfo is not None else value.date()
+    elif isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise FilterArgumentError(f"datum: {value!r} är inget datum ÅÅÅÅ-MM-DD") from None
+    elif not isinstance(value, date):
+        raise FilterArgumentError(f"datum: {value!r} är inget datum")
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def datumtid(value: datetime | str) -> str:
+    """An aware instant as Swedish local time: ``1 mars 2027 kl. 08:00``."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise FilterArgumentError(f"datumtid: {value!r} är ingen tidpunkt") from None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise FilterArgumentError(f"datumtid: {value!r} är ingen tidpunkt med tidszon")
+    local = value.astimezone(ZONE)
+    return f"{datum(local.date())} kl. {local:%H:%M}"
+
+
+def tillstand(value: str) -> str:
+    """A commitment state as a person reads it (the states are Swedish words already)."""
+    return str(value)
+
+
+def antal_dagar(value: int) -> str:
+    """``1 dag``, ``3 dagar``."""
+    return f"{value} {'dag' if abs(value) == 1 else 'dagar'}"
+
+
+def tal(value: Any) -> str:
+    """A measure value or target: whole numbers without decimals (2, not 2.0), decimal comma."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "ja" if value else "nej"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return str(value).replace(".", ",")
+    return str(value)
+
+
+def slag(kind: str) -> str:
+    """A notice kind's Swedish name (unknown kinds are shown as they are)."""
+    return KIND_NAMES.get(kind, kind)
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "datum": datum,
+    "datumtid": datumtid,
+    "tillstand": tillstand,
+    "antal_dagar": antal_dagar,
+    "tal": tal,
+    "slag": slag,
+}
+
+
+# -- the environment ------------------------------------------------------------------
+
+
+def _packaged(name: str) -> tuple[str, str | None, Callable[[], bool] | None] | None:
+    """Our own templates, read through importlib.resources (works from a wheel or a zip)."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        return None
+    resource = files("notifications") / "templates" / name
+    if not resource.is_file():
+        return None
+    return resource.read_text(encoding="utf-8"), str(resource), lambda: True
+
+
+@functools.cache
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The environment for one user template folder (or none), built once."""
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(templates_dir, encoding="utf-8"))
+    loaders.append(jinja2.FunctionLoader(_packaged))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # An {% include %} pastes whole lines: the partial keeps its final newline.
+        keep_trailing_newline=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+def _failing_template(exc: BaseException, fallback: str) -> tuple[str, int | None]:
+    """The template file and line where a render error happened (innermost template frame)."""
+    name, line = fallback, None
+    tb = exc.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            name, line = Path(tb.tb_frame.f_code.co_filename).name, tb.tb_lineno
+        tb = tb.tb_next
+    return name, line
+
+
+def _render_one(name: str, context: Mapping[str, Any], templates_dir: Path | None) -> str:
+    env = environment(templates_dir)
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if isinstance(exc.name, str) else name
+        where = f"varken i {templates_dir} eller" if templates_dir is not None else "inte"
+        hint = f" (kända slag: {', '.join(KINDS)})" if missing == name else ""
+        raise TemplateError(missing, f"finns {where} bland de inbyggda mallarna{hint}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        template = Path(exc.filename).name if exc.filename else (exc.name or name)
+        raise TemplateError(template, f"rad {exc.lineno}: syntaxfel: {exc.message}") from exc
+    except jinja2.UndefinedError as exc:
+        template, line = _failing_template(exc, name)
+        at = f"rad {line}: " if line else ""
+        raise TemplateError(template, f"{at}värde saknas i meddelandets innehåll ({exc.message})") from exc
+    except (jinja2.TemplateError, TypeError, ValueError) as exc:
+        template, line = _failing_template(exc, name)
+        at = f"rad {line}: " if line else ""
+        raise TemplateError(template, f"{at}kan inte fyllas i ({exc})") from exc
+
+
+def one_line(subject: str) -> str:
+    """A mail subject: all whitespace (CR and LF included) collapsed to single spaces, capped."""
+    line = " ".join(subject.split())
+    if len(line) > SUBJECT_MAX:
+        line = line[: SUBJECT_MAX - 1].rstrip() + "…"
+    return line
+
+
+def render(kind: str, context: Mapping[str, Any], *, templates_dir: Path | None = None) -> Rendered:
+    """Render the subject, plain-text body and HTML body of one notice."""
+    context = dict(context)
+    subject = one_line(_render_one(f"{kind}.subject.txt", context, templates_dir))
+    text = _render_one(f"{kind}.txt", context, templates_dir).rstrip() + "\n"
+    html = _render_one(f"{kind}.html", context, templates_dir).rstrip() + "\n"
+    return Rendered(subject=subject, text=text, html=html)

@@ -1,0 +1,78 @@
+"""Delivery settings: which mailer, how to reach the SMTP server, retries, digest.
+
+Read from a YAML file (``--settings FILE`` or ``SAMVERKAN_SETTINGS``); without one the
+defaults hold: mail is written as .eml files to ``./outbox`` (the embedded default).
+A password is never in the file: ``smtp.password_env`` names the environment variable
+that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+
+from engine.errors import InvalidValue
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SmtpSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    # starttls in production: a server that drops STARTTLS is refused, not silently used in clear.
+    security: Literal["none", "starttls", "tls"] = "none"
+    user: str | None = None
+    password_env: str | None = Field(default=None, description="environment variable holding the password")
+    timeout_seconds: float = Field(default=30, gt=0)
+    connections: int = Field(default=4, ge=1, le=64)
+    validate_certs: bool = True
+
+    def password(self) -> str | None:
+        if self.password_env is None:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise InvalidValue("smtp.password_env", f"miljövariabeln {self.password_env} är inte satt")
+        return value
+
+
+class Settings(_Strict):
+    mailer: Literal["file", "smtp", "console"] = "file"
+    mail_dir: Path = Path("outbox")
+    sender: EmailStr = "samverkan@samverkan.example"
+    sender_name: str = "Samverkan"
+    templates_dir: Path | None = None
+    digest: bool = False
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_seconds: float = Field(default=60, gt=0)
+    backoff_max_seconds: float = Field(default=6 * 3600, gt=0)
+    batch_size: int = Field(default=200, ge=1)
+    # A claim older than this is taken to be from a dispatcher that died before marking.
+    lease_seconds: float = Field(default=600, gt=0)
+    base_url: str | None = None
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Settings from ``path``, else ``$SAMVERKAN_SETTINGS``, else the defaults."""
+    where = path or os.environ.get("SAMVERKAN_SETTINGS")
+    if not where:
+        return Settings()
+    try:
+        data = yaml.safe_load(Path(where).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise InvalidValue(str(where), f"kan inte läsas: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidValue(str(where), f"ogiltig YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise InvalidValue(str(where), f"{loc}: {err['msg']}") from None
