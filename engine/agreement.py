@@ -139,6 +139,7 @@ class RevisionSchedule(_Strict):
 
 class Schedule(_Strict):
     send_time: time = time(8, 0)
+    weekly_summary: bool = True
     follow_up: FollowUpSchedule = Field(default_factory=FollowUpSchedule)
     revision: RevisionSchedule = Field(default_factory=RevisionSchedule)
 

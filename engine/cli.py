@@ -86,6 +86,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--why", required=True, metavar="TEXT")
     p.set_defaults(func=cmd_transition)
 
+    p = sub.add_parser("followup", help="registrera ett åtagandes uppföljning för en period")
+    _db_option(p)
+    p.add_argument("commitment", metavar="ÅTAGANDE")
+    p.add_argument("--period", required=True, metavar="ÅR")
+    p.add_argument("--value", action="append", default=[], metavar="MÅTT=VÄRDE")
+    p.add_argument("--comment", required=True, metavar="TEXT")
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--hours", metavar="TIMMAR", help="nedlagd tid i timmar (frivilligt)")
+    p.add_argument("--replace", action="store_true", help="rätta en registrerad uppföljning (den tidigare sparas)")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=cmd_followup)
+
+    p = sub.add_parser("overdue", help="processägarens genomgång: försenat, avvikelser, olevererat")
+    _db_option(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=cmd_overdue)
+
+    p = sub.add_parser("revision", help="revisionen: start, decide, complete, status")
+    rsub = p.add_subparsers(dest="revision_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = rsub.add_parser("start", help="inled revisionen (skickar revisionsstarten)")
+    _db_option(r)
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--agreement", metavar="ID")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=cmd_revision_start)
+    r = rsub.add_parser("decide", help="beslut för ett åtagande: keep, change eller remove")
+    _db_option(r)
+    r.add_argument("commitment", metavar="ÅTAGANDE")
+    r.add_argument("decision", metavar="BESLUT", help="keep | change | remove")
+    r.add_argument("--text", required=True, metavar="TEXT")
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=cmd_revision_decide)
+    r = rsub.add_parser("complete", help="anta den reviderade planen (ny planversion)")
+    _db_option(r)
+    r.add_argument("--config", required=True, metavar="NY_FIL")
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=cmd_revision_complete)
+    r = rsub.add_parser("status", help="visa pågående revision och besluten")
+    _db_option(r)
+    r.add_argument("--agreement", metavar="ID")
+    r.set_defaults(func=cmd_revision_status)
+
+    p = sub.add_parser("plan", help="planversioner")
+    psub = p.add_subparsers(dest="plan_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = psub.add_parser("diff", help="vad som ändrats mellan två planversioner")
+    _db_option(r)
+    r.add_argument("v1", metavar="V1")
+    r.add_argument("v2", metavar="V2")
+    r.add_argument("--agreement", metavar="ID")
+    r.set_defaults(func=cmd_plan_diff)
+
+    p = sub.add_parser("report", help="årsrapporten (html, md eller csv)")
+    _db_option(p)
+    p.add_argument("--period", required=True, metavar="ÅR")
+    p.add_argument("--format", choices=("html", "md", "csv"), default="html")
+    p.add_argument("--out", required=True, metavar="FIL")
+    p.add_argument("--agreement", metavar="ID")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("calendar", help="kommande sista dagar som .ics (Outlook, Google Kalender)")
+    _db_option(p)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--unit", metavar="ENHET")
+    who.add_argument("--party", metavar="PART")
+    p.add_argument("--out", required=True, metavar="FIL.ics")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=cmd_calendar)
+
     p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
     _db_option(p)
     p.add_argument("--now", metavar="ISO", help="tidpunkt, t.ex. 2027-03-01T08:00+01:00 (utan zon: svensk tid)")
@@ -289,6 +360,8 @@ KIND_SV = {
     "termination_notice": "uppsägning",
     "deviation": "avvikelse",
     "revision_completed": "revision genomförd",
+    "weekly_summary": "veckans genomgång",
+    "delivery_failed": "leveransfel",
 }
 
 
@@ -309,6 +382,287 @@ def describe(kind: str, subject: str | None, recipients: Sequence[str], details:
     if recipients:
         parts.append("till " + ", ".join(recipients))
     return " – ".join(p for p in parts if p)
+
+
+def parse_int(text: str, where: str, *, low: int | None = None, high: int | None = None) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise InvalidValue(where, f"ska vara ett heltal, inte '{text}'") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidValue(where, f"{value} ligger utanför {low}–{high}")
+    return value
+
+
+def parse_values(items: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidValue("--value", f"'{item}' ska skrivas MÅTT=VÄRDE, t.ex. utbildningar=2")
+        if key.strip() in values:
+            raise InvalidValue("--value", f"'{key.strip()}' anges två gånger")
+        values[key.strip()] = value
+    return values
+
+
+def cmd_followup(args: argparse.Namespace, clock: Clock) -> int:
+    now = parse_instant(args.now) if args.now else clock.now()
+    period = parse_int(args.period, "--period", low=1900, high=2200)
+    hours = None
+    if args.hours is not None:
+        try:
+            hours = float(args.hours.replace(",", "."))
+        except ValueError:
+            raise InvalidValue("--hours", f"ska vara ett tal ≥ 0, inte '{args.hours}'") from None
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        record = service.record_follow_up(
+            session,
+            args.commitment,
+            period=period,
+            values=parse_values(args.value),
+            comment=args.comment,
+            by=args.by,
+            now=now,
+            hours=hours,
+            replace=args.replace,
+        )
+        cid, version = record.commitment_id, record.version
+        from sqlalchemy import select
+
+        from engine.models import OutboxRow
+
+        deviations = list(
+            session.scalars(
+                select(OutboxRow.key).where(
+                    OutboxRow.kind == "deviation", OutboxRow.commitment_id == cid, OutboxRow.period == period
+                )
+            )
+        )
+    if version > 1:
+        print(f"{cid}: uppföljningen för {period} rättad (version {version}; tidigare versioner sparas).")
+    else:
+        print(f"{cid}: uppföljningen för {period} registrerad; pågående → uppföljd.")
+    for key in deviations:
+        print(f"  avvikelse: {key.rsplit(':', 1)[1]} under målet – processägaren meddelas")
+    return 0
+
+
+def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.review import review
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        result = review(session, now)
+    if args.json:
+        json.dump(result.as_json(), sys.stdout, ensure_ascii=False, indent=2, default=str)
+        print()
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(f"[bold]Genomgång {now.astimezone(STOCKHOLM).strftime('%Y-%m-%d %H:%M')}[/]")
+    if result.empty:
+        console.print("Inget är försenat, inga avvikelser, allt levererat.")
+        return 0
+    if result.follow_ups:
+        t = Table(title="Försenade uppföljningar (per part och enhet, mest försenade först)")
+        for col in (
+            "Part",
+            "Enhet",
+            "Åtagande",
+            "Period",
+            "Sista dag",
+            "Dagar sen",
+            "Påminnelser",
+            "Försenad-notiser",
+            "Eskalerad",
+        ):
+            t.add_column(col)
+        for f in result.follow_ups:
+            t.add_row(
+                f.party_name,
+                f.unit_name,
+                f"{f.effort}\n[dim]{f.commitment}[/]",
+                str(f.period),
+                f.due,
+                f"[red]{f.days_late}[/]",
+                str(f.reminders_sent),
+                str(f.overdue_sent),
+                "ja" if f.escalated else "nej",
+            )
+        console.print(t)
+    if result.revisions:
+        t = Table(title="Försenad revision")
+        for col in ("Överenskommelse", "Revision", "Sista dag", "Dagar sen", "Inledd", "Beslutade", "Utan beslut"):
+            t.add_column(col)
+        for r in result.revisions:
+            t.add_row(
+                r.agreement,
+                str(r.revision),
+                r.due,
+                f"[red]{r.days_late}[/]",
+                "ja" if r.opened else "nej",
+                str(r.decided),
+                str(r.undecided),
+            )
+        console.print(t)
+    if result.undeliverable:
+        t = Table(title="Meddelanden som inte kunde levereras")
+        for col in ("Slag", "Till", "Åtagande", "Försök", "Serverns svar"):
+            t.add_column(col, overflow="fold")
+        for u in result.undeliverable:
+            t.add_row(
+                KIND_SV.get(u.kind, u.kind),
+                ", ".join(u.recipients),
+                u.commitment or u.agreement,
+                str(u.attempts),
+                u.error,
+            )
+        console.print(t)
+    if result.deviations:
+        t = Table(title="Avvikelser från mål")
+        for col in ("Part", "Enhet", "Insats", "Period", "Aktivitetsmått", "Värde", "Mål"):
+            t.add_column(col, overflow="fold")
+        for d in result.deviations:
+            t.add_row(d.party, d.unit_name, d.effort, str(d.period), d.text, f"[red]{d.value:g}[/]", f"{d.target:g}")
+        console.print(t)
+    if result.flagged:
+        t = Table(title="Flaggade inför revisionen (ändrade förutsättningar)")
+        for col in ("Åtagande", "Insats", "Part", "Anledning"):
+            t.add_column(col, overflow="fold")
+        for fl in result.flagged:
+            t.add_row(fl.commitment, fl.effort, fl.party, fl.reason)
+        console.print(t)
+    return 0
+
+
+def cmd_revision_start(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.revisions import open_revision
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        rev = open_revision(session, by=args.by, now=now, agreement_id=args.agreement)
+        number, due = rev.number, rev.due
+    print(f"Revision {number} inledd (sista dag {due}); revisionsstarten skickas till parterna och processägaren.")
+    return 0
+
+
+def cmd_revision_decide(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.revisions import DECISION_SV, decide
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        d = decide(session, args.commitment, args.decision.strip().lower(), text=args.text, by=args.by, now=now)
+        cid, decision = d.commitment_id, d.decision
+    print(f"{cid}: {DECISION_SV[decision]} ({args.text.strip()})")
+    return 0
+
+
+def cmd_revision_complete(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.revisions import complete
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    new = load_agreement(args.config)
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        done = complete(session, new, by=args.by, now=now)
+    print(f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen.")
+    print(f"  {len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya.")
+    for line in done.changes:
+        print(f"  - {line}")
+    print(f"Nästa revision senast {done.next_due}.")
+    return 0
+
+
+def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
+    from sqlalchemy import select
+
+    from engine.models import Commitment
+    from engine.revisions import DECISION_SV, current_revision, decisions
+
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        agreement = service._agreement_for(session, args.agreement)
+        rev = current_revision(session, agreement.id)
+        if rev is None:
+            print(f"Ingen revision pågår. Nästa revision senast {agreement.revision_due}.")
+            return 0
+        decided = decisions(session, rev)
+        active = session.scalars(
+            select(Commitment.id)
+            .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
+            .order_by(Commitment.id)
+        ).all()
+        print(
+            f"Revision {rev.number} pågår (sista dag {rev.due}): {len(decided)} beslut, "
+            f"{len([c for c in active if c not in decided])} utan beslut."
+        )
+        for cid in active:
+            d = decided.get(cid)
+            print(f"  {cid}: " + (f"{DECISION_SV[d.decision]} – {d.text}" if d else "inget beslut"))
+    return 0
+
+
+def cmd_plan_diff(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.revisions import plan_diff
+
+    v1, v2 = parse_int(args.v1, "V1", low=1), parse_int(args.v2, "V2", low=1)
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        lines = plan_diff(session, v1, v2, agreement_id=args.agreement)
+    print(f"Planversion {v1} → {v2}: " + ("inga ändringar" if not lines else f"{len(lines)} ändringar"))
+    for line in lines:
+        print(f"  - {line}")
+    return 0
+
+
+def _write(path: str, text: str) -> None:
+    from pathlib import Path
+
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        # newline="": the CSV writer's line endings stay as written on every platform.
+        tmp.write_text(text, encoding="utf-8", newline="")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InvalidValue("--out", f"{path}: kan inte skrivas ({exc.strerror})") from None
+
+
+def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.report import build_report, render_report
+
+    period = parse_int(args.period, "--period", low=1900, high=2200)
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        report = build_report(session, period=period, agreement_id=args.agreement)
+    _write(args.out, render_report(report, args.format))
+    print(f"Årsrapporten för {period} skriven till {args.out} ({args.format}).")
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
+    from engine.calendar_export import export_ics
+
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        data, count = export_ics(session, now=now, unit=args.unit, party=args.party)
+    from pathlib import Path
+
+    try:
+        Path(args.out).write_bytes(data)
+    except OSError as exc:
+        raise InvalidValue("--out", f"{args.out}: kan inte skrivas ({exc.strerror})") from None
+    print(f"{count} kommande sista dagar skrivna till {args.out}.")
+    return 0
 
 
 def cmd_tick(args: argparse.Namespace, clock: Clock) -> int:

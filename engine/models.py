@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -187,6 +188,8 @@ class FollowUp(Base):
     comment: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Brå's process follow-up asks for the hours spent; optional.
+    hours: Mapped[float | None] = mapped_column(Float)
 
 
 class OutboxRow(Base):
@@ -238,3 +241,34 @@ class PartyEvent(Base):
     commitments: Mapped[list[Any]] = mapped_column(JSON)
     by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Revision(Base):
+    """One revision of an agreement's plan: opened by the kick-off, completed by a new plan version."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("agreement_id", "number", name="uq_revisions_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    due: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str] = mapped_column(Text)
+    plan_version_before: Mapped[int] = mapped_column(Integer)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan_version_after: Mapped[int | None] = mapped_column(Integer)
+
+
+class RevisionDecision(Base):
+    """The process owner's decision for one commitment in a revision (the latest one counts)."""
+
+    __tablename__ = "revision_decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    commitment_id: Mapped[str] = mapped_column(ForeignKey("commitments.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -37,17 +37,22 @@ def _row(n: QueueNotice, now: datetime) -> dict[str, Any]:
     }
 
 
+def insert_ignoring(conn: Connection, table: Table, rows: list[dict[str, Any]], unique: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (unique) DO NOTHING``; the statement's result (RETURNING the first unique column)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover - only the two supported dialects reach here
+        raise NotImplementedError(f"insert on {dialect}")
+    stmt = stmt.on_conflict_do_nothing(index_elements=unique).returning(table.c[unique[0]])
+    return conn.execute(stmt, rows)
+
+
 def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> set[str]:
     """Insert notices whose key is new; return the keys that were inserted."""
     if not notices:
         return set()
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(OUTBOX)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(OUTBOX)
-    else:  # pragma: no cover - only the two supported dialects reach here
-        raise NotImplementedError(f"outbox on {dialect}")
-    stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(OUTBOX.c.key)
     rows = [_row(n, now) for n in notices]
-    return set(conn.execute(stmt, rows).scalars().all())
+    return set(insert_ignoring(conn, OUTBOX, rows, ["key"]).scalars().all())

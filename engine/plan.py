@@ -103,6 +103,7 @@ def load_plan(
     *,
     now: datetime,
     calendar: SwedishCalendar | None = None,
+    by: str = LOADED_BY,
 ) -> LoadResult:
     """Create or update ``agreement`` in the database; the caller owns the transaction."""
     calendar = calendar or SwedishCalendar()
@@ -212,7 +213,7 @@ def load_plan(
                 session,
                 c,
                 "end",
-                by=LOADED_BY,
+                by=by,
                 now=now,
                 why=f"tidsplanen ({effort.timeframe.text}) var slut före inläsningen",
             )
@@ -225,7 +226,7 @@ def load_plan(
                 session,
                 c,
                 "end",
-                by=LOADED_BY,
+                by=by,
                 now=now,
                 why=f"borttaget ur överenskommelsefilen (planversion {version})",
             )

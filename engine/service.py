@@ -201,8 +201,23 @@ def _measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
     return [m for m in effort.measures if not m.get("parties") or c.party in m["parties"]]
 
 
+def _count_value(mid: str, value: Any) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+    return value
+
+
 def check_values(measures: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
-    """The follow-up's values, checked against the commitment's measures."""
+    """The follow-up's values, checked against the commitment's measures.
+
+    Every measure must be given; a count is a whole number ≥ 0 (text such as "3" is
+    accepted from a form or the command line), a text measure is non-empty.
+    """
     known = {m["id"]: m for m in measures}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -213,12 +228,21 @@ def check_values(measures: list[dict[str, Any]], values: dict[str, Any]) -> dict
             raise InvalidValue("--value", f"aktivitetsmåttet '{mid}' saknas ({m['text']})")
         value = values[mid]
         if m.get("kind", "count") == "count":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+            out[mid] = _count_value(mid, value)
         elif not isinstance(value, str) or not value.strip():
             raise InvalidValue("--value", f"'{mid}' ska vara en text som inte är tom")
-        out[mid] = value
+        else:
+            out[mid] = value.strip()
     return out
+
+
+def latest_follow_up(session: Session, commitment_id: str, period: int) -> FollowUp | None:
+    return session.scalars(
+        select(FollowUp)
+        .where(FollowUp.commitment_id == commitment_id, FollowUp.period == period)
+        .order_by(FollowUp.version.desc())
+        .limit(1)
+    ).first()
 
 
 def record_follow_up(
@@ -230,29 +254,55 @@ def record_follow_up(
     comment: str,
     by: str,
     now: datetime,
+    hours: float | None = None,
+    replace: bool = False,
     calendar: SwedishCalendar | None = None,
 ) -> FollowUp:
-    """Record the follow-up of one period: pågående → uppföljd, deviations to the process owner."""
+    """Record the follow-up of one period: pågående → uppföljd, deviations to the process owner.
+
+    ``replace`` corrects a recorded follow-up: a new version is stored, the earlier one kept.
+    """
     cal = calendar or SwedishCalendar()
+    comment = _require_text("--comment", comment)
+    by = _require_text("--by", by)
+    if hours is not None and (hours < 0 or hours != hours):
+        raise InvalidValue("--hours", f"ska vara ett tal ≥ 0, inte {hours}")
     c = resolve_commitment(session, key, lock=True)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None
     schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
     today = now.astimezone(schedule.zone).date()
-    if period != c.period:
-        raise InvalidValue("--period", f"{c.id} följs nu upp för {c.period}, inte {period}")
-    if today.year <= period:
-        raise InvalidValue("--period", f"perioden {period} är inte slut förrän {period}-12-31")
+    existing = latest_follow_up(session, c.id, period)
     checked = check_values(_measures_for(session, c), values)
-    apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
+    if replace:
+        if existing is None:
+            raise InvalidValue("--replace", f"{c.id} har ingen uppföljning för {period} att rätta")
+        version = existing.version + 1
+    else:
+        if existing is not None:
+            when = existing.recorded_at.astimezone(schedule.zone).date().isoformat()
+            raise InvalidValue(
+                "--period", f"{c.id}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
+            )
+        if c.state == lifecycle.AVSLUTAD:
+            raise InvalidValue("ÅTAGANDE", f"{c.id} är avslutat och följs inte upp")
+        if c.state == lifecycle.PLANERAD:
+            raise InvalidValue("ÅTAGANDE", f"{c.id} har inte startat (planerat)")
+        if period != c.period:
+            raise InvalidValue("--period", f"{c.id} följs nu upp för {c.period}, inte {period}")
+        if today.year <= period:
+            raise InvalidValue("--period", f"perioden {period} är inte slut förrän {period}-12-31")
+        apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
+        version = 1
     record = FollowUp(
         commitment_id=c.id,
         period=period,
-        version=1,
+        version=version,
         values=checked,
-        comment=comment.strip(),
-        by=by.strip(),
+        comment=comment,
+        by=by,
         recorded_at=now,
+        hours=hours,
     )
     session.add(record)
     owner = session.get(UnitRow, (c.agreement_id, agreement.process_owner))

@@ -25,11 +25,22 @@ from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert,
 
 from engine import lifecycle, outbox
 from engine.db import as_utc
-from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, TickLock, TransitionRecord, UnitRow
+from engine.models import (
+    AgreementRow,
+    Commitment,
+    EffortRow,
+    OutboxRow,
+    PartyRow,
+    Revision,
+    TickLock,
+    TransitionRecord,
+    UnitRow,
+)
 from rules import commitment as commitment_rules
 from rules import revision as revision_rules
+from rules import weekly as weekly_rules
 from rules.calendar import SwedishCalendar
-from rules.model import AdvanceRevision, AgreementView, CommitmentView, FireTrigger, QueueNotice, Schedule
+from rules.model import AdvanceRevision, AgreementView, CommitmentView, FireTrigger, Outcome, QueueNotice, Schedule
 
 C = cast(Table, Commitment.__table__)
 A = cast(Table, AgreementRow.__table__)
@@ -38,6 +49,8 @@ U = cast(Table, UnitRow.__table__)
 P = cast(Table, PartyRow.__table__)
 H = cast(Table, TransitionRecord.__table__)
 LOCK = cast(Table, TickLock.__table__)
+R = cast(Table, Revision.__table__)
+OUT = cast(Table, OutboxRow.__table__)
 
 BATCH = 2000
 
@@ -270,6 +283,7 @@ def _revisions(
         )
         for aid, email in conn.execute(contact.where(P.c.agreement_id.in_(ids)).order_by(P.c.agreement_id, P.c.id)):
             party_emails.setdefault(aid, []).append(email)
+        attention = _needs_attention(conn, ids, now, contexts)
         notices: list[QueueNotice] = []
         nexts: list[dict[str, Any]] = []
         advances: list[dict[str, Any]] = []
@@ -285,7 +299,19 @@ def _revisions(
                 owner_email=ctx.owner_email,
                 terminates=ctx.terminates,
             )
-            outcome = revision_rules.evaluate(view, ctx.schedule, now, cal)
+            revision = revision_rules.evaluate(view, ctx.schedule, now, cal)
+            outcome = revision
+            if ctx.schedule.weekly_summary:
+                weekly = weekly_rules.evaluate(
+                    agreement=r.id,
+                    owner_email=ctx.owner_email,
+                    needs_attention=r.id in attention,
+                    s=ctx.schedule,
+                    now=now,
+                    cal=cal,
+                )
+                checks = [t for t in (revision.next_check, weekly.next_check) if t is not None]
+                outcome = Outcome(actions=revision.actions + weekly.actions, next_check=min(checks) if checks else None)
             for action in outcome.actions:
                 if isinstance(action, QueueNotice):
                     notices.append(action)
@@ -295,7 +321,42 @@ def _revisions(
         if advances:
             conn.execute(advance, advances)
         conn.execute(set_next, nexts)
+        _open_revisions(conn, notices, now)
         _queue(conn, notices, now, report, collect)
+
+
+def _needs_attention(
+    conn: Connection, ids: list[str], now: datetime, contexts: dict[str, _AgreementContext]
+) -> set[str]:
+    """Agreements with something for the weekly review: a late follow-up, a failed notice, a flag."""
+    today = min(now.astimezone(contexts[i].schedule.zone).date() for i in ids)
+    late = select(C.c.agreement_id).where(
+        C.c.agreement_id.in_(ids), C.c.state == lifecycle.PAGAENDE, C.c.next_due < today
+    )
+    flagged = select(C.c.agreement_id).where(C.c.agreement_id.in_(ids), C.c.revision_flag.is_not(None))
+    failed = select(OUT.c.agreement_id).where(OUT.c.agreement_id.in_(ids), OUT.c.state == "failed")
+    return set(conn.execute(late.union(flagged, failed)).scalars())
+
+
+def _open_revisions(conn: Connection, notices: list[QueueNotice], now: datetime) -> None:
+    """A kick-off opens its revision (once: unique on agreement and number)."""
+    rows = []
+    for n in notices:
+        if n.kind != "revision_kickoff":
+            continue
+        version, due = conn.execute(select(A.c.plan_version, A.c.revision_due).where(A.c.id == n.agreement)).one()
+        rows.append(
+            {
+                "agreement_id": n.agreement,
+                "number": n.data["revision"],
+                "due": due,
+                "opened_at": now,
+                "opened_by": "regel:revision",
+                "plan_version_before": version,
+            }
+        )
+    if rows:
+        outbox.insert_ignoring(conn, R, rows, ["agreement_id", "number"])
 
 
 def next_wakeup(engine: Engine) -> datetime | None:

@@ -143,6 +143,7 @@ def contexts(
                 "offset_days": data.get("offset_days"),
                 "revision": data.get("revision"),
                 "repeat": data.get("repeat"),
+                "week": data.get("week"),
             },
             "agreement": {"id": agreement.id, "title": agreement.title},
             "commitment": _commitment(look, c) if c is not None else None,
@@ -155,7 +156,12 @@ def contexts(
             "failed": list(data.get("failed", [])),
             "items": [],
             "recipient": {"email": ", ".join(r.recipients)},
+            "review": None,
         }
+        if r.kind == "weekly_summary":
+            from engine.review import review
+
+            context["review"] = review(session, r.send_at, agreement_id=r.agreement_id).as_json()
         if c is not None:
             unit = look.units.get((c.agreement_id, c.responsible))
             if unit is not None:

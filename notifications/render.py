@@ -35,6 +35,7 @@ KINDS = (
     "deviation",
     "digest",
     "delivery_failed",
+    "weekly_summary",
 )
 
 SUBJECT_MAX = 200
@@ -64,6 +65,7 @@ KIND_NAMES = {
     "deviation": "avvikelse",
     "digest": "sammanställning",
     "delivery_failed": "leveransfel",
+    "weekly_summary": "veckans genomgång",
 }
 
 

@@ -23,6 +23,7 @@ NoticeKind = Literal[
     "termination_notice",
     "deviation",
     "delivery_failed",
+    "weekly_summary",
 ]
 
 
@@ -39,6 +40,7 @@ class Schedule:
     revision_every_years: int
     revision_kickoff_days: int
     revision_late_repeat_days: int
+    weekly_summary: bool = True
 
     @classmethod
     def from_settings(cls, timezone: str, settings: dict[str, Any]) -> Schedule:
@@ -54,6 +56,7 @@ class Schedule:
             revision_every_years=rev["every_years"],
             revision_kickoff_days=rev["kickoff_days_before"],
             revision_late_repeat_days=rev["late_repeat_days"],
+            weekly_summary=settings.get("weekly_summary", True),
         )
 
 
@@ -85,6 +88,7 @@ class AgreementView:
     party_emails: tuple[str, ...]
     owner_email: str
     terminates: date | None = None
+    needs_attention: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,7 +50,10 @@ def test_loading_today_starts_every_commitment_and_waits_for_the_next_report(bor
     assert states == {"pågående": 28, "avslutad": 2}
     assert periods == {2026}
     assert outbox(boras_2026) == []
-    assert next_wakeup(boras_2026) == at(2027, 3, 1)
+    with db.transaction(boras_2026) as s:
+        first_rule = min(t for t in s.scalars(select(Commitment.next_check)) if t is not None)
+    assert first_rule == at(2027, 3, 1)  # the first reminder
+    assert next_wakeup(boras_2026) == at(2026, 11, 30)  # Monday: the weekly review, if anything is late
 
 
 def test_the_first_reminder_goes_to_every_responsible_unit(boras_2026: Engine) -> None:
@@ -93,21 +96,24 @@ def test_two_ticks_in_parallel_threads_queue_each_notice_once(boras_2026: Engine
         t.join()
     assert errors == []
     keys = [k for k, _ in outbox(boras_2026)]
-    assert len(keys) == len(set(keys)) == 56  # one overdue + one escalation per running commitment
+    # One overdue + one escalation per running commitment, and the weekly review to BråB.
+    assert len(keys) == len(set(keys)) == 56 + 1
     with db.transaction(boras_2026) as s:
         assert s.scalar(select(func.count()).select_from(TransitionRecord)) == 30  # 28 starts, 2 ends at init
 
 
 def test_after_40_days_down_the_next_tick_acts_once_on_what_fell_due(boras_2026: Engine) -> None:
+    """Also: one weekly review for the week the tick runs in, not one per missed week."""
     tick(boras_2026, at(2027, 3, 20))  # the -30 reminder (due 1 March) goes out, late
     assert Counter(k for _, k in outbox(boras_2026)) == {"reminder": 28}
     # Down from 20 March to 29 April: the -7 and 0 reminders, two overdue notices and the escalation fell due.
     report = tick(boras_2026, at(2027, 4, 29, 10))
-    assert report.notices == 56
+    assert report.notices == 56 + 1  # + this week's review for the process owner
     keys = [k for k, _ in outbox(boras_2026)]
     assert not [k for k in keys if k.endswith((":-7", ":0")) and k.startswith("reminder:")]
     assert sum(k.startswith("overdue:") and k.endswith(":2026:2") for k in keys) == 28
     assert sum(k.startswith("escalation:") for k in keys) == 28
+    assert [k for k in keys if k.startswith("weekly_summary:")] == ["weekly_summary:boras:2027-W17"]
     assert tick(boras_2026, at(2027, 4, 29, 10)).notices == 0
 
 
@@ -150,5 +156,5 @@ def test_two_tick_processes_at_once_queue_each_notice_once(boras_2026: Engine) -
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     keys = [k for k, _ in outbox(boras_2026)]
-    assert len(keys) == len(set(keys)) == 56
-    assert sorted("56 nya notiser" in out for out, _ in results) == [False, True]
+    assert len(keys) == len(set(keys)) == 57
+    assert sorted("57 nya notiser" in out for out, _ in results) == [False, True]

@@ -70,7 +70,7 @@ KOMMUNPOLIS = unit("kommunpolis")
 
 
 def notice(kind: str, key: str, **fields: Any) -> dict[str, Any]:
-    base = dict.fromkeys(("period", "due", "days_left", "days_late", "offset_days", "revision", "repeat"))
+    base = dict.fromkeys(("period", "due", "days_left", "days_late", "offset_days", "revision", "repeat", "week"))
     return {"kind": kind, "key": key, **base, **fields}
 
 
@@ -89,6 +89,7 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "failed": [],
         "items": [],
         "recipient": {"email": recipient},
+        "review": None,
     }
     ctx.update(parts)
     return ctx
@@ -215,6 +216,40 @@ def sample(kind: str) -> dict[str, Any]:
             }
         ]
         return context(kind, "delivery_failed:2027-03-02", OWNER["email"], failed=failed)
+    if kind == "weekly_summary":
+        late = {
+            "commitment": "boras.mbu.polis",
+            "agreement": "boras",
+            "party": "polis",
+            "party_name": party_name("polis"),
+            "unit": "kommunpolis",
+            "unit_name": KOMMUNPOLIS["name"],
+            "unit_email": KOMMUNPOLIS["email"],
+            "effort": MBU_POLIS["effort_title"],
+            "period": 2026,
+            "due": "2027-03-31",
+            "days_late": 20,
+            "reminders_sent": 3,
+            "overdue_sent": 2,
+            "escalated": True,
+        }
+        review = {
+            "now": "2027-04-19T08:00:00+02:00",
+            "follow_ups": [late],
+            "revisions": [],
+            "undeliverable": [],
+            "deviations": [],
+            "flagged": [
+                {"commitment": "boras.mbu.kommun", "party": "kommun", "effort": "MBU", "reason": "Budgeten dras in"}
+            ],
+        }
+        return context(
+            kind,
+            "weekly_summary:boras:2027-W16",
+            OWNER["email"],
+            notice=notice(kind, "weekly_summary:boras:2027-W16", week="2027-W16"),
+            review=review,
+        )
     raise LookupError(kind)
 
 

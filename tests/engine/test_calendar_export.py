@@ -1,0 +1,64 @@
+"""`samverkan calendar`: coming deadlines as RFC 5545 that calendar programs import."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import Engine
+
+from engine import db
+from engine.agreement import Agreement
+from engine.cli import main
+from engine.plan import load_plan
+from engine.tick import tick
+
+STHLM = ZoneInfo("Europe/Stockholm")
+
+
+@pytest.fixture
+def url(engine: Engine, boras: Agreement) -> str:
+    now = datetime(2026, 11, 24, 9, tzinfo=STHLM)
+    with db.transaction(engine) as s:
+        load_plan(s, boras, now=now)
+    tick(engine, now)
+    return engine.url.render_as_string(hide_password=False)
+
+
+def export(url: str, tmp_path: Path, *flags: str) -> Calendar:
+    out = tmp_path / "deadlines.ics"
+    assert main(["calendar", "--db", url, "--out", str(out), "--now", "2026-11-24T10:00", *flags]) == 0
+    return Calendar.from_ical(out.read_bytes())
+
+
+def test_every_coming_deadline_is_an_all_day_event_with_alarms(url: str, tmp_path: Path) -> None:
+    cal = export(url, tmp_path)
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 28 + 1  # running commitments' 2026 reports, and revision 4
+    follow = [e for e in events if str(e["summary"]).startswith("Uppföljning 2026")]
+    assert {e.decoded("dtstart") for e in follow} == {date(2027, 3, 31)}
+    (rev,) = [e for e in events if str(e["summary"]).startswith("Revision 4")]
+    assert rev.decoded("dtstart") == date(2027, 12, 14)
+    for e in events:
+        assert e.decoded("dtend") - e.decoded("dtstart") == timedelta(days=1)
+        triggers = sorted(a.decoded("trigger") for a in e.walk("VALARM"))
+        assert triggers == [timedelta(days=-7), timedelta(days=-1)]
+    assert len({str(e["uid"]) for e in events}) == len(events)
+    assert str(cal["version"]) == "2.0" and "samverkan" in str(cal["prodid"])
+
+
+def test_a_unit_gets_only_its_own_deadlines(url: str, tmp_path: Path) -> None:
+    events = list(export(url, tmp_path, "--unit", "kommunpolis").walk("VEVENT"))
+    follow = [e for e in events if str(e["summary"]).startswith("Uppföljning")]
+    assert len(follow) == 14  # every polis commitment but Trafik, which had ended
+    assert all("(polis)" in str(e["summary"]) for e in follow)
+
+
+def test_an_unknown_unit_is_one_line_and_no_file(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.ics"
+    assert main(["calendar", "--db", url, "--unit", "socialtjansten", "--out", str(out)]) == 2
+    assert "okänd enhet 'socialtjansten'" in capsys.readouterr().err
+    assert not out.exists()
