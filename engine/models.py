@@ -138,6 +138,7 @@ class Commitment(Base):
         # The tick asks "what is due by now" per state; this index answers it.
         Index("ix_commitments_state_next_due", "state", "next_due"),
         Index("ix_commitments_responsible", "agreement_id", "responsible"),
+        Index("ix_commitments_next_check", "next_check", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -152,8 +153,8 @@ class Commitment(Base):
     period: Mapped[int] = mapped_column(Integer)
     next_due: Mapped[date | None] = mapped_column(Date)
     # The earliest instant at which a rule has something to do for this row; the
-    # tick selects ``next_check <= now`` through this index and nothing else.
-    next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # tick selects ``next_check <= now`` in (next_check, id) order through this index.
+    next_check: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why this commitment must be looked at in the next revision (a changed-conditions notice).
     revision_flag: Mapped[str | None] = mapped_column(Text)
 
