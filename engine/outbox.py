@@ -56,3 +56,4 @@ def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> se
         return set()
     rows = [_row(n, now) for n in notices]
     return set(insert_ignoring(conn, OUTBOX, rows, ["key"]).scalars().all())
+

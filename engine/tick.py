@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, update
 
-from engine import lifecycle, outbox
+from engine import bulk, lifecycle, outbox
 from engine.db import as_utc
 from engine.models import (
     AgreementRow,
@@ -133,11 +133,15 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
 
 
 def _queue(conn: Connection, notices: list[QueueNotice], now: datetime, report: TickReport, collect: bool) -> None:
+    if not collect:
+        count = bulk.queue_count(conn, notices, now)
+        report.notices += count
+        report.duplicates += len(notices) - count
+        return
     inserted = outbox.queue(conn, notices, now)
     report.notices += len(inserted)
     report.duplicates += len(notices) - len(inserted)
-    if collect:
-        report.events.extend(NoticeQueued(notice=n) for n in notices if n.key in inserted)
+    report.events.extend(NoticeQueued(notice=n) for n in notices if n.key in inserted)
 
 
 def _commitments(
@@ -157,7 +161,6 @@ def _commitments(
         .order_by(C.c.next_check, C.c.id)
         .limit(batch_size)
     )
-    set_next = update(C).where(C.c.id == bindparam("b_id")).values(next_check=bindparam("b_next"))
     moved = (
         update(C)
         .where(C.c.id == bindparam("b_id"))
@@ -177,7 +180,7 @@ def _commitments(
         _contexts(conn, {r.agreement_id for r in rows}, contexts)
         notices: list[QueueNotice] = []
         history: list[dict[str, Any]] = []
-        plain: list[dict[str, Any]] = []
+        plain: list[tuple[str, datetime | None]] = []
         changed: list[dict[str, Any]] = []
         for r in rows:
             ctx = contexts[r.agreement_id]
@@ -239,14 +242,13 @@ def _commitments(
                     }
                 )
             else:
-                plain.append({"b_id": r.id, "b_next": outcome.next_check})
+                plain.append((r.id, outcome.next_check))
         if history:
             conn.execute(insert(H), history)
             report.transitions += len(history)
         if changed:
             conn.execute(moved, changed)
-        if plain:
-            conn.execute(set_next, plain)
+        bulk.set_next_check(conn, C, plain)
         _queue(conn, notices, now, report, collect)
 
 

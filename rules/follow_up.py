@@ -17,33 +17,58 @@ due date has passed is replaced by the overdue notice, not sent late.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from engine.lifecycle import PAGAENDE
 from rules.calendar import SwedishCalendar, send_at
 from rules.model import CommitmentView, Outcome, QueueNotice, Schedule
 
 
-def _overdue_day(due: date, k: int, s: Schedule, cal: SwedishCalendar) -> date:
-    return cal.next_working_day(due + timedelta(days=1 + k * s.overdue_repeat_days))
+@dataclass(frozen=True)
+class _Cycle:
+    """The instants of one period's follow-up cycle; the same for every commitment sharing them."""
+
+    due: date
+    reminders: tuple[tuple[int, datetime], ...]
+    first_overdue: datetime
+    escalation: datetime
+
+
+# Every commitment of an agreement (and of every agreement with the same schedule)
+# shares its period's dates: computing them once per tick, not per row, is most of
+# the rules' cost at scale (bench/tick.py).
+@lru_cache(maxsize=4096)
+def _cycle(period: int, s: Schedule, cal: SwedishCalendar) -> _Cycle:
+    due = cal.follow_up_due(period, s.due_md)
+    return _Cycle(
+        due=due,
+        reminders=tuple((off, send_at(cal.reminder_day(due, off), s.send_time, s.zone)) for off in s.reminder_offsets),
+        first_overdue=_overdue_at(due, 0, s, cal),
+        escalation=send_at(cal.next_working_day(due + timedelta(days=s.escalation_after_days)), s.send_time, s.zone),
+    )
+
+
+@lru_cache(maxsize=16384)
+def _overdue_at(due: date, k: int, s: Schedule, cal: SwedishCalendar) -> datetime:
+    day = cal.next_working_day(due + timedelta(days=1 + k * s.overdue_repeat_days))
+    return send_at(day, s.send_time, s.zone)
 
 
 def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar) -> Outcome:
     if c.state != PAGAENDE:
         return Outcome()
-    due = cal.follow_up_due(c.period, s.due_md)
-
-    def at(d: date) -> datetime:
-        return send_at(d, s.send_time, s.zone)
-
+    cycle = _cycle(c.period, s, cal)
+    due = cycle.due
     base = {"period": c.period, "due": due.isoformat()}
-    first_overdue = at(_overdue_day(due, 0, s, cal))
-    stop = at(c.terminates) if c.terminates else None
+    first_overdue = cycle.first_overdue
+    stop = send_at(c.terminates, s.send_time, s.zone) if c.terminates else None
 
     notices: list[QueueNotice] = []
     upcoming: list[datetime] = []
     if now < first_overdue:
-        reminders = [(off, at(cal.reminder_day(due, off))) for off in s.reminder_offsets]
+        reminders = cycle.reminders
         passed = [(off, when) for off, when in reminders if when <= now]
         if passed:
             off, when = max(passed, key=lambda r: r[1])
@@ -64,9 +89,9 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
     else:
         today = now.astimezone(s.zone).date()
         k = max(0, (today - due).days - 1) // s.overdue_repeat_days
-        while k > 0 and at(_overdue_day(due, k, s, cal)) > now:
+        while k > 0 and _overdue_at(due, k, s, cal) > now:
             k -= 1
-        when = at(_overdue_day(due, k, s, cal))
+        when = _overdue_at(due, k, s, cal)
         notices.append(
             QueueNotice(
                 key=f"overdue:{c.id}:{c.period}:{k}",
@@ -79,8 +104,8 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
                 data={**base, "days_late": (when.astimezone(s.zone).date() - due).days, "repeat": k},
             )
         )
-        upcoming.append(at(_overdue_day(due, k + 1, s, cal)))
-        escalation = at(cal.next_working_day(due + timedelta(days=s.escalation_after_days)))
+        upcoming.append(_overdue_at(due, k + 1, s, cal))
+        escalation = cycle.escalation
         if escalation <= now:
             notices.append(
                 QueueNotice(

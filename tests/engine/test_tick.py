@@ -158,3 +158,39 @@ def test_two_tick_processes_at_once_queue_each_notice_once(boras_2026: Engine) -
     keys = [k for k, _ in outbox(boras_2026)]
     assert len(keys) == len(set(keys)) == 57
     assert sorted("57 nya notiser" in out for out, _ in results) == [False, True]
+
+
+def test_the_bulk_path_writes_the_same_outbox_rows_as_the_collecting_path(tmp_path: Path, boras) -> None:  # type: ignore[no-untyped-def]
+    """`run` ticks without collecting events (a driver-level insert on SQLite); the rows must be identical."""
+
+    def rows(collect: bool, url: str) -> list[tuple[object, ...]]:
+        eng = db.connect(url)
+        db.upgrade(eng)
+        with db.transaction(eng) as s:
+            load_plan(s, boras, now=at(2026, 11, 24, 9))
+        tick(eng, at(2026, 11, 24, 9), collect=collect)
+        report = tick(eng, at(2027, 4, 29, 10), collect=collect)
+        assert report.notices == 57 and report.duplicates == 0
+        again = tick(eng, at(2027, 4, 29, 10), collect=collect)
+        assert again.notices == 0
+        with db.transaction(eng) as s:
+            out = [
+                (
+                    r.key,
+                    r.kind,
+                    r.agreement_id,
+                    r.commitment_id,
+                    r.period,
+                    r.recipients,
+                    r.send_at,
+                    r.created_at,
+                    r.data,
+                    r.state,
+                    r.attempts,
+                )
+                for r in s.scalars(select(OutboxRow).order_by(OutboxRow.key))
+            ]
+        eng.dispose()
+        return out
+
+    assert rows(True, f"sqlite:///{tmp_path / 'a.db'}") == rows(False, f"sqlite:///{tmp_path / 'b.db'}")
