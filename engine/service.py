@@ -30,7 +30,7 @@ from engine.models import (
 )
 from rules import deviation
 from rules.calendar import SwedishCalendar
-from rules.model import QueueNotice, Schedule
+from rules.model import NoticeKind, QueueNotice, Schedule
 from rules.revision import nominal_due
 
 
@@ -407,32 +407,59 @@ def notify_change(
             raise InvalidValue("--commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
         c.revision_flag = f"ändrade förutsättningar ({party}, {now.date().isoformat()}): {text[:200]}"
         flagged.append(c.id)
-    event = PartyEvent(
-        agreement_id=agreement.id,
-        kind="change",
+    return _record_party_event(
+        session,
+        agreement,
+        "change",
         party=party,
         text=text,
         effective=None,
         commitments=flagged,
         by=by,
+        now=now,
+        recipients=recipients,
+    )
+
+
+def _record_party_event(
+    session: Session,
+    agreement: AgreementRow,
+    kind: str,
+    *,
+    party: str,
+    text: str,
+    effective: date | None,
+    commitments: list[str],
+    by: str,
+    now: datetime,
+    recipients: tuple[str, ...],
+) -> PartyEvent:
+    """Store a party's notice and queue it, to go at once, to the other party and the process owner."""
+    event = PartyEvent(
+        agreement_id=agreement.id,
+        kind=kind,
+        party=party,
+        text=text,
+        effective=effective,
+        commitments=commitments,
+        by=by,
         recorded_at=now,
     )
     session.add(event)
     session.flush()
-    outbox.queue(
-        session.connection(),
-        [
-            QueueNotice(
-                key=f"change_notice:{agreement.id}:{event.id}",
-                kind="change_notice",
-                recipients=recipients,
-                send_at=now,
-                agreement=agreement.id,
-                data={"event": event.id, "party": party},
-            )
-        ],
-        now,
+    data: dict[str, Any] = {"event": event.id, "party": party}
+    if effective is not None:
+        data["effective"] = effective.isoformat()
+    notice_kind: NoticeKind = "change_notice" if kind == "change" else "termination_notice"
+    notice = QueueNotice(
+        key=f"{notice_kind}:{agreement.id}:{event.id}",
+        kind=notice_kind,
+        recipients=recipients,
+        send_at=now,
+        agreement=agreement.id,
+        data=data,
     )
+    outbox.queue(session.connection(), [notice], now)
     return event
 
 
@@ -470,30 +497,15 @@ def terminate(
         .where(OutboxRow.agreement_id == agreement.id, OutboxRow.state == "pending", OutboxRow.send_at >= stop)
         .values(state="cancelled", last_error=f"överenskommelsen uppsagd från {effective}")
     )
-    event = PartyEvent(
-        agreement_id=agreement.id,
-        kind="termination",
+    return _record_party_event(
+        session,
+        agreement,
+        "termination",
         party=party,
         text=reason,
         effective=effective,
         commitments=[],
         by=by,
-        recorded_at=now,
+        now=now,
+        recipients=recipients,
     )
-    session.add(event)
-    session.flush()
-    outbox.queue(
-        session.connection(),
-        [
-            QueueNotice(
-                key=f"termination_notice:{agreement.id}:{event.id}",
-                kind="termination_notice",
-                recipients=recipients,
-                send_at=now,
-                agreement=agreement.id,
-                data={"event": event.id, "party": party, "effective": effective.isoformat()},
-            )
-        ],
-        now,
-    )
-    return event
