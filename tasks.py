@@ -50,11 +50,19 @@ def run() -> int:
     _sh(samverkan, "validate", CONFIG)
     _sh(samverkan, "init", "--config", CONFIG)
     _sh(samverkan, "status")
-    print("samverkan run: vaknar när något är dags, skriver e-post som .eml-filer i ./outbox. Ctrl-C avslutar.")
+    print(
+        "samverkan run: vaknar när något är dags och skriver e-post som .eml-filer i ./outbox;\n"
+        "samverkan serve: webben på http://127.0.0.1:8080 (skapa en inloggning med\n"
+        "  .venv/bin/samverkan user add DIN@E-POST --role owner). Ctrl-C avslutar båda."
+    )
+    web = subprocess.Popen([str(samverkan), "serve"], cwd=ROOT)
     try:
         return _sh(samverkan, "run", check=False)
     except KeyboardInterrupt:
         return 0
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
 
 
 def test(args: list[str]) -> int:

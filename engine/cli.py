@@ -157,6 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO")
     p.set_defaults(func=cmd_calendar)
 
+    p = sub.add_parser("serve", help="webbgränssnittet: översikt, uppföljning via länk i e-post (docs/web.md)")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--host", default="127.0.0.1", metavar="VÄRD", help="adress att lyssna på (standard 127.0.0.1)")
+    p.add_argument("--port", default="8080", metavar="PORT", help="port (standard 8080)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="generalrepetition som 'run --from': webbens klocka går från denna tidpunkt",
+    )
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("user", help="användare som loggar in på webben")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = usub.add_parser("add", help="skapa en användare (lösenord från SAMVERKAN_PASSWORD eller en fråga)")
+    _db_option(r)
+    r.add_argument("email", metavar="E-POST")
+    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
+    r.add_argument("--party", metavar="PART", help="parten, för --role party")
+    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
+    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+    r.set_defaults(func=cmd_user_add)
+
     p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
     _db_option(p)
     p.add_argument("--now", metavar="ISO", help="tidpunkt, t.ex. 2027-03-01T08:00+01:00 (utan zon: svensk tid)")
@@ -665,6 +689,48 @@ def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
+    from notifications.settings import load_settings
+    from web.server import serve
+
+    port = parse_int(args.port, "--port", low=0, high=65535)
+    settings = load_settings(getattr(args, "settings", None))
+    if args.start:
+        clock = ShiftedClock(start=parse_instant(args.start, "--from"), base=clock)
+    engine = _engine(args)
+    return serve(engine, settings, host=args.host, port=port, clock=clock)
+
+
+def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
+    from web.users import add_user
+
+    password = os.environ.get("SAMVERKAN_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise InvalidValue("lösenordet", "sätt SAMVERKAN_PASSWORD eller kör kommandot i en terminal")
+        import getpass
+
+        password = getpass.getpass(f"Lösenord för {args.email}: ")
+        if getpass.getpass("Samma lösenord igen: ") != password:
+            raise InvalidValue("lösenordet", "de två lösenorden är olika; inget sparat")
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        user = add_user(
+            session,
+            args.email,
+            role=args.role,
+            password=password,
+            now=clock.now(),
+            party=args.party,
+            unit=args.unit,
+            name=args.name,
+        )
+        email, role = user.email, user.role
+    scope = f" för {args.party or args.unit}" if args.party or args.unit else ""
+    print(f"Användaren {email} skapad ({role}{scope}); logga in på webben med 'samverkan serve'.")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace, clock: Clock) -> int:
     from engine.tick import NoticeQueued, tick
 
@@ -728,9 +794,10 @@ def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
 def _deliver_now(engine: Any, args: argparse.Namespace, now: datetime) -> str:
     from notifications.dispatcher import deliver
     from notifications.settings import load_settings
+    from web.links import link_maker_for
 
     settings = load_settings(getattr(args, "settings", None))
-    r = deliver(engine, now, settings)
+    r = deliver(engine, now, settings, link=link_maker_for(engine, settings))
     where = f" till {settings.mail_dir}/" if settings.mailer == "file" else f" via {settings.mailer}"
     text = f"{r.sent} skickade{where}"
     if r.retried:

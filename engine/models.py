@@ -273,3 +273,28 @@ class RevisionDecision(Base):
     text: Mapped[str] = mapped_column(Text)
     by: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class User(Base):
+    """A person who signs in to the web: the process owner, a party contact or a unit contact."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(10))  # owner | party | unit
+    party: Mapped[str | None] = mapped_column(String(60))
+    unit: Mapped[str | None] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id, never the password
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSecret(Base):
+    """The web's signing key (sessions, mail links), kept so links stay valid across restarts."""
+
+    __tablename__ = "web_secrets"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,6 +26,7 @@ from engine.clock import Clock
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.settings import Settings
+from web.links import link_maker_for
 
 log = logging.getLogger("samverkan.run")
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -50,7 +51,7 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
     now = clock.now()
     try:
         report = tick(engine, now, collect=False)
-        sent = deliver(engine, now, settings)
+        sent = deliver(engine, now, settings, link=link_maker_for(engine, settings))
         following = next_run(engine, now)
     except Exception as exc:  # the database may be restarting: try again shortly
         following = now + RETRY

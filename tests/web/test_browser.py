@@ -1,0 +1,170 @@
+"""In a real browser: from a reminder mail to a recorded follow-up, the owner's review, a unit refused.
+
+Debian's Chromium (``apt-get install chromium``) driven by Playwright for Python; Playwright's
+own browser download is never used. Without /usr/bin/chromium these tests skip with the
+reason, unless SAMVERKAN_REQUIRE_BROWSER=1, which makes that a failure. Screenshots go to
+tmp/artifacts/ (or SAMVERKAN_ARTIFACTS); docs/screenshots/ holds copies of two of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from engine.clock import FixedClock
+from notifications.dispatcher import deliver
+from web.links import link_maker
+
+CHROMIUM = Path(os.environ.get("SAMVERKAN_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE = os.environ.get("SAMVERKAN_REQUIRE_BROWSER") == "1"
+# Headless as root, on a machine without a network: no sandbox, no GPU, no calls home.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(os.environ.get("SAMVERKAN_ARTIFACTS", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+FRITIDS_OWN = "boras.bra-samordning.kommun"
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"SAMVERKAN_REQUIRE_BROWSER=1 men {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} saknas (installera Debians chromium: apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright för Python saknas (pip install -e '.[dev]')")
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def live(app: Starlette, kit: Any) -> Iterator[Any]:
+    server = kit.start_server(app)
+    yield server
+    kit.stop_server(server)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, locale="sv-SE")
+    context.set_default_timeout(15_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert 0 < path.stat().st_size < 300_000, f"{path}: {path.stat().st_size} bytes"
+    return path
+
+
+def sign_in(page: Any, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/")
+    page.fill("#email", email)
+    page.fill("#losenord", password)
+    page.click("button:has-text('Logga in')")
+
+
+def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
+    boras_due: Engine, live: Any, page: Any, smtp_server: Any, kit: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # The reminders of 1 March go out by SMTP to aiosmtpd on 127.0.0.1, each with its link.
+    # (In a thread: the dispatcher runs its own event loop, Playwright's sync API holds this one.)
+    with ThreadPoolExecutor(1) as pool:
+        report = pool.submit(
+            deliver, boras_due, kit.ISSUED, smtp_server.settings(live.url), link=link_maker(live.url, kit.SECRET)
+        ).result()
+    assert report.sent == 28
+    (mail,) = [m for m in smtp_server.inbox.to("fritid-folkhalsa@boras.example") if "Samordning" in str(m["Subject"])]
+    link = next(line.strip() for line in kit.body(mail).splitlines() if "/uppfoljning/" in line)
+    assert link.startswith(live.url + "/uppfoljning/")
+
+    page.set_viewport_size(PHONE)  # opened on a phone, from the mail
+    page.goto(link)
+    expect(page.locator("h1")).to_contain_text("Uppföljning 2026: Samordning av det brottsförebyggande arbetet")
+    page.fill("#m_antal-moten", "12")
+    page.fill("#m_representation", "Centrala BRÅ och de tre lokala BRÅ; kommunpolisen vid alla möten")
+    page.fill("#kommentar", "Mötena har hållits enligt plan. Uppslutningen från skolan kan bli bättre.")
+    page.fill("#timmar", "40")
+    page.fill("#namn", "Frida Fritid")
+    shot(page, "followup-form", full_page=True)
+    page.click("button:has-text('Registrera uppföljningen')")
+    expect(page.locator("h1")).to_have_text("Tack! Uppföljningen för 2026 är registrerad")
+    expect(page.locator("main")).to_contain_text("uppföljd")
+
+    page.goto(link)  # the link is used up
+    expect(page.locator("h1")).to_have_text("Uppföljningen är redan registrerad")
+
+    page.set_viewport_size(DESKTOP)
+    sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    row = page.locator(f'li[data-commitment="{FRITIDS_OWN}"]')
+    expect(row).to_have_attribute("data-state", "uppföljd")
+    expect(row.locator(".state")).to_have_text("uppföljd")
+    expect(row).to_contain_text("Uppföljning 2026 är registrerad")
+    expect(page.locator('li[data-state="pågående"]')).to_have_count(27)
+    shot(page, "dashboard")
+
+    page.click(f'li[data-commitment="{FRITIDS_OWN}"] a')
+    expect(page.locator("main")).to_contain_text("Frida Fritid (fritid-folkhalsa@boras.example, via länk i e-post)")
+
+
+def test_the_process_owner_signs_in_and_reviews_what_is_overdue(
+    live: Any, page: Any, clock: FixedClock, kit: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    clock.advance_to(kit.at(2027, 4, 20))
+    page.goto(f"{live.url}/forsenat")
+    expect(page).to_have_url(f"{live.url}/logga-in?nasta=%2Fforsenat")
+    page.fill("#email", kit.OWNER)
+    page.fill("#losenord", "fel")
+    page.click("button:has-text('Logga in')")
+    expect(page.locator("[role=alert]")).to_have_text("Fel e-postadress eller lösenord. Försök igen.")
+    page.fill("#losenord", kit.PASSWORD)
+    page.click("button:has-text('Logga in')")
+    expect(page).to_have_url(f"{live.url}/forsenat")
+    expect(page.locator("h2").first).to_contain_text("Försenade uppföljningar")
+    expect(page.locator("#forsenade tbody tr")).to_have_count(28)
+    expect(page.locator("#forsenade tbody tr").first).to_contain_text("20")  # days late on 20 April
+    shot(page, "overdue", full_page=False)
+
+
+def test_a_unit_contact_is_refused_another_units_commitment(live: Any, page: Any, kit: Any) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, live.url, kit.FRITID, kit.PASSWORD)
+    expect(page.locator("li[data-commitment]")).to_have_count(4)
+    response = page.goto(f"{live.url}/atagande/boras.mbu.kommun")
+    assert response is not None and response.status == 403
+    expect(page.locator("h1")).to_have_text("Ingen behörighet")
+    expect(page.locator("main")).not_to_contain_text("Finansiera utbildningens omkostnader")

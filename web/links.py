@@ -1,0 +1,151 @@
+"""Personal follow-up links in reminder, overdue and escalation mails.
+
+A link is ``{base_url}/uppfoljning/{token}``. The token is signed (itsdangerous, HMAC
+with the secret of ``web.keys``) and carries the commitment, the period and when it
+was issued; nothing else is stored. It is refused when
+
+* the signature does not match (a typo, a forged or altered link): *ogiltig*;
+* it is older than its lifetime (``SAMVERKAN_LINK_DAYS``, default 60 days): *utgången*;
+* the follow-up for that commitment and period is already recorded: *använd* — so a
+  link is single-use without any state of its own, the follow-up itself is the state.
+
+``link_maker`` gives the dispatcher its ``LinkMaker`` hook (notifications.context). The
+issue time is the outbox row's ``send_at``, so a notice sent again after a crash
+carries the same link, and the mail's Message-ID stays the same too.
+
+This module imports no web framework: the dispatcher and the runner use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import Engine
+
+from engine.errors import InvalidValue
+from engine.models import OutboxRow
+from notifications.context import LinkMaker
+from notifications.settings import Settings
+
+SALT: Final = "samverkan.uppfoljning.v1"
+PATH: Final = "/uppfoljning/"
+KINDS: Final = ("reminder", "overdue", "escalation")
+DEFAULT_DAYS: Final = 60
+DAYS_ENV: Final = "SAMVERKAN_LINK_DAYS"
+# Where `samverkan serve` listens by default: links in .eml files for a local trial.
+LOCAL_BASE_URL: Final = "http://127.0.0.1:8080"
+# A link issued a little "in the future" (clocks of two machines) is still accepted.
+SKEW: Final = timedelta(minutes=5)
+
+
+class LinkInvalid(Exception):
+    """The token is not one of ours (altered, truncated, forged, or signed with another secret)."""
+
+
+class LinkExpired(Exception):
+    """The token is ours but older than its lifetime."""
+
+    def __init__(self, claim: LinkClaim) -> None:
+        self.claim = claim
+        super().__init__(f"{claim.commitment} {claim.period}: utfärdad {claim.issued.isoformat()}")
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    commitment: str
+    period: int
+    issued: datetime
+
+
+def link_lifetime(environ: dict[str, str] | None = None) -> timedelta:
+    env = os.environ if environ is None else environ
+    text = env.get(DAYS_ENV)
+    if text is None:
+        return timedelta(days=DEFAULT_DAYS)
+    if not text.strip().isdigit() or not 1 <= int(text) <= 3650:
+        raise InvalidValue(DAYS_ENV, f"ska vara ett antal dagar 1–3650, inte '{text}'")
+    return timedelta(days=int(text))
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=SALT)
+
+
+def make_token(secret: str, commitment_id: str, period: int, issued: datetime) -> str:
+    if issued.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    payload = {"c": commitment_id, "p": int(period), "i": int(issued.timestamp())}
+    return str(_serializer(secret).dumps(payload))
+
+
+def read_token(secret: str, token: str, *, now: datetime, lifetime: timedelta | None = None) -> LinkClaim:
+    """The claim in ``token``, or LinkInvalid / LinkExpired."""
+    try:
+        payload: Any = _serializer(secret).loads(token)
+    except BadSignature:
+        raise LinkInvalid(token) from None
+    try:
+        claim = LinkClaim(
+            commitment=str(payload["c"]),
+            period=int(payload["p"]),
+            issued=datetime.fromtimestamp(int(payload["i"]), tz=UTC),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise LinkInvalid(token) from None
+    if claim.issued > now + SKEW:
+        raise LinkInvalid(token)
+    if now - claim.issued > (lifetime or link_lifetime()):
+        raise LinkExpired(claim)
+    return claim
+
+
+def form_token(secret: str, token: str) -> str:
+    """The CSRF token of the link's form: bound to the link, so a page elsewhere cannot post it."""
+    return hmac.new(secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+
+def base_url_for(settings: Settings) -> str | None:
+    """``settings.base_url``; for mail that stays on this machine (.eml files, console), the local default."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return LOCAL_BASE_URL if settings.mailer in ("file", "console") else None
+
+
+def make_link(settings_or_base_url: Settings | str, secret: str, commitment_id: str, period: int, now: datetime) -> str:
+    """The personal link for one commitment's follow-up of ``period``, issued at ``now``."""
+    if isinstance(settings_or_base_url, Settings):
+        base = base_url_for(settings_or_base_url)
+        if base is None:
+            raise InvalidValue(
+                "base_url", "saknas i inställningarna; ange webbens adress, t.ex. https://samverkan.boras.se"
+            )
+    else:
+        base = settings_or_base_url.rstrip("/")
+    return f"{base}{PATH}{make_token(secret, commitment_id, period, now)}"
+
+
+def link_maker(settings_or_base_url: Settings | str, secret: str) -> LinkMaker:
+    """The dispatcher's hook: a link for every reminder, overdue and escalation notice."""
+
+    def make(row: OutboxRow) -> str | None:
+        if row.kind not in KINDS or row.commitment_id is None or row.period is None:
+            return None
+        return make_link(settings_or_base_url, secret, row.commitment_id, row.period, row.send_at)
+
+    return make
+
+
+def link_maker_for(engine: Engine, settings: Settings) -> LinkMaker | None:
+    """The hook for ``deliver(...)``: None (mail without links) when no web address is known."""
+    base = base_url_for(settings)
+    if base is None:
+        return None
+    from web.keys import load_secret
+
+    return link_maker(base, load_secret(engine))

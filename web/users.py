@@ -1,0 +1,150 @@
+"""Users who sign in, and what each role may see and change.
+
+Roles:
+
+* ``owner`` — the process owner (BråB): sees and changes everything.
+* ``party`` — a party's contact (kommun, polis): sees the whole agreement, records its
+  own party's follow-ups, changed conditions and termination.
+* ``unit`` — a responsible unit's contact: sees and records only the commitments its
+  unit is responsible for.
+
+Passwords are stored as argon2id hashes (argon2-cffi's defaults, RFC 9106's
+recommendation), never as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.errors import InvalidValue
+from engine.models import Commitment, PartyRow, UnitRow, User
+
+ROLES: Final = ("owner", "party", "unit")
+ROLE_SV: Final = {"owner": "processägare", "party": "partskontakt", "unit": "enhetskontakt"}
+MIN_PASSWORD: Final = 10
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY: Final = _hasher.hash("samverkan: ingen sådan användare")
+
+
+@dataclass(frozen=True)
+class Person:
+    """The signed-in user, as the pages need it (no hash)."""
+
+    id: int
+    email: str
+    name: str | None
+    role: str
+    party: str | None
+    unit: str | None
+
+    @property
+    def label(self) -> str:
+        """Who did it, as the history records it."""
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @property
+    def role_sv(self) -> str:
+        return ROLE_SV[self.role]
+
+    def may_see(self, c: Commitment) -> bool:
+        return self.role != "unit" or c.responsible == self.unit
+
+    def may_record(self, c: Commitment) -> bool:
+        if self.role == "owner":
+            return True
+        if self.role == "party":
+            return c.party == self.party
+        return c.responsible == self.unit
+
+    def may_speak_for(self, party: str) -> bool:
+        """Changed conditions and termination: the owner for any party, a party contact for its own."""
+        return self.role == "owner" or (self.role == "party" and self.party == party)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("owner", "party")
+
+
+def person(u: User) -> Person:
+    return Person(id=u.id, email=u.email, name=u.name, role=u.role, party=u.party, unit=u.unit)
+
+
+def normalise_email(text: str) -> str:
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise InvalidValue("E-POST", f"'{text}' är ingen giltig e-postadress ({exc})") from None
+
+
+def add_user(
+    session: Session,
+    email: str,
+    *,
+    role: str,
+    password: str,
+    now: datetime,
+    party: str | None = None,
+    unit: str | None = None,
+    name: str | None = None,
+) -> User:
+    """Create a user; every problem is one InvalidValue and nothing is written."""
+    address = normalise_email(email)
+    if role not in ROLES:
+        raise InvalidValue("--role", f"'{role}' (giltiga: owner, party, unit)")
+    if role == "party" and not party:
+        raise InvalidValue("--party", "krävs för --role party (t.ex. --party polis)")
+    if role == "unit" and not unit:
+        raise InvalidValue("--unit", "krävs för --role unit (t.ex. --unit fritid-folkhalsa)")
+    if role != "party" and party:
+        raise InvalidValue("--party", "gäller bara --role party")
+    if role != "unit" and unit:
+        raise InvalidValue("--unit", "gäller bara --role unit")
+    if party:
+        known = set(session.scalars(select(PartyRow.id)))
+        if party not in known:
+            raise InvalidValue("--party", f"okänd part '{party}' (parter: {', '.join(sorted(known)) or 'inga'})")
+    if unit:
+        known = set(session.scalars(select(UnitRow.id)))
+        if unit not in known:
+            raise InvalidValue("--unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known)) or 'inga'})")
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue("lösenordet", f"ska vara minst {MIN_PASSWORD} tecken")
+    if session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
+        raise InvalidValue("E-POST", f"användaren {address} finns redan")
+    user = User(
+        email=address,
+        name=(name or "").strip() or None,
+        role=role,
+        party=party,
+        unit=unit,
+        password_hash=_hasher.hash(password),
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with this e-mail and password, or None (the same time either way)."""
+    address = email.strip().lower()
+    user = session.scalars(select(User).where(func.lower(User.email) == address)).first() if address else None
+    try:
+        _hasher.verify(user.password_hash if user is not None else _DUMMY, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
