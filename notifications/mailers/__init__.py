@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Literal, Protocol
 
+from notifications.message import Built
 from notifications.settings import Settings
 
 Status = Literal["sent", "retry", "failed"]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Outgoing:
-    message: EmailMessage
-    recipients: tuple[str, ...]
+# A message ready for the wire (notifications.message.build).
+Outgoing = Built
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +32,10 @@ class Mailer(Protocol):
 
     async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         """Send every message; one result per message, in order."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the mailer kept between batches (connections)."""
         ...
 
 

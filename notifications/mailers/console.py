@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from notifications.mailers import Outgoing, SendResult
 
@@ -13,8 +15,12 @@ class ConsoleMailer:
 
     async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         for item in batch:
-            msg = item.message
+            msg = message_from_bytes(item.raw, policy=policy.default)
+            assert isinstance(msg, EmailMessage)
             body = msg.get_body(preferencelist=("plain",))
             text = body.get_content() if body is not None else ""
             sys.stdout.write(f"Till: {msg['To']}\nÄmne: {msg['Subject']}\n\n{text}\n{'-' * 72}\n")
         return [SendResult(status="sent") for _ in batch]
+
+    async def close(self) -> None:
+        return None

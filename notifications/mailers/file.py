@@ -21,9 +21,8 @@ class FileMailer:
         self.folder = folder
 
     def path_for(self, item: Outgoing) -> Path:
-        digest = hashlib.sha256(str(item.message["Message-ID"]).encode()).hexdigest()[:16]
-        kind = str(item.message.get("X-Samverkan-Kind", "meddelande"))
-        return self.folder / f"{kind}-{digest}.eml"
+        digest = hashlib.sha256(item.message_id.encode()).hexdigest()[:16]
+        return self.folder / f"{item.kind}-{digest}.eml"
 
     async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         results: list[SendResult] = []
@@ -35,10 +34,13 @@ class FileMailer:
             target = self.path_for(item)
             tmp = target.with_suffix(".tmp")
             try:
-                tmp.write_bytes(bytes(item.message))
+                tmp.write_bytes(item.raw)
                 os.replace(tmp, target)
             except OSError as exc:
                 results.append(SendResult(status="retry", error=f"{target}: {exc.strerror}"))
             else:
                 results.append(SendResult(status="sent"))
         return results
+
+    async def close(self) -> None:
+        return None

@@ -40,6 +40,8 @@ class SmtpMailer:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        # Connections kept between batches of one delivery run; all belong to its event loop.
+        self._idle: list[aiosmtplib.SMTP | None] = []
 
     def _client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -56,38 +58,44 @@ class SmtpMailer:
         )
 
     async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+        """Send on up to ``connections`` connections, kept open for the next batch (``close`` ends them)."""
         results: list[SendResult | None] = [None] * len(batch)
         pending = list(enumerate(batch))
         pending.reverse()
-
-        async def worker() -> None:
-            client: aiosmtplib.SMTP | None = None
-            try:
-                while pending:
-                    index, item = pending.pop()
-                    if client is None or not client.is_connected:
-                        client = self._client()
-                        try:
-                            await client.connect()
-                        except _CONNECTION_ERRORS as exc:
-                            client = None
-                            results[index] = SendResult(status="retry", error=f"anslutning: {exc}")
-                            continue
-                    results[index] = await self._send_one(client, item)
-            finally:
-                if client is not None and client.is_connected:
-                    try:
-                        await client.quit()
-                    except (*_CONNECTION_ERRORS, aiosmtplib.SMTPException):
-                        client.close()
-
         workers = min(self.settings.connections, len(batch)) or 1
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        while len(self._idle) < workers:
+            self._idle.append(None)
+
+        async def worker(slot: int) -> None:
+            client = self._idle[slot]
+            while pending:
+                index, item = pending.pop()
+                if client is None or not client.is_connected:
+                    client = self._client()
+                    try:
+                        await client.connect()
+                    except _CONNECTION_ERRORS as exc:
+                        client = None
+                        results[index] = SendResult(status="retry", error=f"anslutning: {exc}")
+                        continue
+                results[index] = await self._send_one(client, item)
+            self._idle[slot] = client
+
+        await asyncio.gather(*(worker(slot) for slot in range(workers)))
         return [r if r is not None else SendResult(status="retry", error="inte skickat") for r in results]
+
+    async def close(self) -> None:
+        for client in self._idle:
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except (*_CONNECTION_ERRORS, aiosmtplib.SMTPException):
+                    client.close()
+        self._idle = []
 
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> SendResult:
         try:
-            refused, _ = await client.send_message(item.message, recipients=list(item.recipients))
+            refused, _ = await client.sendmail(item.sender, list(item.recipients), item.raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = {r.recipient: _answer(r.code, r.message) for r in exc.recipients}
             temporary = all(r.code // 100 == 4 for r in exc.recipients)

@@ -58,6 +58,8 @@ def test_a_reminder_arrives_with_recipient_subject_body_and_ics(reminders_due: E
     mail = by_to["kommunpolis@polisen.example"].message
     assert str(mail["Subject"]).startswith("Påminnelse: uppföljning 2026")
     assert "31 mars 2027" in str(mail["Subject"])
+    # Folded into several encoded words, the subject keeps every space (policy.default on 3.11.7 did not).
+    assert "av MBU – Människan bakom uniformen (Polismyndigheten, lokalpolisområde Borås)" in str(mail["Subject"])
     text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     html = mail.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "Bidra med personal, material och transporter" in text  # the commitment's own text
@@ -131,6 +133,9 @@ class CrashAfterSend:
     async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
         await self.inner.send_all(batch)
         raise RuntimeError("processen dog mellan sändning och markering")
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def test_killed_between_send_and_mark_no_notice_is_lost(reminders_due: Engine, smtp_server) -> None:  # type: ignore[no-untyped-def]
