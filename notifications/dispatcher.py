@@ -97,7 +97,7 @@ class _Prepared:
     error: str = ""
 
 
-def _ics(row: OutboxRow, ctx: dict[str, Any], rendered: Rendered, owner: str, now: datetime) -> mime.Attachment | None:
+def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime.Attachment | None:
     due = ctx["notice"]["due"]
     if row.kind not in ATTACH_ICS or not due:
         return None
@@ -151,7 +151,7 @@ def _prepare(
             key = "digest:" + ",".join(r.key for r, _ in members)
         else:
             key = first.key
-            ics = _ics(first, context, rendered, context["owner"]["email"], now)
+            ics = _ics(first, context, context["owner"]["email"], now)
             if ics is not None:
                 attachments.append(ics)
         try:
