@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
@@ -32,6 +33,8 @@ log = logging.getLogger("samverkan.run")
 ZONE = ZoneInfo("Europe/Stockholm")
 AT_LEAST = timedelta(days=1)
 RETRY = timedelta(minutes=1)
+# Set by SIGTERM/SIGINT: a delivery run in progress stops after the batch in hand.
+STOPPING = threading.Event()
 
 
 def next_run(engine: Engine, now: datetime) -> datetime:
@@ -51,7 +54,9 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
     now = clock.now()
     try:
         report = tick(engine, now, collect=False)
-        sent = deliver(engine, now, settings, link=link_maker_for(engine, settings))
+        sent = deliver(
+            engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set
+        )
         following = next_run(engine, now)
     except Exception as exc:  # the database may be restarting: try again shortly
         following = now + RETRY
@@ -69,7 +74,8 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
             sent.failed,
             _local(following),
         )
-    scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings))
+    if not STOPPING.is_set():
+        scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings))
 
 
 def _after(clock: Clock, when: datetime) -> DateTrigger:
@@ -92,6 +98,7 @@ def run_forever(engine: Engine, clock: Clock, settings: Settings) -> int:
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("avslutar (signal %s)", signal.Signals(signum).name)
+        STOPPING.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)

@@ -24,6 +24,7 @@ import os
 import random
 import socket
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -31,6 +32,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from engine.clock import Clock
 from engine.db import as_utc
 from engine.models import AgreementRow, OutboxRow, UnitRow
 from engine.outbox import queue
@@ -280,8 +282,17 @@ def deliver(
     limit: int | None = None,
     link: LinkMaker | None = None,
     rng: random.Random | None = None,
+    clock: Clock | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Send every notice due at ``now`` once; returns what happened."""
+    """Send every notice due at ``now`` once; returns what happened.
+
+    With a ``clock`` each batch is claimed, sent and marked at the clock's current time,
+    not at ``now``: a run longer than the lease would otherwise stamp its later claims
+    with an old time, and another live instance would take them over and send them too
+    (tests/drills/test_instances.py). ``stop`` is asked before every batch, so SIGTERM
+    ends a long run after the batch in hand.
+    """
     mailer = mailer or make_mailer(settings)
     worker_id = worker or worker_name()
     rng = rng or random.Random()
@@ -292,20 +303,23 @@ def deliver(
         # One event loop for the whole run, so the mailer's connections serve every batch.
         try:
             while limit is None or report.claimed < limit:
+                if stop is not None and stop():
+                    break
+                at = max(clock.now(), now) if clock is not None else now
                 size = settings.batch_size if limit is None else min(settings.batch_size, limit - report.claimed)
-                ids = claim(engine, now, worker_id, size, lease)
+                ids = claim(engine, at, worker_id, size, lease)
                 if not ids:
                     break
                 report.claimed += len(ids)
                 with Session(engine) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    prepared = _prepare(session, rows, settings, now, link)
+                    prepared = _prepare(session, rows, settings, at, link)
                 ready = [p for p in prepared if p.outgoing is not None]
                 results = await mailer.send_all([p.outgoing for p in ready if p.outgoing is not None])
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))
                 outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]
-                _mark(engine, worker_id, outcomes, settings, now, rng, report)
+                _mark(engine, worker_id, outcomes, settings, at, rng, report)
         finally:
             await mailer.close()
 

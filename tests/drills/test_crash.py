@@ -95,13 +95,6 @@ def test_sigkill_during_delivery_loses_nothing(
     prepared.engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: SIGTERM during delivery logs 'stoppad' but the process finishes the whole delivery run before it "
-    "exits (a large backlog outlasts systemd's stop timeout, then SIGKILL); fix: a stop flag checked between "
-    "batches (see the issue-7 report)",
-)
 def test_sigterm_during_delivery_stops_within_a_batch(
     pg_url: str,
     tmp_path: Path,

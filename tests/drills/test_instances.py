@@ -78,13 +78,6 @@ def test_three_instances_deliver_every_notice_once(
     prepared.engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: deliver() stamps claimed_at with the wake-up's `now` for every batch of a run, so once a run lasts "
-    "longer than the lease, an instance that wakes later takes over the live instance's in-flight batches and sends "
-    "them too (fix: claim with the clock's current time; see the issue-7 report)",
-)
 def test_a_delivery_run_longer_than_the_lease_is_not_taken_over(
     pg_url: str,
     tmp_path: Path,
