@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -35,6 +36,19 @@ from engine.errors import AgreementFileError, Problem
 FORMAT_VERSION = 1
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=60)]
+
+# The Swedish holiday tables (the holidays package) cover these years; deadlines outside
+# them cannot be computed, so a date outside is an error in the file, not at run time.
+FIRST_YEAR, LAST_YEAR = 1953, 2100
+
+
+def _calendar_year(value: date) -> date:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"året {value.year} ligger utanför kalenderns år {FIRST_YEAR}–{LAST_YEAR}")
+    return value
+
+
+CalendarDate = Annotated[date, AfterValidator(_calendar_year)]
 Text = Annotated[str, Field(min_length=1)]
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 
@@ -44,13 +58,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-_Date = date  # the field below is called "date", which would shadow the type
-
-
 class Signatory(_Strict):
     name: Text
     title: Text
-    date: _Date | None = None
+    date: CalendarDate | None = None
 
 
 class Party(_Strict):
@@ -70,8 +81,8 @@ class Unit(_Strict):
 
 class Timeframe(_Strict):
     text: Text
-    start: date | None = None
-    end: date | None = None
+    start: CalendarDate | None = None
+    end: CalendarDate | None = None
 
 
 class Measure(_Strict):
@@ -115,9 +126,11 @@ class FollowUpSchedule(_Strict):
     period: Literal["calendar_year"] = "calendar_year"
     first_period: StrictInt | None = Field(default=None, ge=1900, le=2200)
     due: MonthDay = "03-31"
-    reminder_offsets_days: list[StrictInt] = Field(default_factory=lambda: [-30, -7, 0])
-    overdue_repeat_days: StrictInt = Field(default=14, ge=1)
-    escalation_after_days: StrictInt = Field(default=14, ge=1)
+    reminder_offsets_days: list[Annotated[StrictInt, Field(ge=-366, le=366)]] = Field(
+        default_factory=lambda: [-30, -7, 0]
+    )
+    overdue_repeat_days: StrictInt = Field(default=14, ge=1, le=366)
+    escalation_after_days: StrictInt = Field(default=14, ge=1, le=366)
 
     @field_validator("due")
     @classmethod
@@ -133,8 +146,8 @@ class FollowUpSchedule(_Strict):
 
 class RevisionSchedule(_Strict):
     every_years: StrictInt = Field(default=3, ge=1, le=50)
-    kickoff_days_before: StrictInt = Field(default=60, ge=0)
-    late_repeat_days: StrictInt = Field(default=30, ge=1)
+    kickoff_days_before: StrictInt = Field(default=60, ge=0, le=1000)
+    late_repeat_days: StrictInt = Field(default=30, ge=1, le=366)
 
 
 class Schedule(_Strict):
@@ -162,9 +175,9 @@ class Schedule(_Strict):
 class AgreementHead(_Strict):
     id: Slug
     title: Text
-    signed: date
-    valid_from: date | None = None
-    valid_to: date | None = None
+    signed: CalendarDate
+    valid_from: CalendarDate | None = None
+    valid_to: CalendarDate | None = None
     timezone: str = "Europe/Stockholm"
     process_owner: Slug
 
@@ -234,7 +247,19 @@ class _Loader(yaml.SafeLoader):
     so every key in the data matches the key in the line index.
     """
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # An explicit tag (!!int abc, !!timestamp 2020-02-30) makes PyYAML's constructors raise
+        # plain Python errors; give them the node's position like every other YAML error.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"värdet kan inte läsas ({type(exc).__name__}: {exc})", node.start_mark
+            ) from None
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, yaml.MappingNode):  # !!map x, !!set [1]
+            raise yaml.constructor.ConstructorError(None, None, "här väntades en mappning", node.start_mark)
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -443,6 +468,22 @@ def _yaml_problem(exc: yaml.YAMLError, filename: str) -> Problem:
 
 def parse_agreement(text: str, filename: str = "<text>") -> Agreement:
     """Parse and validate agreement YAML; raise AgreementFileError with every problem."""
+    try:
+        return _parse(text, filename)
+    except RecursionError:
+        # Thousands of nested brackets, or an alias that contains itself (a: &a [*a]).
+        raise AgreementFileError(
+            [
+                Problem(
+                    file=filename,
+                    line=1,
+                    message="ogiltig YAML: för djupt nästlad eller ett alias som pekar på sig självt",
+                )
+            ]
+        ) from None
+
+
+def _parse(text: str, filename: str) -> Agreement:
     problems: list[Problem] = []
     try:
         node = yaml.compose(text, Loader=_Loader)

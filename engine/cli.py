@@ -12,12 +12,12 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from engine import db, lifecycle, service
-from engine.agreement import load_agreement
+from engine.agreement import FIRST_YEAR, LAST_YEAR, load_agreement
 from engine.clock import Clock, ShiftedClock, SystemClock
 from engine.errors import AgreementFileError, InvalidValue, SamverkanError
 from engine.plan import load_plan
@@ -362,9 +362,13 @@ def parse_instant(text: str, where: str = "--now") -> datetime:
     """An ISO 8601 instant; without an offset it is Swedish local time."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        value = value.replace(tzinfo=STOCKHOLM) if value.tzinfo is None else value
+        value.astimezone(UTC)  # near year 1 or 9999 this overflows
+    except (ValueError, OverflowError):
         raise InvalidValue(where, f"ogiltig tidpunkt '{text}' (ISO 8601, t.ex. 2027-03-01T08:00+01:00)") from None
-    return value.replace(tzinfo=STOCKHOLM) if value.tzinfo is None else value
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise InvalidValue(where, f"{text}: året ligger utanför kalenderns år {FIRST_YEAR}–{LAST_YEAR}")
+    return value
 
 
 def parse_date(text: str, where: str) -> date:
@@ -932,7 +936,18 @@ def cmd_simulate(args: argparse.Namespace, clock: Clock) -> int:
 # -- entry point ------------------------------------------------------------------------
 
 
+def _one_line(text: str) -> str:
+    # What a person typed is quoted in errors; a line break in it must not split the line.
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
+    for arg in sys.argv[1:] if argv is None else argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            print(f"samverkan: fel: argumentet {arg!r} är inte giltig UTF-8", file=sys.stderr)
+            return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace, Clock], int] = args.func
@@ -941,11 +956,11 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     except AgreementFileError as exc:
         # Already in the FILE:LINE: message form that editors and CI understand.
         for line in exc.lines():
-            print(line, file=sys.stderr)
+            print(_one_line(line), file=sys.stderr)
         return EXIT_USAGE
     except SamverkanError as exc:
         for line in exc.lines():
-            print(f"samverkan: fel: {line}", file=sys.stderr)
+            print(f"samverkan: fel: {_one_line(line)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -56,4 +56,3 @@ def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> se
         return set()
     rows = [_row(n, now) for n in notices]
     return set(insert_ignoring(conn, OUTBOX, rows, ["key"]).scalars().all())
-

@@ -54,9 +54,7 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
     now = clock.now()
     try:
         report = tick(engine, now, collect=False)
-        sent = deliver(
-            engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set
-        )
+        sent = deliver(engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set)
         following = next_run(engine, now)
     except Exception as exc:  # the database may be restarting: try again shortly
         following = now + RETRY

@@ -204,7 +204,8 @@ def _measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
 def _count_value(mid: str, value: Any) -> int:
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        # isdigit() alone admits "²" and other digits int() refuses; 18 digits stay an int64.
+        if text.isascii() and text.isdigit() and len(text) <= 18:
             return int(text)
         raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
