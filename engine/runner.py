@@ -87,7 +87,9 @@ def _local(at: datetime) -> str:
 
 def run_forever(engine: Engine, clock: Clock, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Their INFO lines (every job, every state callback) would drown what run itself says.
+    for noisy in ("apscheduler", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     scheduler = BlockingScheduler(
         timezone=ZONE,
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
