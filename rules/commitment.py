@@ -33,8 +33,11 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
             break
         for move in moves:
             actions.append(move)
-            c = replace(apply_move(c, move))
-    date_next = dates.evaluate(c, s, now, cal).next_check
+            c = apply_move(c, move)
+    else:
+        moved = dates.evaluate(c, s, now, cal)
+    # The evaluation that found no move already knows the next date-driven instant.
+    date_next = moved.next_check
     notices = follow_up.evaluate(c, s, now, cal)
     actions.extend(notices.actions)
     candidates = [t for t in (date_next, notices.next_check) if t is not None]

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from engine.lifecycle import PAGAENDE
 from rules.calendar import SwedishCalendar, send_at
-from rules.model import CommitmentView, Outcome, QueueNotice, Schedule
+from rules.model import CommitmentView, NoticeKind, Outcome, QueueNotice, Schedule
 
 
 @dataclass(frozen=True)
@@ -65,26 +65,31 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
     first_overdue = cycle.first_overdue
     stop = send_at(c.terminates, s.send_time, s.zone) if c.terminates else None
 
+    def notice(kind: NoticeKind, suffix: str, to: str, planned: datetime, **data: int) -> QueueNotice:
+        # Planned in the past (a late tick, catch-up): it goes now, not at an instant already gone.
+        return QueueNotice(
+            key=f"{kind}:{c.id}:{c.period}{suffix}",
+            kind=kind,
+            recipients=(to,),
+            send_at=max(planned, now),
+            agreement=c.agreement,
+            commitment=c.id,
+            period=c.period,
+            data={**base, **data},
+        )
+
+    def days(later: datetime, earlier: date) -> int:
+        return (later.astimezone(s.zone).date() - earlier).days
+
     notices: list[QueueNotice] = []
     upcoming: list[datetime] = []
     if now < first_overdue:
-        reminders = cycle.reminders
-        passed = [(off, when) for off, when in reminders if when <= now]
+        passed = [(off, when) for off, when in cycle.reminders if when <= now]
         if passed:
             off, when = max(passed, key=lambda r: r[1])
-            notices.append(
-                QueueNotice(
-                    key=f"reminder:{c.id}:{c.period}:{off}",
-                    kind="reminder",
-                    recipients=(c.unit_email,),
-                    send_at=max(when, now),
-                    agreement=c.agreement,
-                    commitment=c.id,
-                    period=c.period,
-                    data={**base, "offset_days": off, "days_left": (due - when.astimezone(s.zone).date()).days},
-                )
-            )
-        upcoming += [when for _, when in reminders if when > now]
+            left = (due - when.astimezone(s.zone).date()).days
+            notices.append(notice("reminder", f":{off}", c.unit_email, when, offset_days=off, days_left=left))
+        upcoming += [when for _, when in cycle.reminders if when > now]
         upcoming.append(first_overdue)
     else:
         today = now.astimezone(s.zone).date()
@@ -92,35 +97,13 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
         while k > 0 and _overdue_at(due, k, s, cal) > now:
             k -= 1
         when = _overdue_at(due, k, s, cal)
-        notices.append(
-            QueueNotice(
-                key=f"overdue:{c.id}:{c.period}:{k}",
-                kind="overdue",
-                recipients=(c.unit_email,),
-                send_at=max(when, now),
-                agreement=c.agreement,
-                commitment=c.id,
-                period=c.period,
-                data={**base, "days_late": (when.astimezone(s.zone).date() - due).days, "repeat": k},
-            )
-        )
+        notices.append(notice("overdue", f":{k}", c.unit_email, when, days_late=days(when, due), repeat=k))
         upcoming.append(_overdue_at(due, k + 1, s, cal))
-        escalation = cycle.escalation
-        if escalation <= now:
-            notices.append(
-                QueueNotice(
-                    key=f"escalation:{c.id}:{c.period}",
-                    kind="escalation",
-                    recipients=(c.owner_email,),
-                    send_at=max(escalation, now),
-                    agreement=c.agreement,
-                    commitment=c.id,
-                    period=c.period,
-                    data={**base, "days_late": (escalation.astimezone(s.zone).date() - due).days},
-                )
-            )
+        if cycle.escalation <= now:
+            late = days(cycle.escalation, due)
+            notices.append(notice("escalation", "", c.owner_email, cycle.escalation, days_late=late))
         else:
-            upcoming.append(escalation)
+            upcoming.append(cycle.escalation)
 
     if stop is not None:
         # Nothing goes out on or after the day a termination takes effect.

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from engine.agreement import Schedule as ScheduleSettings
 from rules import revision
 from rules.calendar import SwedishCalendar
 from rules.model import AdvanceRevision, AgreementView, QueueNotice, Schedule
 
 STHLM = ZoneInfo("Europe/Stockholm")
 CAL = SwedishCalendar()
-S = Schedule(
-    zone=STHLM,
-    send_time=time(8, 0),
-    due_md="03-31",
-    reminder_offsets=(-30, -7, 0),
-    overdue_repeat_days=14,
-    escalation_after_days=14,
-    revision_every_years=3,
-    revision_kickoff_days=60,
-    revision_late_repeat_days=30,
-)
+# The agreement file's defaults: 08:00, due 31 March, reminders -30/-7/0, repeat and escalate after 14 days,
+# revision every 3 years, kick-off 60 days before, late notices every 30 days.
+S = Schedule.from_settings("Europe/Stockholm", ScheduleSettings().model_dump(mode="json"))
 BORAS = AgreementView(
     id="boras",
     signed=date(2015, 12, 14),
