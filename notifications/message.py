@@ -66,20 +66,27 @@ def _ics_text(value: str) -> str:
     )
 
 
+def _utf8_pieces(data: bytes, first: int, rest: int) -> list[bytes]:
+    """``data`` cut into pieces of at most ``first``, then ``rest`` octets, never inside a UTF-8 sequence."""
+    pieces: list[bytes] = []
+    limit = first
+    while len(data) > limit:
+        cut = limit
+        while data[cut] & 0xC0 == 0x80:  # a continuation octet: its character began earlier
+            cut -= 1
+        pieces.append(data[:cut])
+        data = data[cut:]
+        limit = rest
+    pieces.append(data)
+    return pieces
+
+
 def _ics_fold(line: str) -> str:
     # RFC 5545 3.1: lines longer than 75 octets continue after CRLF and one space,
     # never inside a UTF-8 sequence.
-    out: list[str] = []
-    current, size = "", 0
-    for ch in line:
-        n = len(ch.encode())
-        if size + n > 75:
-            out.append(current)
-            current, size = " ", 1
-        current += ch
-        size += n
-    out.append(current)
-    return "\r\n".join(out)
+    if len(line) <= 75 and line.isascii():
+        return line
+    return "\r\n ".join(p.decode() for p in _utf8_pieces(line.encode(), 75, 74))
 
 
 def deadline_ics(*, uid: str, summary: str, description: str, due: date, organizer: str, stamp: datetime) -> bytes:
@@ -141,15 +148,7 @@ def encoded_words(value: str) -> str:
     """
     if value.isascii():
         return value
-    words: list[bytes] = []
-    chunk = b""
-    for ch in value:
-        encoded = ch.encode()
-        if len(chunk) + len(encoded) > 45:
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
+    words = _utf8_pieces(value.encode(), 45, 45)
     return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode()}?=" for w in words)
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 
 from notifications.message import Attachment, HeaderRefused, build, deadline_ics, message_id
@@ -133,3 +137,38 @@ def test_the_ics_escapes_folds_and_parses_back_with_icalendar() -> None:
     assert str(event["description"]) == "rad ett\nrad två"
     assert (event.decoded("dtstart"), event.decoded("dtend")) == (date(2027, 3, 31), date(2027, 4, 1))
     assert [a.decoded("trigger") for a in event.walk("VALARM")] == [timedelta(days=-1)]
+
+
+# Any printable text, with 2-, 3- and 4-octet UTF-8 characters at every cut position.
+_TEXT = st.text(alphabet=st.sampled_from("a ,;\\åäöÅ–€𝄞🙂x"), min_size=0, max_size=160).filter(
+    lambda s: s.strip() == s and "  " not in s
+)
+
+
+@given(subject=_TEXT.filter(lambda s: len(s) > 30))
+@settings(max_examples=150, deadline=None)
+def test_any_subject_reads_back_exactly_in_self_contained_encoded_words(subject: str) -> None:
+    raw = sample(subject=subject)
+    assert str(parse(raw)["Subject"]) == subject
+    header = raw.split(b"\r\n\r\n", 1)[0].decode()
+    for word in re.findall(r"=\?utf-8\?b\?([^?]*)\?=", header):
+        base64.b64decode(word).decode()  # RFC 2047 5: no character is split between two words
+
+
+@given(summary=_TEXT.filter(lambda s: len(s) > 60))
+@settings(max_examples=150, deadline=None)
+def test_any_ics_summary_folds_on_character_boundaries_and_reads_back(summary: str) -> None:
+    raw = deadline_ics(
+        uid="abc@samverkan",
+        summary=summary,
+        description=summary,
+        due=date(2027, 3, 31),
+        organizer="brab@boras.example",
+        stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
+    )
+    lines = raw.split(b"\r\n")
+    assert all(len(line) <= 75 for line in lines)
+    for line in lines:
+        line.decode()  # never cut inside a character
+    event = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
+    assert str(event["summary"]) == summary
