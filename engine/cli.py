@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="start",
         metavar="ISO",
         help="generalrepetition: klockan går från denna tidpunkt i stället för nu (t.ex. 2027-03-01T08:00)",
+    )
+    p.add_argument(
+        "--retry-seconds",
+        default="60",
+        metavar="SEKUNDER",
+        help="när ett uppvaknande misslyckas (t.ex. databasen startas om): försök igen efter så många sekunder, "
+        "i verklig tid även med --from (1–86400; standard 60)",
     )
     p.set_defaults(func=cmd_run)
 
@@ -419,6 +426,10 @@ def parse_int(text: str, where: str, *, low: int | None = None, high: int | None
     except ValueError:
         raise InvalidValue(where, f"ska vara ett heltal, inte '{text}'") from None
     if (low is not None and value < low) or (high is not None and value > high):
+        if high is None:
+            raise InvalidValue(where, f"{value} är för litet (minst {low})")
+        if low is None:
+            raise InvalidValue(where, f"{value} är för stort (högst {high})")
         raise InvalidValue(where, f"{value} ligger utanför {low}–{high}")
     return value
 
@@ -789,11 +800,12 @@ def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
     from engine.runner import run_forever
     from notifications.settings import load_settings
 
+    retry = timedelta(seconds=parse_int(args.retry_seconds, "--retry-seconds", low=1, high=86400))
     settings = load_settings(getattr(args, "settings", None))
     if args.start:
         clock = ShiftedClock(start=parse_instant(args.start, "--from"), base=clock)
     engine = _engine(args)
-    return run_forever(engine, clock, settings)
+    return run_forever(engine, clock, settings, retry=retry)
 
 
 def _deliver_now(engine: Any, args: argparse.Namespace, now: datetime) -> str:

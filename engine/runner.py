@@ -8,6 +8,8 @@ instances coordinate through the database's tick lock, not through APScheduler.
 
 Missed wake-ups (a suspended laptop, a restart) run once, late: misfire grace has
 no limit and runs coalesce; the tick itself acts on everything that fell due.
+A wake-up that fails (the database restarting, say) is logged and tried again
+``retry`` later (``run --retry-seconds``, 60 s by default).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from web.links import link_maker_for
 log = logging.getLogger("samverkan.run")
 ZONE = ZoneInfo("Europe/Stockholm")
 AT_LEAST = timedelta(days=1)
+# After a failed wake-up (the database restarting, say), try again this much later: ``run --retry-seconds``.
 RETRY = timedelta(minutes=1)
 # Set by SIGTERM/SIGINT: a delivery run in progress stops after the batch in hand.
 STOPPING = threading.Event()
@@ -45,11 +48,14 @@ def next_run(engine: Engine, now: datetime) -> datetime:
     return max(min(found), now + timedelta(seconds=1))
 
 
-def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: Settings) -> None:
+def wake(
+    engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: Settings, retry: timedelta = RETRY
+) -> None:
     """One wake-up: tick, then schedule the next wake-up as a new one-off job.
 
     A one-off job is removed by the scheduler once it has fired, so each wake-up
-    adds its successor rather than rescheduling itself.
+    adds its successor rather than rescheduling itself. When the wake-up fails, the
+    next one is ``retry`` later (on ``clock``; the scheduler waits that long in real time).
     """
     now = clock.now()
     try:
@@ -57,7 +63,7 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
         sent = deliver(engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set)
         following = next_run(engine, now)
     except Exception as exc:  # the database may be restarting: try again shortly
-        following = now + RETRY
+        following = now + retry
         log.error("tick misslyckades (%s); försöker igen %s", str(exc).splitlines()[0], _local(following))
     else:
         log.info(
@@ -73,7 +79,7 @@ def wake(engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: S
             _local(following),
         )
     if not STOPPING.is_set():
-        scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings))
+        scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings, retry))
 
 
 def _after(clock: Clock, when: datetime) -> DateTrigger:
@@ -85,7 +91,7 @@ def _local(at: datetime) -> str:
     return at.astimezone(ZONE).isoformat(timespec="seconds")
 
 
-def run_forever(engine: Engine, clock: Clock, settings: Settings) -> int:
+def run_forever(engine: Engine, clock: Clock, settings: Settings, *, retry: timedelta = RETRY) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # Their INFO lines (every job, every state callback) would drown what run itself says.
     for noisy in ("apscheduler", "transitions"):
@@ -94,7 +100,7 @@ def run_forever(engine: Engine, clock: Clock, settings: Settings) -> int:
         timezone=ZONE,
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
-    scheduler.add_job(wake, _after(clock, clock.now()), args=(engine, clock, scheduler, settings))
+    scheduler.add_job(wake, _after(clock, clock.now()), args=(engine, clock, scheduler, settings, retry))
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("avslutar (signal %s)", signal.Signals(signum).name)

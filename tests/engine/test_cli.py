@@ -120,6 +120,11 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(
     assert after == before
 
 
+def test_a_number_below_its_only_bound_names_the_bound(initialised: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "plan", "diff", "--db", initialised, "0", "1")
+    assert code == 2 and err == "samverkan: fel: V1: 0 är för litet (minst 1)\n"
+
+
 def test_a_missing_flag_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["transition", "mbu.kommun", "start", "--by", "BråB"])
