@@ -1,7 +1,8 @@
 """``samverkan run``: APScheduler 3 wakes the engine; the database says when.
 
-One one-off job at a time, each wake-up adding the next at the earliest ``next_check`` the database
-knows of, and at least once a day (so a plan edited by ``init`` is picked up).
+One one-off job at a time, each wake-up adding the next at the earliest instant the database
+knows something is due (a commitment's ``next_check``, the next pending notice, the end of the
+lease of a notice left ``sending``), and at least once a day (so a plan edited by ``init`` is picked up).
 Never one job per commitment (LIBRARIES.md: 10,000 jobs take ~10 s to add; the
 database's index answers "what is due" instead), and no job store: several
 instances coordinate through the database's tick lock, not through APScheduler.
@@ -23,9 +24,11 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from engine.clock import Clock
+from engine.db import as_utc
+from engine.models import OutboxRow
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.settings import Settings
@@ -40,8 +43,20 @@ RETRY = timedelta(minutes=1)
 STOPPING = threading.Event()
 
 
-def next_run(engine: Engine, now: datetime) -> datetime:
-    found = [t for t in (next_wakeup(engine), next_send(engine)) if t is not None]
+def next_takeover(engine: Engine, lease: timedelta) -> datetime | None:
+    """When the oldest claim still ``sending`` runs out of its lease and may be claimed again.
+
+    A delivery run that lost the database (a restart) or its process leaves its batch
+    ``sending``; without a wake-up for the lease, that batch would wait for whatever else is
+    due next, up to a day later.
+    """
+    with engine.connect() as conn:
+        oldest = conn.execute(select(func.min(OutboxRow.claimed_at)).where(OutboxRow.state == "sending")).scalar()
+    return None if oldest is None else as_utc(oldest) + lease
+
+
+def next_run(engine: Engine, now: datetime, lease: timedelta) -> datetime:
+    found = [t for t in (next_wakeup(engine), next_send(engine), next_takeover(engine, lease)) if t is not None]
     latest = now + AT_LEAST
     if not found or min(found) > latest:
         return latest
@@ -61,9 +76,10 @@ def wake(
     try:
         report = tick(engine, now, collect=False)
         sent = deliver(engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set)
-        following = next_run(engine, now)
+        following = next_run(engine, now, timedelta(seconds=settings.lease_seconds))
     except Exception as exc:  # the database may be restarting: try again shortly
-        following = now + retry
+        # From the failure, not from the wake-up: a delivery run may have lasted longer than the delay.
+        following = clock.now() + retry
         log.error("tick misslyckades (%s); försöker igen %s", str(exc).splitlines()[0], _local(following))
     else:
         log.info(

@@ -11,16 +11,20 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine, update
 
-from engine import db, runner
+from engine import db, outbox, runner
 from engine.cli import main
 from engine.clock import FixedClock
+from engine.models import OutboxRow
 from notifications.settings import Settings
+from rules.model import QueueNotice
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")
@@ -147,3 +151,39 @@ def test_run_retries_a_failed_wake_up_after_retry_seconds_of_real_time(
     # The retry is logged on the rehearsed clock: a second after the failure, in the rehearsed morning.
     again = datetime.fromisoformat(failures[0][1])
     assert datetime(2027, 3, 1, 8, 0, 1, tzinfo=runner.ZONE) <= again < datetime(2027, 3, 1, 8, 1, tzinfo=runner.ZONE)
+
+
+@dataclass
+class Stepping:
+    """A clock that moves on by ``step`` each time it is read (a wake-up whose work takes time)."""
+
+    current: datetime
+    step: timedelta
+
+    def now(self) -> datetime:
+        self.current += self.step
+        return self.current
+
+
+def test_the_retry_counts_from_the_failure_not_from_the_wake_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = db.connect(f"sqlite:///{tmp_path / 'tom.db'}")
+    # Read at the wake-up (08:01) and at the failure (08:02): the failing run lasted a minute, longer than the delay.
+    clock = Stepping(datetime(2027, 3, 1, 7, 0, tzinfo=UTC), timedelta(minutes=1))
+    caplog.set_level(logging.INFO, logger="samverkan.run")
+    runner.wake(engine, clock, BlockingScheduler(timezone=runner.ZONE), Settings(), timedelta(seconds=7))
+    engine.dispose()
+    assert "försöker igen 2027-03-01T08:02:07+01:00" in caplog.text
+
+
+def test_a_claim_left_sending_wakes_run_when_its_lease_runs_out(engine: Engine) -> None:
+    t = datetime(2027, 3, 1, 7, 0, tzinfo=UTC)
+    lease = timedelta(minutes=10)
+    assert runner.next_run(engine, t, lease) == t + runner.AT_LEAST  # nothing known: once a day
+    notice = QueueNotice(key="k", kind="reminder", recipients=("a@boras.example",), send_at=t, agreement="boras")
+    with engine.begin() as conn:
+        outbox.queue(conn, [notice], t)
+        # Claimed by a delivery run that then lost the database (or died) before it marked the row.
+        conn.execute(update(OutboxRow).values(state="sending", claimed_by="borta:1", claimed_at=t))
+    assert runner.next_run(engine, t + timedelta(seconds=30), lease) == t + lease
