@@ -23,8 +23,7 @@ import hashlib
 import os
 import random
 import socket
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -119,62 +118,99 @@ def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime
     )
 
 
+@dataclass
+class _Group:
+    """Notices that go out as one mail: one notice, or a recipient's digest of one day."""
+
+    rows: list[OutboxRow]
+    contexts: list[dict[str, Any]]
+
+
+def _plan(session: Session, rows: list[OutboxRow], settings: Settings, link: LinkMaker | None) -> list[_Group]:
+    """The batch's template contexts (one set of queries for all rows) and its mails: no rendering yet."""
+    ctx = contexts(session, rows, link=link)
+    groups: dict[tuple[str, ...], _Group] = {}
+    for r in rows:
+        if settings.digest and len(r.recipients) == 1:
+            key: tuple[str, ...] = (r.recipients[0], r.send_at.date().isoformat())
+        else:
+            key = (f"#{r.id}",)
+        group = groups.setdefault(key, _Group(rows=[], contexts=[]))
+        group.rows.append(r)
+        group.contexts.append(ctx[r.id])
+    return list(groups.values())
+
+
+def _build(group: _Group, settings: Settings, now: datetime) -> list[_Prepared]:
+    """Render and build the group's mail; a broken template or a refused header fails those notices only."""
+    singles: list[tuple[OutboxRow, dict[str, Any], Rendered]] = []
+    failed: list[_Prepared] = []
+    for r, context in zip(group.rows, group.contexts, strict=True):
+        try:
+            singles.append((r, context, render(r.kind, context, templates_dir=settings.templates_dir)))
+        except Exception as exc:  # a user's template may fail in any way
+            failed.append(_Prepared(ids=[r.id], outgoing=None, error=f"mall: {exc}"))
+    if not singles:
+        return failed
+    return [*failed, _mail(singles, settings, now)]
+
+
+def _mail(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]], settings: Settings, now: datetime) -> _Prepared:
+    first, context, rendered = singles[0]
+    ids = [r.id for r, _, _ in singles]
+    kind = first.kind
+    attachments = []
+    if len(singles) > 1:
+        kind = "digest"
+        context = dict(context, items=[{"subject": m.subject, "text": m.text} for _, _, m in singles])
+        try:
+            rendered = render("digest", context, templates_dir=settings.templates_dir)
+        except Exception as exc:
+            return _Prepared(ids=ids, outgoing=None, error=f"mall: {exc}")
+        key = "digest:" + ",".join(r.key for r, _, _ in singles)
+    else:
+        key = first.key
+        ics = _ics(first, context, context["owner"]["email"], now)
+        if ics is not None:
+            attachments.append(ics)
+    try:
+        built = mime.build(
+            sender=str(settings.sender),
+            sender_name=settings.sender_name,
+            recipients=first.recipients,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            msg_id=mime.message_id(key, str(settings.sender)),
+            sent_at=now,
+            kind=kind,
+            reply_to=context["owner"]["email"],
+            attachments=attachments,
+        )
+    except mime.HeaderRefused as exc:
+        return _Prepared(ids=ids, outgoing=None, error=str(exc))
+    return _Prepared(ids=ids, outgoing=built)
+
+
+def _built(groups: list[_Group], settings: Settings, now: datetime, into: list[_Prepared]) -> Iterator[Outgoing]:
+    """The batch's mails, each built when the mailer takes it; every outcome is kept in ``into``.
+
+    Lazy, so that a mail is rendered while the server is busy with the ones already sent:
+    built all at once, the server waits for the whole batch to be rendered, then the
+    client waits for the server (bench/mail.py).
+    """
+    for group in groups:
+        for p in _build(group, settings, now):
+            into.append(p)
+            if p.outgoing is not None:
+                yield p.outgoing
+
+
 def _prepare(
     session: Session, rows: list[OutboxRow], settings: Settings, now: datetime, link: LinkMaker | None
 ) -> list[_Prepared]:
-    ctx = contexts(session, rows, link=link)
-    singles: list[tuple[OutboxRow, Rendered]] = []
-    out: list[_Prepared] = []
-    for r in rows:
-        try:
-            singles.append((r, render(r.kind, ctx[r.id], templates_dir=settings.templates_dir)))
-        except Exception as exc:  # a broken user template fails this notice, not the run
-            out.append(_Prepared(ids=[r.id], outgoing=None, error=f"mall: {exc}"))
-    groups: dict[tuple[str, ...], list[tuple[OutboxRow, Rendered]]] = defaultdict(list)
-    for r, rendered in singles:
-        if settings.digest and len(r.recipients) == 1:
-            groups[(r.recipients[0], r.send_at.date().isoformat())].append((r, rendered))
-        else:
-            groups[(f"#{r.id}",)].append((r, rendered))
-    for members in groups.values():
-        ids = [r.id for r, _ in members]
-        first, rendered = members[0]
-        context = ctx[first.id]
-        kind = first.kind
-        attachments = []
-        if len(members) > 1:
-            kind = "digest"
-            context = dict(context, items=[{"subject": m.subject, "text": m.text} for _, m in members])
-            try:
-                rendered = render("digest", context, templates_dir=settings.templates_dir)
-            except Exception as exc:
-                out.append(_Prepared(ids=ids, outgoing=None, error=f"mall: {exc}"))
-                continue
-            key = "digest:" + ",".join(r.key for r, _ in members)
-        else:
-            key = first.key
-            ics = _ics(first, context, context["owner"]["email"], now)
-            if ics is not None:
-                attachments.append(ics)
-        try:
-            built = mime.build(
-                sender=str(settings.sender),
-                sender_name=settings.sender_name,
-                recipients=first.recipients,
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                msg_id=mime.message_id(key, str(settings.sender)),
-                sent_at=now,
-                kind=kind,
-                reply_to=context["owner"]["email"],
-                attachments=attachments,
-            )
-        except mime.HeaderRefused as exc:
-            out.append(_Prepared(ids=ids, outgoing=None, error=str(exc)))
-            continue
-        out.append(_Prepared(ids=ids, outgoing=built))
-    return out
+    """Every mail of a batch, built at once (bench/mail.py builds its ceiling's messages with this)."""
+    return [p for group in _plan(session, rows, settings, link) for p in _build(group, settings, now)]
 
 
 def _mark(
@@ -313,9 +349,10 @@ def deliver(
                 report.claimed += len(ids)
                 with Session(engine) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    prepared = _prepare(session, rows, settings, at, link)
+                    groups = _plan(session, rows, settings, link)
+                prepared: list[_Prepared] = []
+                results = await mailer.send_all(_built(groups, settings, at, prepared))
                 ready = [p for p in prepared if p.outgoing is not None]
-                results = await mailer.send_all([p.outgoing for p in ready if p.outgoing is not None])
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))
                 outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]

@@ -156,6 +156,28 @@ FILTERS: dict[str, Callable[..., str]] = {
 # -- the environment ------------------------------------------------------------------
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja, with ``a.b`` on a plain dict looked up as a key first.
+
+    The contexts (notifications.context) are plain dicts, and Jinja's own ``getattr``
+    tries the attribute first: one AttributeError raised and caught per ``a.b``, about
+    75 a reminder, a fifth of its rendering time (bench/mail.py). The result is the
+    same as Jinja's order: a dict instance has no attributes but its class's, and
+    those still win (``d.items`` is the method, as before).
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def _packaged(name: str) -> tuple[str, str | None, Callable[[], bool] | None] | None:
     """Our own templates, read through importlib.resources (works from a wheel or a zip)."""
     if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -173,7 +195,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(templates_dir, encoding="utf-8"))
     loaders.append(jinja2.FunctionLoader(_packaged))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),

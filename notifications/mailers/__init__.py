@@ -6,7 +6,7 @@ tried again (a connection error or a 4xx reply) or failed for good (a 5xx reply)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -30,8 +30,12 @@ class SendResult:
 class Mailer(Protocol):
     name: str
 
-    async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        """Send every message; one result per message, in order."""
+    async def send_all(self, batch: Iterable[Outgoing]) -> list[SendResult]:
+        """Send every message; one result per message, in order.
+
+        ``batch`` may be lazy (the dispatcher builds each mail as it is taken): a mailer
+        takes the next message only when it can send it, and takes every one.
+        """
         ...
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from notifications.mailers import Outgoing, SendResult
@@ -24,7 +24,7 @@ class FileMailer:
         digest = hashlib.sha256(item.message_id.encode()).hexdigest()[:16]
         return self.folder / f"{item.kind}-{digest}.eml"
 
-    async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
+    async def send_all(self, batch: Iterable[Outgoing]) -> list[SendResult]:
         results: list[SendResult] = []
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

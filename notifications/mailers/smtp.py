@@ -12,7 +12,7 @@ refused addresses kept.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sized
 
 import aiosmtplib
 
@@ -57,32 +57,55 @@ class SmtpMailer:
             password=s.password(),
         )
 
-    async def send_all(self, batch: Sequence[Outgoing]) -> list[SendResult]:
-        """Send on up to ``connections`` connections, kept open for the next batch (``close`` ends them)."""
-        results: list[SendResult | None] = [None] * len(batch)
-        pending = list(enumerate(batch))
-        pending.reverse()
-        workers = min(self.settings.connections, len(batch)) or 1
+    async def send_all(self, batch: Iterable[Outgoing]) -> list[SendResult]:
+        """Send on up to ``connections`` connections, kept open for the next batch (``close`` ends them).
+
+        A lazy ``batch`` is read ahead by one message per connection, one message at a
+        time, in the gaps while every connection waits for the server's reply: the
+        client builds the next mails while the server works on the ones sent, and a
+        connection that gets its reply finds the next mail ready (bench/mail.py).
+        """
+        results: dict[int, SendResult] = {}
+        workers = self.settings.connections
+        if isinstance(batch, Sized):
+            workers = min(workers, len(batch)) or 1
         while len(self._idle) < workers:
             self._idle.append(None)
+        ready: asyncio.Queue[tuple[int, Outgoing] | None] = asyncio.Queue(maxsize=workers)
+
+        async def read_ahead() -> None:
+            for index, item in enumerate(batch):
+                await ready.put((index, item))
+                await asyncio.sleep(0)  # replies that arrived during this build go first
+            for _ in range(workers):
+                await ready.put(None)
 
         async def worker(slot: int) -> None:
             client = self._idle[slot]
-            while pending:
-                index, item = pending.pop()
-                if client is None or not client.is_connected:
-                    client = self._client()
-                    try:
-                        await client.connect()
-                    except _CONNECTION_ERRORS as exc:
-                        client = None
-                        results[index] = SendResult(status="retry", error=f"anslutning: {exc}")
-                        continue
-                results[index] = await self._send_one(client, item)
-            self._idle[slot] = client
+            try:
+                while (taken := await ready.get()) is not None:
+                    index, item = taken
+                    if client is None or not client.is_connected:
+                        client = self._client()
+                        try:
+                            await client.connect()
+                        except _CONNECTION_ERRORS as exc:
+                            client = None
+                            results[index] = SendResult(status="retry", error=f"anslutning: {exc}")
+                            continue
+                    results[index] = await self._send_one(client, item)
+            finally:
+                self._idle[slot] = client  # close() ends it, whatever happened
 
-        await asyncio.gather(*(worker(slot) for slot in range(workers)))
-        return [r if r is not None else SendResult(status="retry", error="inte skickat") for r in results]
+        # A TaskGroup: if building a mail fails, the workers are cancelled, not left waiting.
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(read_ahead())
+                for slot in range(workers):
+                    group.create_task(worker(slot))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # the error itself, as the caller knows it
+        return [results[i] for i in range(len(results))]
 
     async def close(self) -> None:
         for client in self._idle:

@@ -29,6 +29,7 @@ class Sink:
     refuse: dict[str, str] = field(default_factory=dict)  # address -> RCPT reply
     data_replies: list[str] = field(default_factory=list)  # next DATA replies instead of 250
     delay: float = 0.0
+    slow: dict[str, float] = field(default_factory=dict)  # recipient -> this DATA's delay instead
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse:
@@ -37,8 +38,9 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.delay:
-            await asyncio.sleep(self.delay)  # the server's own pace, not a test's wait
+        delay = self.slow.get(envelope.rcpt_tos[0], self.delay) if envelope.rcpt_tos else self.delay
+        if delay:
+            await asyncio.sleep(delay)  # the server's own pace, not a test's wait
         if self.data_replies:
             return self.data_replies.pop(0)
         msg = message_from_bytes(envelope.content, policy=policy.default)
