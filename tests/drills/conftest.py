@@ -1,4 +1,5 @@
-"""Drills: the delivery guarantees under several instances, crashes and a misbehaving mail server.
+"""Drills: the delivery guarantees under several instances, crashes, a misbehaving mail server
+and a database restart.
 
 Each drill runs at a small size by default (CI) and bigger by hand through environment
 variables (docs/operations.md lists them), e.g.::
@@ -13,21 +14,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import pwd
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,13 +58,6 @@ DUE = datetime(2027, 3, 1, 8, 0, tzinfo=STHLM)
 REAL_REMINDERS = 28
 
 _FIGURES: list[tuple[str, dict[str, Any]]] = []
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "drill_pg_restart: restarts the PostgreSQL server (runs only with SAMVERKAN_DRILL_PG_RESTART=1)",
-    )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -331,14 +328,14 @@ def instances(tmp_path: Path) -> Iterator[Callable[..., Instance]]:
     """Start ``samverkan run`` subprocesses; any still running at the end are killed."""
     started: list[Instance] = []
 
-    def start(url: str, settings: Path, start_at: datetime, name: str) -> Instance:
+    def start(url: str, settings: Path, start_at: datetime, name: str, extra: Sequence[str] = ()) -> Instance:
         log = tmp_path / f"{name}.log"
         handle = log.open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         env.pop("SAMVERKAN_DB", None)
         env.pop("SAMVERKAN_SETTINGS", None)
         proc = subprocess.Popen(
-            [str(EXE), "run", "--db", url, "--settings", str(settings), "--from", start_at.isoformat()],
+            [str(EXE), "run", "--db", url, "--settings", str(settings), "--from", start_at.isoformat(), *extra],
             stdout=handle,
             stderr=subprocess.STDOUT,
             env=env,
@@ -368,30 +365,119 @@ def drill() -> Any:
     return types.SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("_")})
 
 
-@pytest.fixture
-def own_pg_url() -> Iterator[str]:
-    """Like the suite's ``pg_url`` (skip when unreachable, fail with SAMVERKAN_REQUIRE_PG=1), for a drill
-    that restarts the server: the schema is created and dropped through a pool that pings first,
-    so the clean-up survives the restart."""
-    import uuid
+# -- a PostgreSQL cluster of the drill's own -------------------------------------------------
 
-    from sqlalchemy import create_engine, text
 
-    pg = os.environ.get("SAMVERKAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+@dataclass
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster on 127.0.0.1:``port`` (trust auth), for a drill that stops it.
+
+    Never the shared server the rest of the suite uses: restarting that one would fail every
+    other PostgreSQL test for a moment. ``run_as`` is the prefix that runs the server's
+    programs as the ``postgres`` OS user when we are root (PostgreSQL refuses root).
+    """
+
+    bindir: Path
+    home: Path  # owned by the server's user: data/, the Unix socket and server.log
+    port: int
+    run_as: list[str]
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def command(self, program: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.run_as, str(self.bindir / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.home,  # a folder the server's user may enter
+        )
+
+    def pg_ctl(self, action: str, *args: str) -> subprocess.CompletedProcess[str]:
+        # -l: the server's output goes to a file, never to the pipes this process reads (pg_ctl would not end).
+        return self.command("pg_ctl", action, "-D", str(self.data), "-l", str(self.home / "server.log"), *args)
+
+    def start(self) -> None:
+        self._check(self.pg_ctl("start", "-w", "-t", "60", "-o", self._options()), "start")
+
+    def restart(self) -> None:
+        """Stop (fast: clients are disconnected, as in a real restart) and start again; returns once it answers."""
+        self._check(self.pg_ctl("restart", "-w", "-t", "60", "-m", "fast", "-o", self._options()), "restart")
+
+    def stop(self) -> None:
+        self.pg_ctl("stop", "-w", "-t", "60", "-m", "immediate")
+
+    def _options(self) -> str:
+        return f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1"
+
+    def _check(self, done: subprocess.CompletedProcess[str], what: str) -> None:
+        if done.returncode != 0:
+            log = (self.home / "server.log").read_text(errors="replace") if (self.home / "server.log").exists() else ""
+            raise AssertionError(f"pg_ctl {what} failed ({done.returncode}): {done.stdout}{done.stderr}\n{log}")
+
+
+def _postgres_bindir() -> Path | None:
+    """Where initdb and pg_ctl are: SAMVERKAN_DRILL_PG_BINDIR, ``pg_config --bindir``, Debian's
+    /usr/lib/postgresql/VERSION/bin (VERSION the one folder in /etc/postgresql), or PATH."""
+    candidates: list[Path] = []
+    if os.environ.get("SAMVERKAN_DRILL_PG_BINDIR"):
+        candidates.append(Path(os.environ["SAMVERKAN_DRILL_PG_BINDIR"]))
+    if shutil.which("pg_config"):
+        found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.strip():
+            candidates.append(Path(found.stdout.strip()))
+    versions = os.listdir("/etc/postgresql") if os.path.isdir("/etc/postgresql") else []
+    if len(versions) == 1:
+        candidates.append(Path("/usr/lib/postgresql") / versions[0] / "bin")
+    if shutil.which("initdb"):
+        candidates.append(Path(str(shutil.which("initdb"))).parent)
+    return next((c for c in candidates if (c / "initdb").is_file() and (c / "pg_ctl").is_file()), None)
+
+
+def _skip_or_fail(reason: str) -> NoReturn:
+    """As the suite does for PostgreSQL (tests/conftest.py): a skip, a failure on CI."""
+    if os.environ.get("SAMVERKAN_REQUIRE_PG") == "1":
+        pytest.fail(f"SAMVERKAN_REQUIRE_PG=1 men {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of this module's own: initdb in a temporary folder, started on a free
+    port, stopped (``-m immediate``) and removed at the end. Skips when initdb/pg_ctl are not
+    installed, unless SAMVERKAN_REQUIRE_PG=1."""
+    bindir = _postgres_bindir()
+    if bindir is None:
+        _skip_or_fail("initdb och pg_ctl saknas (installera PostgreSQL-servern, t.ex. paketet postgresql)")
+    run_as: list[str] = []
+    owner: tuple[int, int] | None = None
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: its programs run as the user postgres
+        runuser = shutil.which("runuser")
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            _skip_or_fail("vi kör som root och det finns ingen användare postgres att köra PostgreSQL som")
+        if runuser is None:
+            _skip_or_fail("vi kör som root och runuser saknas (util-linux) för att köra PostgreSQL som postgres")
+        run_as = [runuser, "-u", "postgres", "--"]
+        owner = (user.pw_uid, user.pw_gid)
+    home = Path(tempfile.mkdtemp(prefix="samverkan-pg-"))
+    if owner is not None:
+        os.chown(home, *owner)
+    cluster = PrivatePostgres(bindir=bindir, home=home, port=free_port(), run_as=run_as)
     try:
-        admin = create_engine(pg, pool_pre_ping=True, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(text("select 1"))
-    except Exception as exc:  # any failure to connect means "not reachable"
-        reason = f"PostgreSQL på {db.redact(pg)} svarar inte: {str(exc).splitlines()[0]}"
-        if os.environ.get("SAMVERKAN_REQUIRE_PG") == "1":
-            pytest.fail(f"SAMVERKAN_REQUIRE_PG=1 men {reason}")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg else "?"
-    yield f"{pg}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+        made = cluster.command(
+            "initdb", "-D", str(cluster.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
+        assert made.returncode == 0, f"initdb failed: {made.stdout}{made.stderr}"
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,28 +1,27 @@
 """Drill: PostgreSQL restarted while ``samverkan run`` delivers; the instances recover by themselves.
 
-Restarting the server under the rest of the suite is not safe (every other PostgreSQL test
-would fail for a moment), so this drill runs only when asked::
-
-    SAMVERKAN_DRILL_PG_RESTART=1 .venv/bin/pytest -s tests/drills/test_pg_restart.py
-
-It restarts the cluster with
-``pg_ctlcluster --skip-systemctl-redirect VERSION CLUSTER restart`` (VERSION is the one
-folder in /etc/postgresql, CLUSTER ``main``; ``SAMVERKAN_DRILL_PG_CLUSTER=15/drill``
-names another, e.g. a throw-away cluster on another port given in ``SAMVERKAN_TEST_PG_URL``).
+The drill restarts a PostgreSQL cluster of its own (the ``private_pg`` fixture in
+conftest.py: ``initdb`` in a temporary folder, ``pg_ctl start`` on a free port on 127.0.0.1,
+run as the ``postgres`` user when the tests run as root), never the shared server the rest of
+the suite uses, so it runs with the rest of the suite. Without ``initdb``/``pg_ctl`` it skips,
+unless SAMVERKAN_REQUIRE_PG=1 (CI), where that is a failure.
 
 ``DRILL_INSTANCES`` (default 2) instances deliver ``DRILL_NOTICES`` (default 600) to an
-SMTP server on 127.0.0.1; once a quarter of the mail has arrived the server restarts. Each
-instance's next use of the database fails ("tick misslyckades ... försöker igen"), its
-wake-up loop retries one minute later (``engine.runner.RETRY``, real time even under
-``--from``), and by then the lease (5 s) of the rows it had claimed but not marked has run
-out, so it claims them again. Nothing is lost: every notice arrives, duplicates only with
-the same Message-ID. Expect about 1–2 minutes.
+SMTP server on 127.0.0.1; once a quarter of the mail has arrived the cluster restarts
+(``pg_ctl restart -m fast``: every client is disconnected). Each instance's next use of the
+database fails ("tick misslyckades ... försöker igen"); its wake-up loop tries again
+``DRILL_RETRY_SECONDS`` (default 1) later (``run --retry-seconds``; 60 s by default, real time
+even under ``--from``) and delivers the rest. The batch each instance had sent but could not
+mark stays ``sending`` until its lease (``DRILL_LEASE_SECONDS``, default 8 s: longer than the
+rest takes here, so the instances are asleep by then) runs out; ``run`` wakes for that and
+sends it again, with the same Message-IDs. Nothing is lost: every notice arrives, duplicates
+only with the same Message-ID (about one batch per instance). About 20 s on 2 cores.
+
+By hand: ``DRILL_NOTICES=10000 DRILL_INSTANCES=3 .venv/bin/pytest -s tests/drills/test_pg_restart.py``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,27 +30,11 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-pytestmark = [
-    pytest.mark.postgresql,
-    pytest.mark.drill_pg_restart,
-    pytest.mark.skipif(
-        os.environ.get("SAMVERKAN_DRILL_PG_RESTART") != "1",
-        reason="restarts the PostgreSQL server: set SAMVERKAN_DRILL_PG_RESTART=1 (docs/operations.md)",
-    ),
-]
-
-
-def _cluster() -> list[str]:
-    named = os.environ.get("SAMVERKAN_DRILL_PG_CLUSTER")
-    if named:
-        version, cluster = named.split("/", 1)
-        return [version, cluster]
-    (version,) = os.listdir("/etc/postgresql")
-    return [version, "main"]
+pytestmark = pytest.mark.postgresql
 
 
 def test_postgresql_restart_during_delivery_loses_nothing(
-    own_pg_url: str,
+    private_pg: Any,  # conftest.PrivatePostgres
     tmp_path: Path,
     chaos_server: Callable[..., Any],
     instances: Callable[..., Any],
@@ -60,10 +43,15 @@ def test_postgresql_restart_during_delivery_loses_nothing(
 ) -> None:
     notices = drill.env_int("DRILL_NOTICES", 600)
     count = drill.env_int("DRILL_INSTANCES", 2)
+    retry = drill.env_int("DRILL_RETRY_SECONDS", 1)
     port, sink = chaos_server(delay=drill.env_float("DRILL_SINK_DELAY", 0.02))
-    prepared = drill.prepare(own_pg_url, notices)
+    prepared = drill.prepare(private_pg.url, notices)
     settings = drill.write_settings(
-        tmp_path / "settings.yaml", port, batch_size=50, lease_seconds=5, smtp={"connections": 2}
+        tmp_path / "settings.yaml",
+        port,
+        batch_size=50,
+        lease_seconds=drill.env_float("DRILL_LEASE_SECONDS", 8),
+        smtp={"connections": 2},
     )
     engine = prepared.engine
 
@@ -75,13 +63,11 @@ def test_postgresql_restart_during_delivery_loses_nothing(
             return False
 
     began = time.monotonic()
-    procs = [instances(own_pg_url, settings, drill.after(drill.DUE, -1), f"instance-{i}") for i in range(count)]
+    start_at, retry_option = drill.after(drill.DUE, -1), ["--retry-seconds", str(retry)]
+    procs = [instances(private_pg.url, settings, start_at, f"instance-{i}", retry_option) for i in range(count)]
     drill.wait_until(lambda: sink.received() >= notices // 4, 120, "a quarter of the mail arriving", poll=0.02)
     at_restart = sink.received()
-    restart = subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"], capture_output=True, text=True
-    )
-    assert restart.returncode == 0, restart.stderr
+    private_pg.restart()
     restarted = time.monotonic()
     engine.dispose()
     drill.wait_until(done, 240 + notices / 20, "outbox settled after the restart", poll=0.5)
