@@ -11,6 +11,7 @@ a follow-up comment) is data: it is printed, never evaluated as a template.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -188,15 +189,78 @@ def _packaged(name: str) -> tuple[str, str | None, Callable[[], bool] | None] | 
     return resource.read_text(encoding="utf-8"), str(resource), lambda: True
 
 
-@functools.cache
-def environment(templates_dir: Path | None = None) -> jinja2.Environment:
-    """The environment for one user template folder (or none), built once."""
+# `{% include "name" %}` alone on its line (lstrip_blocks and trim_blocks take the line's
+# indentation and newline with the tag, so pasting the partial there gives the same text).
+_INCLUDE_LINE = re.compile(r'^[ \t]*\{%[ \t]+include[ \t]+"([^"\n]+)"[ \t]+%\}(?:\n|\Z)', re.MULTILINE)
+# A partial whose text would mean something else pasted than included: it has a scope of its own.
+_OWN_SCOPE = re.compile(r"\{%-?\s*(?:set|block|extends|macro|import|from|call|filter)\b|\bself\.|\bsuper\(")
+
+
+class _InliningLoader(jinja2.BaseLoader):
+    """The same templates, with each plain ``{% include %}`` of a partial pasted in.
+
+    An include costs a new template context and a cache lookup per render, a third of a
+    reminder's rendering time (bench/mail.py); pasted, the partial's text is compiled
+    into the template that includes it. Only where that renders the same text: the tag
+    alone on its line, the partial found, not already being pasted (a loop), and no
+    scope of its own (``set``, blocks, macros, imports, ``self``); a partial's own
+    includes are pasted first. Partials are looked up through the same
+    loader, so a user's own ``_commitment.html`` is pasted instead of ours, and an edit
+    to it is picked up like an edit to the template itself.
+    """
+
+    def __init__(self, inner: jinja2.BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        checks = [uptodate]
+
+        def expand(text: str, within: frozenset[str]) -> str:
+            def paste(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in within:
+                    return match.group(0)
+                try:
+                    partial, _, partial_uptodate = self.inner.get_source(environment, name)
+                except jinja2.TemplateNotFound:
+                    return match.group(0)  # the include itself reports it
+                if _OWN_SCOPE.search(partial):
+                    return match.group(0)
+                checks.append(partial_uptodate)
+                return expand(partial, within | {name})
+
+            return _INCLUDE_LINE.sub(paste, text)
+
+        inlined = expand(source, frozenset({template}))
+        return inlined, filename, lambda: all(check is None or check() for check in checks)
+
+
+def _loader(templates_dir: Path | None) -> jinja2.BaseLoader:
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(templates_dir, encoding="utf-8"))
     loaders.append(jinja2.FunctionLoader(_packaged))
+    return jinja2.ChoiceLoader(loaders)
+
+
+@functools.cache
+def environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The environment for one user template folder (or none), built once: templates as written."""
+    return _environment_with(_loader(templates_dir))
+
+
+@functools.cache
+def _inlined_environment(templates_dir: Path | None = None) -> jinja2.Environment:
+    """The same templates with their partials pasted in: what ``render`` renders with."""
+    return _environment_with(_InliningLoader(_loader(templates_dir)))
+
+
+def _environment_with(loader: jinja2.BaseLoader) -> jinja2.Environment:
     env = _Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=loader,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
         trim_blocks=True,
@@ -223,6 +287,10 @@ def _failing_template(exc: BaseException, fallback: str) -> tuple[str, int | Non
 
 
 def _render_one(name: str, context: Mapping[str, Any], templates_dir: Path | None) -> str:
+    try:
+        return _inlined_environment(templates_dir).get_template(name).render(context)
+    except Exception:
+        pass  # rendered again below, as written, to report the right file and line
     env = environment(templates_dir)
     try:
         return env.get_template(name).render(context)

@@ -10,6 +10,7 @@ templates that override ours by file name.
 from __future__ import annotations
 
 import html as html_lib
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,16 @@ from typing import Any
 import pytest
 
 from engine.agreement import load_agreement
-from notifications.render import KINDS, TemplateError, antal_dagar, datum, datumtid, render
+from notifications.render import (
+    KINDS,
+    TemplateError,
+    _inlined_environment,
+    antal_dagar,
+    datum,
+    datumtid,
+    environment,
+    render,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = load_agreement(ROOT / "config" / "boras-2015.yaml")
@@ -527,6 +537,58 @@ def test_a_subject_over_several_lines_becomes_one_line_and_is_capped(tmp_path: P
     subject = render("reminder", sample("reminder"), templates_dir=tmp_path).subject
     assert subject.startswith("Första raden andra raden x")
     assert len(subject) == 200 and "\n" not in subject and "\r" not in subject
+
+
+# -- partials pasted in, for speed: the same text ------------------------------------
+
+
+def _as_written(kind: str, ctx: dict[str, Any], templates_dir: Path | None = None) -> list[str]:
+    env = environment(templates_dir)
+    return [env.get_template(f"{kind}{part}").render(ctx) for part in (".subject.txt", ".txt", ".html")]
+
+
+def _pasted(kind: str, ctx: dict[str, Any], templates_dir: Path | None = None) -> list[str]:
+    env = _inlined_environment(templates_dir)
+    return [env.get_template(f"{kind}{part}").render(ctx) for part in (".subject.txt", ".txt", ".html")]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("variant", ["full", "sparse"])
+def test_pasting_the_partials_in_renders_exactly_what_including_them_does(kind: str, variant: str) -> None:
+    ctx = sample(kind)
+    if variant == "sparse":
+        ctx["notice"] = notice(kind, ctx["notice"]["key"])
+        ctx["unit"] = None
+        ctx["commitment"] = ctx["commitment"] and {**ctx["commitment"], "measures": []}
+    assert _pasted(kind, ctx) == _as_written(kind, ctx)
+    source = _inlined_environment().loader.get_source(_inlined_environment(), f"{kind}.html")[0]  # type: ignore[union-attr]
+    assert "{% include" not in source  # every one of our partials is pasted
+
+
+def test_a_users_own_partial_is_pasted_and_an_edit_to_it_is_picked_up(tmp_path: Path) -> None:
+    footer = tmp_path / "_footer.txt"
+    footer.write_text("-- \nHälsningar {{ owner.name }}\n", encoding="utf-8")
+    assert render("reminder", sample("reminder"), templates_dir=tmp_path).text.endswith(f"Hälsningar {OWNER['name']}\n")
+    footer.write_text("-- \nVänliga hälsningar {{ owner.name }}\n", encoding="utf-8")
+    later = footer.stat().st_mtime + 5
+    os.utime(footer, (later, later))
+    assert render("reminder", sample("reminder"), templates_dir=tmp_path).text.endswith(
+        f"Vänliga hälsningar {OWNER['name']}\n"
+    )
+
+
+def test_a_partial_with_a_scope_of_its_own_is_included_not_pasted(tmp_path: Path) -> None:
+    (tmp_path / "_footer.txt").write_text("{% set who = owner.name %}\n-- \n{{ who }}\n", encoding="utf-8")
+    (tmp_path / "reminder.txt").write_text('{% include "_footer.txt" %}\n{{ who | default("ingen") }}\n')
+    ctx = sample("reminder")
+    assert _pasted("reminder", ctx, tmp_path) == _as_written("reminder", ctx, tmp_path)
+    assert render("reminder", ctx, templates_dir=tmp_path).text == f"-- \n{OWNER['name']}\ningen\n"
+
+
+def test_an_error_in_a_users_partial_names_the_partial_and_its_line(tmp_path: Path) -> None:
+    (tmp_path / "_footer.txt").write_text("-- \nFrågor?\n{{ owner.telefon }}\n", encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"_footer\.txt.*rad 3.*telefon"):
+        render("reminder", sample("reminder"), templates_dir=tmp_path)
 
 
 # -- filters -------------------------------------------------------------------------
