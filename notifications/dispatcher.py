@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import random
 import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from engine.clock import Clock
@@ -43,6 +46,7 @@ from notifications.settings import Settings
 from rules.model import QueueNotice
 
 OUT = cast(Table, OutboxRow.__table__)
+log = logging.getLogger("samverkan.deliver")
 ATTACH_ICS = ("reminder", "revision_kickoff")
 
 
@@ -285,6 +289,48 @@ def _mark(
     report.errors += [f["b_err"] for f in failed]
 
 
+# The database went away (a restart, a failover, a dropped connection) after the mail went out.
+_GONE = (OperationalError, InterfaceError)
+
+
+async def _mark_when_back(
+    engine: Engine,
+    worker: str,
+    outcomes: list[tuple[_Prepared, SendResult]],
+    settings: Settings,
+    now: datetime,
+    rng: random.Random,
+    report: DeliveryReport,
+    stop: Callable[[], bool] | None,
+) -> None:
+    """``_mark``, tried again while the database is away, for at most half the lease.
+
+    The batch has been sent; unmarked, it would be claimed again after the lease and sent
+    a second time (tests/drills/test_pg_restart.py: one batch per instance at every
+    restart). Within half the lease the rows are still this dispatcher's, and the mark
+    only touches rows it still holds. Past that, or when asked to stop, the error goes
+    up as before and the lease decides.
+    """
+    began = time.monotonic()
+    delay = 0.25
+    while True:
+        try:
+            _mark(engine, worker, outcomes, settings, now, rng, report)
+            return
+        except _GONE as exc:
+            if (stop is not None and stop()) or time.monotonic() - began + delay > settings.lease_seconds / 2:
+                raise
+            said = str(exc.orig).strip().splitlines()
+            log.warning(
+                "kunde inte markera %d skickade meddelanden, databasen svarar inte (%s); försöker igen om %.1f s",
+                sum(len(p.ids) for p, _ in outcomes),
+                said[0] if said else type(exc.orig).__name__,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 def _tell_process_owner(conn: Any, failed_ids: list[int], refused: dict[int, set[str]], now: datetime) -> None:
     rows = conn.execute(
         select(OUT.c.id, OUT.c.key, OUT.c.kind, OUT.c.agreement_id, OUT.c.recipients, OUT.c.last_error, UnitRow.email)
@@ -356,7 +402,7 @@ def deliver(
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))
                 outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]
-                _mark(engine, worker_id, outcomes, settings, at, rng, report)
+                await _mark_when_back(engine, worker_id, outcomes, settings, at, rng, report, stop)
         finally:
             await mailer.close()
 

@@ -90,8 +90,8 @@ def test_a_delivery_run_longer_than_the_lease_is_not_taken_over(
 
     Both instances read the same (shifted) time: B's ``--from`` is A's ``--from`` plus the real
     time since A started. A notice claimed by a live instance must not be claimed again, so
-    every Message-ID arrives once. Today A's claims all carry A's wake-up time, B finds them
-    older than the lease and sends them as well.
+    every Message-ID arrives once. (When A stamped all its claims with its wake-up time, B
+    found them older than the lease and sent them as well: 350 of 600 twice.)
     """
     notices = drill.env_int("DRILL_NOTICES", 600)
     lease = drill.env_float("DRILL_LEASE_SECONDS", 3)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from engine import db, service
 from engine.agreement import Agreement
@@ -149,6 +150,62 @@ def test_killed_between_send_and_mark_no_notice_is_lost(reminders_due: Engine, s
     counts = Counter(smtp_server.sink.message_ids())
     assert len(counts) == 28  # every notice arrived
     assert sorted(counts.values()) == [1] * 18 + [2] * 10  # the crashed batch twice, same Message-ID
+
+
+class DropConnectionsAfterFirstSend:
+    """Sends for real; after the first batch the server drops the dispatcher's connections."""
+
+    name = "drop"
+
+    def __init__(self, inner: SmtpMailer, admin: Engine, application: str) -> None:
+        self.inner = inner
+        self.admin = admin
+        self.application = application
+        self.dropped = 0
+
+    async def send_all(self, batch: Iterable[Outgoing]) -> list[SendResult]:
+        results = await self.inner.send_all(batch)
+        if not self.dropped:
+            with self.admin.begin() as conn:
+                self.dropped = conn.execute(
+                    text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = :a"),
+                    {"a": self.application},
+                ).scalar_one()
+        return results
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@pytest.mark.postgresql
+def test_a_batch_sent_while_the_database_drops_its_connections_is_marked_once_it_is_back(
+    pg_url: str,
+    boras: Agreement,
+    smtp_server,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    application = f"samverkan-test-{uuid.uuid4().hex[:8]}"
+    engine = db.connect(f"{pg_url}&application_name={application}")
+    admin = db.connect(pg_url)
+    try:
+        db.upgrade(engine)
+        with db.transaction(engine) as s:
+            load_plan(s, boras, now=at(2026, 11, 24, 9))
+        tick(engine, at(2026, 11, 24, 9))
+        assert tick(engine, at(2027, 3, 1)).notices == 28
+        settings = smtp(smtp_server.port, batch_size=10)
+        mailer = DropConnectionsAfterFirstSend(SmtpMailer(settings.smtp), admin, application)
+
+        report = deliver(engine, at(2027, 3, 1), settings, mailer=mailer)
+
+        assert mailer.dropped >= 1  # the fault happened: the dispatcher's connection was cut
+        assert "kunde inte markera 10 skickade meddelanden" in caplog.text
+        assert (report.sent, report.retried, report.failed) == (28, 0, 0)
+        assert states(engine) == {"sent": 28}
+        assert sorted(Counter(smtp_server.sink.message_ids()).values()) == [1] * 28  # none twice
+    finally:
+        engine.dispose()
+        admin.dispose()
 
 
 def test_two_dispatchers_at_once_never_send_a_notice_twice(reminders_due: Engine, smtp_server) -> None:  # type: ignore[no-untyped-def]
