@@ -34,15 +34,16 @@ What is measured (wall clock, ``time.perf_counter``)
 ----------------------------------------------------
 * ``dispatcher``: ``notifications.dispatcher.deliver(engine, NOW, Settings(mailer="smtp",
   smtp=SmtpSettings(port=…, connections=C)))`` on a fresh copy: claim, render, build
-  MIME, send through SmtpMailer, mark, in batches of ``batch_size`` (200). Checked:
-  the report says ``count`` sent and nothing retried or failed, the server received
-  ``count`` messages with ``count`` distinct Message-IDs, and every row is ``sent``.
+  MIME, send through SmtpMailer, mark, in batches of ``batch_size`` (200); within a batch
+  each mail is built when SmtpMailer takes it (read ahead by one per connection), so
+  building overlaps the server's work. Checked: the report says ``count`` sent and
+  nothing retried or failed, the server received ``count`` messages with ``count``
+  distinct Message-IDs, and every row is ``sent``.
 * ``ceiling``: aiosmtplib alone, in the client process, C connections opened once and
-  reused, in parallel, sending the very same ``count`` messages as ``EmailMessage``
-  objects built beforehand (by the dispatcher's own ``_prepare`` on the same rows, not
-  timed; then ``gc.freeze()``) with ``SMTP.send_message``, as SmtpMailer does. It still
-  flattens each message (the email generator) as part of sending; it does no database
-  work and no rendering.
+  reused, in parallel, sending the very same ``count`` messages, built beforehand (by
+  the dispatcher's own ``_prepare`` on the same rows, not timed; then ``gc.freeze()``),
+  with ``SMTP.sendmail(sender, recipients, raw bytes)``, as SmtpMailer does. It does no
+  database work, no rendering and no MIME building.
 * ``naive``: one new connection per message, ``aiosmtplib.send``, C in parallel, in
   the client process, on the first ``--naive-count`` of those messages (2,000 by
   default; its rate does not depend on the count).
@@ -56,10 +57,11 @@ and the table shows each one's median round; the ratio is to the median ceiling.
 Then, not part of the table:
 
 * the dispatcher's time split, on another fresh copy, from timing wrappers put on
-  ``claim``, ``_prepare`` (and inside it ``contexts``, ``render``, ``_ics``,
-  ``message.build``), ``_mark`` and the mailer's ``send_all``; what remains is loading
-  the claimed rows into ORM objects and ``asyncio.run``'s loop set-up. The time spent
-  in the garbage collector (``gc.callbacks``), wherever it ran, is shown beside;
+  ``claim``, ``_plan`` (and inside it ``contexts``), ``_build`` (and inside it ``render``,
+  ``_ics``, ``message.build``), ``_mark`` and the mailer's ``send_all``; ``send_all``
+  pulls the ``_build`` calls, so its own share is shown less them. What remains is
+  loading the claimed rows into ORM objects and ``asyncio.run``'s loop set-up. The time
+  spent in the garbage collector (``gc.callbacks``), wherever it ran, is shown beside;
 * a cProfile run of ``deliver(limit=--profile-count)`` on yet another copy: the top
   functions by cumulative and by own time.
 """

@@ -165,6 +165,10 @@ def _mailbox(name: str, address: str) -> str:
     return f"{encoded_words(name)} <{address}>"
 
 
+# A batch is built at one instant: the same Date for all its mails.
+_date_header = lru_cache(maxsize=16)(format_datetime)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Built:
     """A message ready for the wire: its bytes, and what the mailers need to know about it."""
@@ -211,7 +215,7 @@ def build(
         f"From: {_mailbox(name, sender)}",
         f"To: {', '.join(to)}",
         f"Subject: {encoded_words(subject)}",
-        f"Date: {format_datetime(sent_at)}",
+        f"Date: {_date_header(sent_at)}",
         f"Message-ID: {check_header('Message-ID', msg_id)}",
     ]
     if reply_to:
