@@ -197,7 +197,7 @@ class OutboxRow(Base):
     """A notice to send; written in the transaction of the action that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_send_at", "state", "send_at"),)
+    __table_args__ = (Index("ix_outbox_state_send_at", "state", "send_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The idempotency key: a rule that runs twice, or on two machines, acts once.

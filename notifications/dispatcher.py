@@ -1,8 +1,8 @@
 """The dispatcher: claim due notices from the outbox, render, send, mark — losing none.
 
 1. **Claim** (one short transaction): ``UPDATE outbox SET state='sending', claimed_by,
-   claimed_at WHERE id IN (SELECT id … due … LIMIT n [FOR UPDATE SKIP LOCKED]) AND
-   still due RETURNING id``. On PostgreSQL ``SKIP LOCKED`` lets several dispatchers
+   claimed_at WHERE id IN (SELECT id … LIMIT n [FOR UPDATE SKIP LOCKED]) AND still
+   claimable RETURNING id``, first for rows whose lease has run out, then for due rows. On PostgreSQL ``SKIP LOCKED`` lets several dispatchers
    take disjoint rows; on SQLite the UPDATE takes the single write lock, so the claim
    is single-writer. A row left ``sending`` longer than the lease belongs to a
    dispatcher that died before marking, and is claimed again.
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -64,29 +64,35 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _due(now: datetime, lease: timedelta) -> Any:
-    return or_(
-        and_(OUT.c.state == "pending", OUT.c.send_at <= now),
-        and_(OUT.c.state == "sending", OUT.c.claimed_at < now - lease),
+def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[int]:
+    pick = select(OUT.c.id).where(due).order_by(OUT.c.send_at, OUT.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    # Materialised once: PostgreSQL may otherwise rescan an IN-subquery, and with SKIP
+    # LOCKED each rescan returns other rows, so the LIMIT would not hold.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
+    stmt = (
+        update(OUT)
+        .where(OUT.c.id.in_(select(picked.c.id)), due)
+        .values(state="sending", claimed_by=worker, claimed_at=now)
+        .returning(OUT.c.id)
     )
+    return list(conn.execute(stmt).scalars().all())
 
 
 def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta) -> list[int]:
+    """Up to ``limit`` rows for this worker: first any whose lease has run out, then the due ones.
+
+    Two simple conditions, each read in the order of ``ix_outbox_state_send_at`` (state,
+    send_at, id) and stopped at the limit. As one OR, PostgreSQL read every due row and
+    sorted them all for each batch (migration 0007).
+    """
     with engine.begin() as conn:
-        due = _due(now, lease)
-        pick = select(OUT.c.id).where(due).order_by(OUT.c.send_at, OUT.c.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        # Materialised once: PostgreSQL may otherwise rescan an IN-subquery, and with SKIP
-        # LOCKED each rescan returns other rows, so the LIMIT would not hold.
-        picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
-        stmt = (
-            update(OUT)
-            .where(OUT.c.id.in_(select(picked.c.id)), due)
-            .values(state="sending", claimed_by=worker, claimed_at=now)
-            .returning(OUT.c.id)
-        )
-        return sorted(conn.execute(stmt).scalars().all())
+        ids = _take(conn, and_(OUT.c.state == "sending", OUT.c.claimed_at < now - lease), now, worker, limit)
+        if len(ids) < limit:
+            due = and_(OUT.c.state == "pending", OUT.c.send_at <= now)
+            ids += _take(conn, due, now, worker, limit - len(ids))
+        return sorted(ids)
 
 
 def backoff(attempts: int, settings: Settings, rng: random.Random) -> timedelta:
