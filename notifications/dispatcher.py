@@ -2,10 +2,11 @@
 
 1. **Claim** (one short transaction): ``UPDATE outbox SET state='sending', claimed_by,
    claimed_at WHERE id IN (SELECT id … LIMIT n [FOR UPDATE SKIP LOCKED]) AND still
-   claimable RETURNING id``, first for rows whose lease has run out, then for due rows. On PostgreSQL ``SKIP LOCKED`` lets several dispatchers
-   take disjoint rows; on SQLite the UPDATE takes the single write lock, so the claim
-   is single-writer. A row left ``sending`` longer than the lease belongs to a
-   dispatcher that died before marking, and is claimed again.
+   claimable RETURNING id``, first for rows whose lease has run out, then for due
+   rows. On PostgreSQL ``SKIP LOCKED`` lets several dispatchers take disjoint rows; on
+   SQLite the UPDATE takes the single write lock, so the claim is single-writer. A row
+   left ``sending`` longer than the lease belongs to a dispatcher that died before
+   marking, and is claimed again.
 2. **Send** the batch through the mailer (outside any transaction).
 3. **Mark** (one transaction, only rows this dispatcher still holds): sent; or back to
    pending with exponential backoff and jitter after a connection error or a 4xx

@@ -195,6 +195,8 @@ _INCLUDE_LINE = re.compile(r'^[ \t]*\{%[ \t]+include[ \t]+"([^"\n]+)"[ \t]+%\}(?
 # A partial whose text would mean something else pasted than included: it has a scope of its own.
 _OWN_SCOPE = re.compile(r"\{%-?\s*(?:set|block|extends|macro|import|from|call|filter)\b|\bself\.|\bsuper\(")
 
+_RAW = re.compile(r"\{%-?\s*raw\b")
+
 
 class _InliningLoader(jinja2.BaseLoader):
     """The same templates, with each plain ``{% include %}`` of a partial pasted in.
@@ -227,14 +229,15 @@ class _InliningLoader(jinja2.BaseLoader):
                     partial, _, partial_uptodate = self.inner.get_source(environment, name)
                 except jinja2.TemplateNotFound:
                     return match.group(0)  # the include itself reports it
-                if _OWN_SCOPE.search(partial):
+                if _OWN_SCOPE.search(partial) or _RAW.search(partial):
                     return match.group(0)
                 checks.append(partial_uptodate)
                 return expand(partial, within | {name})
 
             return _INCLUDE_LINE.sub(paste, text)
 
-        inlined = expand(source, frozenset({template}))
+        # An include tag inside {% raw %} is text, not an include: such a template stays as written.
+        inlined = source if _RAW.search(source) else expand(source, frozenset({template}))
         return inlined, filename, lambda: all(check is None or check() for check in checks)
 
 

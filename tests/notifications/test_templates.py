@@ -604,3 +604,10 @@ def test_dates_are_written_the_swedish_way() -> None:
 def test_days_are_counted_in_swedish() -> None:
     assert antal_dagar(1) == "1 dag"
     assert antal_dagar(3) == "3 dagar"
+
+
+def test_an_include_tag_inside_raw_stays_text(tmp_path: Path) -> None:
+    (tmp_path / "reminder.txt").write_text('{% raw %}\n{% include "_footer.txt" %}\n{% endraw %}\n', encoding="utf-8")
+    ctx = sample("reminder")
+    assert _pasted("reminder", ctx, tmp_path) == _as_written("reminder", ctx, tmp_path)
+    assert render("reminder", ctx, templates_dir=tmp_path).text.strip() == '{% include "_footer.txt" %}'
