@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, text, update
 
 from engine import bulk, lifecycle, outbox
 from engine.db import as_utc
@@ -107,7 +107,27 @@ def tick(
         contexts: dict[str, _AgreementContext] = {}
         _revisions(conn, now, cal, report, contexts, batch_size, collect)
         _commitments(conn, now, cal, report, contexts, batch_size, collect)
+    if report.notices >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
+        _analyze_outbox(engine)
     return report
+
+
+# A tick that queues this many notices changes what PostgreSQL should expect of the outbox.
+ANALYZE_AFTER = 1_000
+
+
+def _analyze_outbox(engine: Engine) -> None:
+    """Fresh statistics for the outbox after a burst of new rows.
+
+    Planned with the statistics from before the burst (few rows pending), PostgreSQL
+    answered each claim with a bitmap scan of every due row and a sort, instead of
+    reading the index in order and stopping at the batch: 22-75 ms a claim at 87,360
+    due rows (bench/instances.py --size 1000000). Autovacuum analyses a table only
+    after a tenth of it has changed, which a big, old outbox seldom does in one
+    morning. ANALYZE reads a sample and takes no lock that blocks reading or writing.
+    """
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE outbox"))
 
 
 def _contexts(conn: Connection, ids: Iterable[str], cache: dict[str, _AgreementContext]) -> None:

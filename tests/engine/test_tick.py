@@ -11,9 +11,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from engine import db, service
+from engine import tick as engine_tick
 from engine.models import Commitment, OutboxRow, TransitionRecord
 from engine.plan import load_plan
 from engine.tick import next_wakeup, tick
@@ -194,3 +195,38 @@ def test_the_bulk_path_writes_the_same_outbox_rows_as_the_collecting_path(tmp_pa
         return out
 
     assert rows(True, f"sqlite:///{tmp_path / 'a.db'}") == rows(False, f"sqlite:///{tmp_path / 'b.db'}")
+
+
+def _outbox_rows_planned_for(engine: Engine) -> float:
+    """What PostgreSQL's planner believes the outbox holds (pg_class.reltuples; -1: never analysed)."""
+    with engine.connect() as conn:
+        return float(
+            conn.execute(
+                text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(current_schema() || '.outbox')")
+            ).scalar_one()
+        )
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize(("threshold", "analysed"), [(20, True), (100, False)])
+def test_a_burst_of_notices_gives_postgresql_fresh_outbox_statistics(
+    pg_url: str,
+    boras,
+    monkeypatch: pytest.MonkeyPatch,
+    threshold: int,
+    analysed: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(engine_tick, "ANALYZE_AFTER", threshold)
+    engine = db.connect(pg_url)
+    try:
+        db.upgrade(engine)
+        with db.transaction(engine) as s:
+            load_plan(s, boras, now=at(2026, 11, 24, 9))
+        tick(engine, at(2026, 11, 24, 9))
+        before = _outbox_rows_planned_for(engine)
+        assert tick(engine, at(2027, 3, 1)).notices == 28
+        after = _outbox_rows_planned_for(engine)
+    finally:
+        engine.dispose()
+    # Planned with stale statistics, every claim sorted all due rows (engine/tick.py).
+    assert after == (28 if analysed else before)
