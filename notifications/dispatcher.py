@@ -20,6 +20,7 @@ A crash between 2 and 3 resends the batch after the lease, with the same Message
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -113,8 +114,7 @@ def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime
     due = ctx["notice"]["due"]
     if row.kind not in ATTACH_ICS or not due:
         return None
-    # Short texts on purpose: icalendar folds long lines a character at a time (bench/mail.py);
-    # the mail itself says the rest.
+    # Short texts on purpose: the mail itself says the rest.
     what = f"uppföljning {row.period}" if row.kind == "reminder" else f"revision {ctx['notice']['revision']}"
     content = mime.deadline_ics(
         uid=f"{hashlib.sha256(row.key.encode()).hexdigest()[:24]}@samverkan",
@@ -301,14 +301,7 @@ _GONE = (OperationalError, InterfaceError)
 
 
 async def _mark_when_back(
-    engine: Engine,
-    worker: str,
-    outcomes: list[tuple[_Prepared, SendResult]],
-    settings: Settings,
-    now: datetime,
-    rng: random.Random,
-    report: DeliveryReport,
-    stop: Callable[[], bool] | None,
+    mark: Callable[[], None], notices: int, lease_seconds: float, stop: Callable[[], bool] | None
 ) -> None:
     """``_mark``, tried again while the database is away, for at most half the lease.
 
@@ -322,15 +315,15 @@ async def _mark_when_back(
     delay = 0.25
     while True:
         try:
-            _mark(engine, worker, outcomes, settings, now, rng, report)
+            mark()
             return
         except _GONE as exc:
-            if (stop is not None and stop()) or time.monotonic() - began + delay > settings.lease_seconds / 2:
+            if (stop is not None and stop()) or time.monotonic() - began + delay > lease_seconds / 2:
                 raise
             said = str(exc.orig).strip().splitlines()
             log.warning(
                 "kunde inte markera %d skickade meddelanden, databasen svarar inte (%s); försöker igen om %.1f s",
-                sum(len(p.ids) for p, _ in outcomes),
+                notices,
                 said[0] if said else type(exc.orig).__name__,
                 delay,
             )
@@ -409,7 +402,12 @@ def deliver(
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))
                 outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]
-                await _mark_when_back(engine, worker_id, outcomes, settings, at, rng, report, stop)
+                await _mark_when_back(
+                    functools.partial(_mark, engine, worker_id, outcomes, settings, at, rng, report),
+                    sum(len(p.ids) for p, _ in outcomes),
+                    settings.lease_seconds,
+                    stop,
+                )
         finally:
             await mailer.close()
 
