@@ -7,14 +7,14 @@ Usage::
 For each size N, N commitments in state ``planerad`` are moved ``start`` then
 ``follow_up`` (2N fired events) by three approaches:
 
-* ``next_state``: our design, engine.lifecycle's one machine built at import, fired on a
+* ``next_state``: our design, rules.lifecycle's one machine built at import, fired on a
   small plain object per call (the machine's build is not counted: it happens at import);
 * ``Machine per object``: the naive design, one ``transitions.Machine`` per commitment;
 * ``add_model(list)``: one machine with every commitment added as a model in one call
   (at the largest size only with ``--full``: at 100,000 it takes about a minute).
 
-Both bound designs are built from ``engine.lifecycle.TABLE``, with the same options as
-engine.lifecycle (no auto transitions, invalid triggers raise). Their time includes
+Both bound designs are built from ``rules.lifecycle.TABLE``, with the same options as
+rules.lifecycle (no auto transitions, invalid triggers raise). Their time includes
 building the machines or adding the models, since a bound design pays that for every
 batch of rows it loads.
 
@@ -42,7 +42,7 @@ from typing import Any
 from transitions import Machine
 from transitions import __version__ as transitions_version
 
-from engine.lifecycle import PAGAENDE, PLANERAD, STATES, TABLE, UPPFOLJD, next_state
+from rules.lifecycle import PAGAENDE, PLANERAD, STATES, TABLE, UPPFOLJD, next_state
 
 OURS = "next_state"
 PER_OBJECT = "Machine per object"
@@ -71,7 +71,7 @@ class Result:
 
 
 def transitions_from_table() -> list[dict[str, object]]:
-    """engine.lifecycle.TABLE in the form ``Machine(transitions=...)`` takes."""
+    """rules.lifecycle.TABLE in the form ``Machine(transitions=...)`` takes."""
     rows: list[dict[str, object]] = []
     for trigger, sources, dest, condition in TABLE:
         row: dict[str, object] = {"trigger": trigger, "source": list(sources), "dest": dest}

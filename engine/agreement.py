@@ -31,7 +31,7 @@ from pydantic import (
     field_validator,
 )
 
-from engine.errors import AgreementFileError, Problem
+from rules.errors import AgreementFileError, Problem
 
 FORMAT_VERSION = 1
 

@@ -15,10 +15,9 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
-from engine.errors import InvalidValue
 from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, UnitRow
-from rules.calendar import SwedishCalendar
+from rules import lifecycle
+from rules.errors import InvalidValue
 
 
 def _event(uid: str, summary: str, description: str, day: date, stamp: datetime) -> Event:
@@ -42,7 +41,6 @@ def _event(uid: str, summary: str, description: str, day: date, stamp: datetime)
 def export_ics(
     session: Session, *, now: datetime, unit: str | None = None, party: str | None = None
 ) -> tuple[bytes, int]:
-    cal = SwedishCalendar()
     if unit is not None and session.scalar(select(UnitRow.id).where(UnitRow.id == unit).limit(1)) is None:
         known = ", ".join(sorted(set(session.scalars(select(UnitRow.id)))))
         raise InvalidValue("--unit", f"okänd enhet '{unit}' (enheter: {known})")
@@ -86,8 +84,8 @@ def export_ics(
     for a in session.scalars(select(AgreementRow).order_by(AgreementRow.id)):
         if a.terminates is not None:
             continue
-        due = cal.next_working_day(a.revision_due)
-        if due < today:
+        due = a.revision_due
+        if due is None or due < today:
             continue
         ical.add_component(
             _event(

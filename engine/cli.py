@@ -16,11 +16,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from engine import db, lifecycle, service
+from engine import db, service
 from engine.agreement import FIRST_YEAR, LAST_YEAR, load_agreement
 from engine.clock import Clock, ShiftedClock, SystemClock
-from engine.errors import AgreementFileError, InvalidValue, SamverkanError
 from engine.plan import load_plan
+from rules import lifecycle
+from rules.errors import AgreementFileError, InvalidValue, SamverkanError
 
 EXIT_USAGE = 2
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -209,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outbox", help="visa notiser och deras status")
     _db_option(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--state", choices=("pending", "sending", "sent", "failed", "cancelled"))
+    p.add_argument("--state", choices=("pending", "sending", "sent", "failed", "withdrawn"))
     p.set_defaults(func=cmd_outbox)
 
     p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")
@@ -237,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="", metavar="NAMN")
     p.add_argument("--agreement", metavar="ID")
     p.set_defaults(func=cmd_terminate)
+
+    p = sub.add_parser("close", help="avsluta en tidsbegränsad överenskommelse vars giltighetstid är slut")
+    _db_option(p)
+    p.add_argument("--agreement", metavar="ID")
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--why", required=True, metavar="TEXT")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("simulate", help="kör motorn på en virtuell klocka i en minnesdatabas; skickar inget")
     p.add_argument("--config", required=True, metavar="FIL")
@@ -288,9 +297,10 @@ def cmd_init(args: argparse.Namespace, clock: Clock) -> int:
         print(f"Överenskommelsen '{result.agreement_id}' inläst i {where}: {agreement.summary()}.")
         with db.transaction(engine) as session:
             first, due, revision = service.takeover(session, result.agreement_id)
+        coming = f"nästa revision senast {revision}" if revision else "ingen revision återstår under giltighetstiden"
         print(
             f"Motorn tar över från i dag: första uppföljning som bevakas gäller {first} (senast {due}); "
-            f"nästa revision senast {revision}. Tidigare perioder räknas som hanterade före inläsningen."
+            f"{coming}. Tidigare perioder räknas som hanterade före inläsningen."
         )
     elif result.changes:
         print(f"Överenskommelsen '{result.agreement_id}' uppdaterad till planversion {result.plan_version}:")
@@ -616,8 +626,14 @@ def cmd_revision_complete(args: argparse.Namespace, clock: Clock) -> int:
     print(f"  {len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya.")
     for line in done.changes:
         print(f"  - {line}")
-    print(f"Nästa revision senast {done.next_due}.")
+    print(next_revision_line(done.next_due, new.agreement.valid_to))
     return 0
+
+
+def next_revision_line(due: date | None, valid_to: date | None) -> str:
+    if due is not None:
+        return f"Nästa revision senast {due.isoformat()}."
+    return f"Ingen revision återstår: överenskommelsen gäller till och med {valid_to}."
 
 
 def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
@@ -631,7 +647,7 @@ def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
         agreement = service._agreement_for(session, args.agreement)
         rev = current_revision(session, agreement.id)
         if rev is None:
-            print(f"Ingen revision pågår. Nästa revision senast {agreement.revision_due}.")
+            print("Ingen revision pågår. " + next_revision_line(agreement.revision_due, agreement.valid_to))
             return 0
         decided = decisions(session, rev)
         active = session.scalars(
@@ -860,7 +876,7 @@ def cmd_outbox(args: argparse.Namespace, clock: Clock) -> int:
         "sending": "skickas",
         "sent": "skickad",
         "failed": "misslyckad",
-        "cancelled": "stoppad",
+        "withdrawn": "återkallad",
     }
     if not rows:
         print("Utkorgen är tom.")
@@ -920,6 +936,15 @@ def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
         )
     print(f"Uppsägning registrerad: alla åtaganden avslutas {effective}; inga påminnelser går ut från den dagen.")
     print(f"Meddelandet: {_deliver_now(engine, args, now)}.")
+    return 0
+
+
+def cmd_close(args: argparse.Namespace, clock: Clock) -> int:
+    now = parse_instant(args.now) if args.now else clock.now()
+    engine = _engine(args)
+    with db.transaction(engine) as session:
+        ended = service.close_agreement(session, by=args.by, why=args.why, now=now, agreement_id=args.agreement)
+    print(f"Överenskommelsen avslutad: {len(ended)} åtaganden avslutade; inget mer efterfrågas eller skickas för den.")
     return 0
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from engine.errors import DatabaseNotReady
+from rules.errors import DatabaseNotReady
 
 DEFAULT_URL = "sqlite:///samverkan.db"
 

@@ -68,7 +68,8 @@ class AgreementRow(Base):
     # The rules' inputs, kept small so a tick over many agreements never parses documents.
     schedule: Mapped[dict[str, Any]] = mapped_column(JSON)
     revision_number: Mapped[int] = mapped_column(Integer)
-    revision_due: Mapped[date] = mapped_column(Date)
+    # The current revision's deadline (rules.revision.deadline); NULL when the term has none left.
+    revision_due: Mapped[date | None] = mapped_column(Date)
     terminates: Mapped[date | None] = mapped_column(Date)
     next_check: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -197,7 +198,11 @@ class OutboxRow(Base):
     """A notice to send; written in the transaction of the action that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_send_at", "state", "send_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_state_send_at", "state", "send_at", "id"),
+        # The notices of one commitment, for withdrawing them when it moves (rules.withdrawal).
+        Index("ix_outbox_commitment", "commitment_id", "period"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # The idempotency key: a rule that runs twice, or on two machines, acts once.

@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
 from engine.agreement import Agreement, Effort
 from engine.models import (
     AgreementRow,
@@ -29,9 +29,10 @@ from engine.models import (
     PlanVersion,
     UnitRow,
 )
-from engine.service import apply_transition
+from engine.service import apply_transition, record_move
+from rules import lifecycle
 from rules.calendar import SwedishCalendar
-from rules.revision import nominal_due
+from rules.revision import following
 
 LOADED_BY = "samverkan init"
 
@@ -42,6 +43,9 @@ class LoadResult:
     plan_version: int
     created: bool
     changes: list[str]
+    # Commitments new in this version, and ended ones the version brought back (restored).
+    added: list[str] = dc_field(default_factory=list)
+    restored: list[str] = dc_field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -64,16 +68,23 @@ def effort_start(agreement: Agreement, effort: Effort) -> date:
     return effort.timeframe.start or agreement.agreement.starts
 
 
-def first_period(agreement: Agreement, effort: Effort, today: date, calendar: SwedishCalendar) -> int:
+def first_period(
+    agreement: Agreement, effort: Effort, today: date, calendar: SwedishCalendar, *, added: bool = False
+) -> int:
     """The first period the engine follows up for a commitment loaded ``today``.
 
     The year the timeframe starts (or ``first_period`` if later) — but never a period
     whose follow-up was already due before the plan was loaded: the engine takes over
-    from today, and earlier periods were followed up before it.
+    from today, and earlier periods were followed up before it. A commitment ``added``
+    to an agreement already in the database (a later plan version, or one brought back)
+    is never asked for a period that ended before it was adopted: it starts with the
+    year it is adopted in at the earliest.
     """
     start = effort_start(agreement, effort).year
     configured = agreement.schedule.follow_up.first_period
     period = max(start, configured) if configured is not None else start
+    if added:
+        period = max(period, today.year)
     while follow_up_due(agreement, period, calendar) < today:
         period += 1
     return period
@@ -84,13 +95,20 @@ def last_period(agreement: Agreement, effort: Effort) -> int | None:
     return min(ends) if ends else None
 
 
-def first_revision_due(agreement: Agreement, today: date) -> tuple[int, date]:
-    """Revision number and nominal due date of the first revision not yet due ``today``."""
+def first_revision_due(
+    agreement: Agreement, today: date, calendar: SwedishCalendar, *, after: int = 0
+) -> tuple[int, date | None]:
+    """The number and deadline of the first revision after ``after`` not yet due ``today``.
+
+    The deadline is None when the agreement's term has no revision left.
+    """
     head, every = agreement.agreement, agreement.schedule.revision.every_years
-    number, due = 1, nominal_due(head.signed, every, head.valid_to)
-    while due < today and (head.valid_to is None or due < head.valid_to):
-        number, due = number + 1, nominal_due(due, every, head.valid_to)
-    return number, due
+    return following(head.signed, every, head.valid_to, after, today, calendar, inclusive=True)
+
+
+def _revision_rhythm(document: dict[str, Any]) -> tuple[Any, Any, Any]:
+    head = document.get("agreement", {})
+    return head.get("signed"), head.get("valid_to"), document.get("schedule", {}).get("revision", {}).get("every_years")
 
 
 def follow_up_due(agreement: Agreement, period: int, calendar: SwedishCalendar) -> date:
@@ -121,9 +139,14 @@ def load_plan(
     version = 1 if row is None else row.plan_version + 1
     if row is None:
         row = AgreementRow(id=head.id)
-        row.revision_number, row.revision_due = first_revision_due(agreement, today)
+        row.revision_number, row.revision_due = first_revision_due(agreement, today, calendar)
         row.terminates = None
         session.add(row)
+    elif _revision_rhythm(old) != _revision_rhythm(document):
+        # A new signing date, term or rhythm: the revisions still to come follow the new ones.
+        row.revision_number, row.revision_due = first_revision_due(
+            agreement, today, calendar, after=row.revision_number - 1
+        )
     row.title = head.title
     row.signed = head.signed
     row.valid_from = head.starts
@@ -180,13 +203,18 @@ def load_plan(
     session.flush()
 
     existing = {c.id: c for c in session.scalars(select(Commitment).where(Commitment.agreement_id == head.id))}
+    before = _end_inputs(old)
+    after = _end_inputs(document)
     wanted: set[str] = set()
+    added: list[str] = []
+    restored: list[str] = []
     for _area, effort, party, spec in agreement.commitments():
         cid = commitment_id(head.id, effort.id, party)
         wanted.add(cid)
         c = existing.get(cid)
+        last = last_period(agreement, effort)
         if c is None:
-            period = first_period(agreement, effort, today, calendar)
+            period = first_period(agreement, effort, today, calendar, added=not created)
             c = Commitment(
                 id=cid,
                 agreement_id=head.id,
@@ -198,7 +226,29 @@ def load_plan(
             )
             session.add(c)
             if not created:
+                added.append(cid)
                 changes.append(f"nytt åtagande {cid} (planerat)")
+        elif (
+            c.state == lifecycle.AVSLUTAD
+            and row.terminates is None
+            and before.get((effort.id, party)) != after.get((effort.id, party))
+        ):
+            # Back in the plan, or its end moved: live again if a period is left to follow up.
+            period = first_period(agreement, effort, today, calendar, added=True)
+            if last is None or period <= last:
+                moved = lifecycle.move(
+                    cid,
+                    c.state,
+                    c.period,
+                    "restore",
+                    at=now,
+                    due_md=agreement.schedule.follow_up.due,
+                    calendar=calendar,
+                    restored_period=period,
+                )
+                record_move(session, c, moved, at=now, by=by, why=f"åter i planen (planversion {version})")
+                restored.append(cid)
+                changes.append(f"nytt åtagande {cid} (åter i planen, planerat)")
         c.text = spec.text
         c.responsible = spec.responsible
         c.co_responsible = list(spec.co_responsible)
@@ -206,7 +256,6 @@ def load_plan(
             c.next_due = follow_up_due(agreement, c.period, calendar)
             c.next_check = now
         session.flush()
-        last = last_period(agreement, effort)
         if c.state == lifecycle.PLANERAD and last is not None and c.period > last:
             # Its timeframe ended, and its last follow-up fell due, before the plan was loaded.
             apply_transition(
@@ -243,7 +292,25 @@ def load_plan(
         )
     )
     session.flush()
-    return LoadResult(agreement_id=head.id, plan_version=version, created=created, changes=changes)
+    return LoadResult(
+        agreement_id=head.id,
+        plan_version=version,
+        created=created,
+        changes=changes,
+        added=added,
+        restored=restored,
+    )
+
+
+def _end_inputs(document: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, Any]]:
+    """Per (effort, party) in a plan document: what decides when it ends (its timeframe, the term)."""
+    valid_to = document.get("agreement", {}).get("valid_to")
+    return {
+        (e["id"], party): (e.get("timeframe", {}).get("end"), valid_to)
+        for area in document.get("areas", [])
+        for e in area.get("efforts", [])
+        for party in e.get("commitments", {})
+    }
 
 
 def _replace(session: Session, model: Any, agreement_id: str, rows: list[Any]) -> None:

@@ -36,13 +36,13 @@ import jinja2
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
-from engine.errors import InvalidValue
 from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, FollowUp, PartyRow, UnitRow
 from notifications.render import datum, tal
+from rules import lifecycle
 from rules.calendar import SwedishCalendar
+from rules.errors import InvalidValue
 from rules.model import Schedule
-from rules.revision import kickoff_day, nominal_due
+from rules.revision import deadline, kickoff_day
 
 Format = Literal["html", "md", "csv"]
 FORMATS: tuple[Format, ...] = ("html", "md", "csv")
@@ -775,24 +775,13 @@ def _reminder_label(offset: int) -> str:
     return f"påminnelse {days} {'dag' if days == 1 else 'dagar'} före sista dagen"
 
 
-def _revision_dues(agreement: AgreementRow, every: int, until: int) -> list[date]:
-    """Nominal revision due dates up to year ``until``: counted from signing up to the
-    open cycle, then from the stored (open) due date, which a late revision moves."""
+def _revision_dues(agreement: AgreementRow, every: int, until: int, cal: SwedishCalendar) -> list[date]:
+    """Every revision deadline (rules.revision.deadline) up to year ``until``, from the signing date."""
     out: list[date] = []
-    d = nominal_due(agreement.signed, every, agreement.valid_to)
-    while d < agreement.revision_due and d.year <= until:
+    n = 1
+    while (d := deadline(agreement.signed, every, n, agreement.valid_to, cal)) is not None and d.year <= until:
         out.append(d)
-        nxt = nominal_due(d, every, agreement.valid_to)
-        if nxt <= d:
-            break
-        d = nxt
-    d = agreement.revision_due
-    while d.year <= until:
-        out.append(d)
-        nxt = nominal_due(d, every, agreement.valid_to)
-        if nxt <= d:
-            break
-        d = nxt
+        n += 1
     return out
 
 
@@ -810,9 +799,8 @@ def wheel_events(
     events.append(
         (escalation, "Eskalering till processägaren", f"eskalering om uppföljningen av {period} fortfarande saknas")
     )
-    for n_due in _revision_dues(agreement, schedule.revision_every_years, year + 1):
-        kickoff = kickoff_day(n_due, schedule, cal)
-        working = cal.next_working_day(n_due)
+    for working in _revision_dues(agreement, schedule.revision_every_years, year + 1, cal):
+        kickoff = kickoff_day(working, schedule, cal)
         events.append(
             (kickoff, "Revidering: startbesked", "startbesked för revideringen till parterna och processägaren")
         )

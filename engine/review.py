@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
 from engine.models import (
     AgreementRow,
     Commitment,
@@ -28,6 +27,7 @@ from engine.models import (
     Revision,
     UnitRow,
 )
+from rules import lifecycle
 from rules.calendar import SwedishCalendar
 
 
@@ -119,7 +119,6 @@ class Review:
 def review(
     session: Session, now: datetime, *, agreement_id: str | None = None, calendar: SwedishCalendar | None = None
 ) -> Review:
-    cal = calendar or SwedishCalendar()
     out = Review(now=now)
     agreements = {
         a.id: a
@@ -188,8 +187,8 @@ def review(
     for a in agreements.values():
         if a.terminates is not None and today(a.id) >= a.terminates:
             continue
-        due = cal.next_working_day(a.revision_due)
-        if today(a.id) <= due:
+        due = a.revision_due
+        if due is None or today(a.id) <= due:
             continue
         rev = session.scalars(
             select(Revision).where(Revision.agreement_id == a.id, Revision.number == a.revision_number)

@@ -15,19 +15,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
 from engine.agreement import Agreement
-from engine.errors import InvalidValue, NotFound
 from engine.models import (
     AgreementRow,
     Commitment,
-    OutboxRow,
     PartyRow,
     PlanVersion,
     Revision,
@@ -37,7 +34,8 @@ from engine.models import (
 from engine.outbox import queue
 from engine.plan import commitment_id, describe_changes, load_plan
 from engine.service import _agreement_for, _require_text, apply_transition, complete_revision, resolve_commitment
-from rules.calendar import SwedishCalendar
+from rules import lifecycle
+from rules.errors import InvalidValue, NotFound
 from rules.model import QueueNotice
 
 DECISIONS: Final = ("keep", "change", "remove")
@@ -50,6 +48,14 @@ def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str
     found = current_revision(session, agreement.id)
     if found is not None:
         return found
+    if agreement.terminates is not None:
+        raise InvalidValue("revision", f"överenskommelsen är uppsagd från {agreement.terminates}")
+    if agreement.revision_due is None:
+        raise InvalidValue(
+            "revision",
+            f"ingen revision återstår: överenskommelsen gäller till {agreement.valid_to}; "
+            "en förnyad överenskommelse läses in med 'samverkan init'",
+        )
     revision = Revision(
         agreement_id=agreement.id,
         number=agreement.revision_number,
@@ -60,7 +66,6 @@ def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str
     )
     session.add(revision)
     session.flush()
-    cal = SwedishCalendar()
     parties = session.scalars(
         select(UnitRow.email)
         .join(PartyRow, (PartyRow.agreement_id == UnitRow.agreement_id) & (PartyRow.contact_unit == UnitRow.id))
@@ -81,7 +86,7 @@ def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str
                 agreement=agreement.id,
                 data={
                     "revision": agreement.revision_number,
-                    "due": cal.next_working_day(agreement.revision_due).isoformat(),
+                    "due": agreement.revision_due.isoformat(),
                 },
             )
         ],
@@ -145,7 +150,8 @@ class Completed:
     reinstated: list[str]
     ended: list[str]
     added: list[str]
-    next_due: str
+    # The next revision's deadline; None when the term has no revision left.
+    next_due: date | None
 
 
 def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Completed:
@@ -195,22 +201,11 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
                 )
             c.revision_flag = None
             reinstated.append(cid)
-    added = sorted(in_file - before - set(decided))
-    revision.completed_at = now
-    revision.plan_version_after = result.plan_version
+    # New in this version, or back in it after an earlier version removed them.
+    added = sorted(set(result.added) | set(result.restored) | (in_file - before - set(decided)))
     number = revision.number
-    complete_revision(session, agreement.id, now=now)
-    # The kick-off and late notices of this revision that are still queued no longer apply.
-    session.execute(
-        update(OutboxRow)
-        .where(
-            OutboxRow.agreement_id == agreement.id,
-            OutboxRow.state == "pending",
-            OutboxRow.key.like(f"revision_overdue:{agreement.id}:{number}:%"),
-        )
-        .values(state="cancelled", last_error=f"revision {number} genomförd")
-    )
-    session.flush()
+    # The next revision is scheduled, and this one's queued kick-off and late notices are withdrawn.
+    complete_revision(session, agreement.id, now=now, number=number)
     return Completed(
         revision=number,
         plan_version=result.plan_version,
@@ -218,7 +213,7 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
         reinstated=reinstated,
         ended=ended,
         added=added,
-        next_due=SwedishCalendar().next_working_day(agreement.revision_due).isoformat(),
+        next_due=agreement.revision_due,
     )
 
 

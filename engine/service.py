@@ -14,24 +14,25 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine import lifecycle, outbox
-from engine.errors import InvalidValue, NotFound
+from engine import outbox
 from engine.models import (
     AgreementRow,
     AreaRow,
     Commitment,
     EffortRow,
     FollowUp,
-    OutboxRow,
     PartyEvent,
     PartyRow,
+    Revision,
     TransitionRecord,
     UnitRow,
 )
-from rules import deviation
+from rules import deviation, lifecycle
+from rules import follow_up as follow_up_rules
+from rules import revision as revision_rules
 from rules.calendar import SwedishCalendar
+from rules.errors import InvalidValue, NotFound
 from rules.model import NoticeKind, QueueNotice, Schedule
-from rules.revision import nominal_due
 
 
 def _require_text(where: str, value: str) -> str:
@@ -65,6 +66,35 @@ def _timeframe_begun(session: Session, c: Commitment, now: datetime) -> bool:
     return effort.starts <= now.astimezone(ZoneInfo(agreement.timezone)).date()
 
 
+def _reported(session: Session, c: Commitment) -> bool:
+    return latest_follow_up(session, c.id, c.period) is not None
+
+
+def record_move(
+    session: Session, c: Commitment, moved: lifecycle.Moved, *, at: datetime, by: str, why: str
+) -> TransitionRecord:
+    """Write what ``rules.lifecycle.move`` made of ``c`` and its history row; withdraw what lost its reason."""
+    record = TransitionRecord(
+        commitment_id=c.id,
+        at=at,
+        trigger=moved.trigger,
+        from_state=moved.from_state,
+        to_state=moved.state,
+        by=by,
+        why=why,
+    )
+    c.state = moved.state
+    c.state_since = at
+    c.period = moved.period
+    c.next_due = moved.next_due
+    # The rules look at a moved commitment at the next tick; an ended one never again.
+    c.next_check = moved.next_check
+    session.add(record)
+    session.flush()
+    outbox.withdraw_stale(session.connection(), at, commitments=[c.id])
+    return record
+
+
 def apply_transition(
     session: Session,
     c: Commitment,
@@ -75,36 +105,32 @@ def apply_transition(
     now: datetime,
     calendar: SwedishCalendar | None = None,
 ) -> TransitionRecord:
-    """Move ``c`` by ``trigger`` and append the history row, or raise and write nothing."""
+    """Move ``c`` by ``trigger`` (rules.lifecycle.move) and append the history row, or raise and write nothing."""
     by = _require_text("--by", by)
     why = _require_text("--why", why)
-    begun = _timeframe_begun(session, c, now) if trigger == "reinstate" else True
-    new_state = lifecycle.next_state(c.id, c.state, trigger, timeframe_begun=begun)
-    record = TransitionRecord(
-        commitment_id=c.id, at=now, trigger=trigger, from_state=c.state, to_state=new_state, by=by, why=why
+    agreement = session.get(AgreementRow, c.agreement_id)
+    assert agreement is not None
+    moved = lifecycle.move(
+        c.id,
+        c.state,
+        c.period,
+        trigger,
+        at=now,
+        due_md=agreement.schedule["follow_up"]["due"],
+        calendar=calendar or SwedishCalendar(),
+        timeframe_begun=_timeframe_begun(session, c, now) if trigger == "reinstate" else True,
+        reported=_reported(session, c) if trigger == "reinstate" else False,
     )
-    c.state = new_state
-    c.state_since = now
-    if trigger == "new_period":
-        c.period += 1
-    # The rules look at a moved commitment at the next tick; an ended one never again.
-    c.next_check = None if new_state == lifecycle.AVSLUTAD else now
-    if new_state == lifecycle.AVSLUTAD:
-        c.next_due = None
-    elif trigger == "new_period":
-        agreement = session.get(AgreementRow, c.agreement_id)
-        assert agreement is not None
-        due_md = agreement.document["schedule"]["follow_up"]["due"]
-        c.next_due = (calendar or SwedishCalendar()).follow_up_due(c.period, due_md)
-    session.add(record)
-    session.flush()
-    return record
+    return record_move(session, c, moved, at=now, by=by, why=why)
 
 
 def transition(session: Session, key: str, trigger: str, *, by: str, why: str, now: datetime) -> TransitionRecord:
     """Fire ``trigger`` (as a person typed it) on the commitment named ``key``."""
     trigger = lifecycle.parse_trigger(trigger)
     c = resolve_commitment(session, key, lock=True)
+    if trigger == "restore":
+        lifecycle.next_state(c.id, c.state, trigger)  # refused from any state but avslutad
+        raise InvalidValue("ÖVERGÅNG", "ett avslutat åtagande återinförs när en plan som har det läses in (init)")
     return apply_transition(session, c, trigger, by=by, why=why, now=now)
 
 
@@ -291,8 +317,9 @@ def record_follow_up(
             raise InvalidValue("ÅTAGANDE", f"{c.id} har inte startat (planerat)")
         if period != c.period:
             raise InvalidValue("--period", f"{c.id} följs nu upp för {c.period}, inte {period}")
-        if today.year <= period:
-            raise InvalidValue("--period", f"perioden {period} är inte slut förrän {period}-12-31")
+        opens = follow_up_rules.reporting_opens(period, schedule, cal)
+        if today < opens:
+            raise InvalidValue("--period", f"uppföljningen för {period} kan lämnas från {opens.isoformat()}")
         apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
         version = 1
     record = FollowUp(
@@ -322,30 +349,44 @@ def record_follow_up(
     )
     c.next_check = now  # the next tick decides what follows (end, new period)
     session.flush()
+    # The reminders and overdue notices for this period lost their reason, and a
+    # corrected value may have taken a deviation's away.
+    outbox.withdraw_stale(session.connection(), now, commitments=[c.id])
     outbox.queue(session.connection(), list(notices), now)
     return record
 
 
-def complete_revision(session: Session, agreement_id: str, *, now: datetime) -> AgreementRow:
-    """Close the open revision cycle; the next is due N years after this one's due date or today."""
+def complete_revision(session: Session, agreement_id: str, *, now: datetime, number: int | None = None) -> AgreementRow:
+    """Close revision ``number`` (default: the current one) and schedule the next (rules.revision.following).
+
+    The next is the first revision after it whose deadline is after today: never a date
+    in the past. When the term has no revision left, none is scheduled.
+    """
     agreement = session.get(AgreementRow, agreement_id, with_for_update=True)
     if agreement is None:
         raise NotFound("överenskommelse", agreement_id)
     schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
     today = now.astimezone(schedule.zone).date()
-    # Completed by its (working-day) due date, the cycle keeps its rhythm from signing;
-    # completed late, the next one is counted from the day it was completed.
-    on_time = today <= SwedishCalendar().next_working_day(agreement.revision_due)
-    base = agreement.revision_due if on_time else today
-    agreement.revision_number += 1
-    agreement.revision_due = nominal_due(base, schedule.revision_every_years, agreement.valid_to)
+    done = agreement.revision_number if number is None else number
+    # This revision, and any earlier one left open that it replaced.
+    for row in session.scalars(
+        select(Revision).where(
+            Revision.agreement_id == agreement.id, Revision.completed_at.is_(None), Revision.number <= done
+        )
+    ):
+        row.completed_at = now
+        row.plan_version_after = agreement.plan_version
+    agreement.revision_number, agreement.revision_due = revision_rules.following(
+        agreement.signed, schedule.revision_every_years, agreement.valid_to, done, today, SwedishCalendar()
+    )
     agreement.next_check = now
     session.flush()
+    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
     return agreement
 
 
-def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, date]:
-    """The first period the engine follows up, its due date, and the next revision's due date."""
+def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, date | None]:
+    """The first period the engine follows up, its due date, and the next revision's deadline."""
     agreement = session.get(AgreementRow, agreement_id)
     assert agreement is not None
     period, due = session.execute(
@@ -353,7 +394,7 @@ def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, dat
             Commitment.agreement_id == agreement_id
         )
     ).one()
-    return period, due, SwedishCalendar().next_working_day(agreement.revision_due)
+    return period, due, agreement.revision_due
 
 
 def _agreement_for(session: Session, agreement_id: str | None) -> AgreementRow:
@@ -492,12 +533,9 @@ def terminate(
         .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
         .values(next_check=now)
     )
-    stop = datetime.combine(effective, datetime.min.time(), tzinfo=ZoneInfo(agreement.timezone))
-    session.execute(
-        update(OutboxRow)
-        .where(OutboxRow.agreement_id == agreement.id, OutboxRow.state == "pending", OutboxRow.send_at >= stop)
-        .values(state="cancelled", last_error=f"överenskommelsen uppsagd från {effective}")
-    )
+    session.flush()
+    # Everything queued for the day it takes effect or later lost its reason.
+    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
     return _record_party_event(
         session,
         agreement,
@@ -510,3 +548,43 @@ def terminate(
         now=now,
         recipients=recipients,
     )
+
+
+def close_agreement(
+    session: Session, *, by: str, why: str, now: datetime, agreement_id: str | None = None
+) -> list[str]:
+    """The process owner closes a fixed-term agreement whose term is over: every live commitment ends.
+
+    Nothing more is asked or sent for it (what is queued is withdrawn). Refused while the
+    term lasts (a termination is the way to end it early) and for an open-ended agreement.
+    Returns the commitments it ended.
+    """
+    by = _require_text("--by", by)
+    why = _require_text("--why", why)
+    agreement = _agreement_for(session, agreement_id)
+    today = now.astimezone(ZoneInfo(agreement.timezone)).date()
+    if agreement.valid_to is None:
+        raise InvalidValue(
+            "--agreement", f"{agreement.id} gäller tills vidare; en part säger upp den med 'samverkan terminate'"
+        )
+    if today <= agreement.valid_to:
+        raise InvalidValue(
+            "--agreement",
+            f"{agreement.id} gäller till och med {agreement.valid_to}; "
+            "den kan avslutas först efter det, eller sägas upp med 'samverkan terminate'",
+        )
+    live = list(
+        session.scalars(
+            select(Commitment)
+            .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
+            .order_by(Commitment.id)
+            .with_for_update()
+        )
+    )
+    for c in live:
+        apply_transition(session, c, "end", by=by, why=f"överenskommelsen avslutad: {why}", now=now)
+    agreement.revision_due = None
+    agreement.next_check = now
+    session.flush()
+    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
+    return [c.id for c in live]

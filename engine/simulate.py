@@ -28,6 +28,7 @@ from engine.models import AgreementRow, Commitment, EffortRow
 from engine.plan import load_plan
 from engine.tick import NoticeQueued, TransitionApplied, next_wakeup, tick
 from rules.calendar import SwedishCalendar, send_at
+from rules.errors import SimulationStuck
 
 SIMULATED_UNIT = "simulering: ansvarig enhet"
 SIMULATED_OWNER = "simulering: processägaren"
@@ -95,12 +96,38 @@ def _next_person(
             if due is not None:
                 best = (send_at(_date(due), PERSON_TIME, zone), "follow_up")
         if revisions == "completed":
-            rdue = conn.execute(select(func.min(AgreementRow.revision_due))).scalar()
+            rdue = conn.execute(select(func.min(AgreementRow.revision_due)).where(*_revision_open())).scalar()
             if rdue is not None:
-                when = send_at(cal.next_working_day(_date(rdue)), PERSON_TIME, zone)
+                when = send_at(_date(rdue), PERSON_TIME, zone)
                 if best[0] is None or when < best[0]:
                     best = (when, "revision")
     return best
+
+
+def _revision_open() -> tuple[Any, ...]:
+    """Agreements with a revision to complete: one is scheduled, and no termination came first."""
+    return (
+        AgreementRow.revision_due.is_not(None),
+        (AgreementRow.terminates.is_(None)) | (AgreementRow.revision_due < AgreementRow.terminates),
+    )
+
+
+# A tick, a follow-up round and a revision round at the same instant, then the clock must move.
+MAX_STEPS_AT_ONE_INSTANT = 20
+
+
+def _stuck_agreement(engine: Engine, now: datetime) -> str | None:
+    """The agreement that keeps the clock at ``now``: something still due, or a revision to complete."""
+    with engine.connect() as conn:
+        for stmt in (
+            select(AgreementRow.id).where(AgreementRow.next_check <= now),
+            select(Commitment.agreement_id).where(Commitment.next_check <= now),
+            select(AgreementRow.id).where(*_revision_open()),
+        ):
+            found = conn.execute(stmt.order_by(stmt.selected_columns[0]).limit(1)).scalar()
+            if found is not None:
+                return str(found)
+    return None
 
 
 def _date(value: Any) -> date:
@@ -112,8 +139,8 @@ def _act_as_people(engine: Engine, now: datetime, what: str, zone: Any) -> list[
     today = now.astimezone(zone).date()
     with db.transaction(engine) as session:
         if what == "revision":
-            for a in session.scalars(select(AgreementRow)):
-                if a.revision_due <= today:
+            for a in session.scalars(select(AgreementRow).where(*_revision_open())):
+                if a.revision_due is not None and a.revision_due <= today:
                     number = a.revision_number
                     service.complete_revision(session, a.id, now=now)
                     events.append(
@@ -186,6 +213,7 @@ def simulate(
             load_plan(session, a, now=now, calendar=cal)
     pending: list[Event] = []
     seq = 0
+    last, repeats = now, 0
     while True:
         rule_at = next_wakeup(engine)
         person_at, what = _next_person(engine, cal, zone, follow_ups, revisions)
@@ -195,6 +223,13 @@ def simulate(
         now = max(now, min(candidates))
         if now >= stop:
             break
+        # A tick and each simulated person act once per instant; more means nothing advances.
+        repeats = repeats + 1 if now == last else 0
+        last = now
+        if repeats > MAX_STEPS_AT_ONE_INSTANT:
+            stuck = _stuck_agreement(engine, now) or agreements[0].id
+            engine.dispose()
+            raise SimulationStuck(stuck, now.astimezone(zone).isoformat(timespec="minutes"))
         if person_at is not None and person_at <= now and what is not None:
             batch = _act_as_people(engine, now, what, zone)
         else:

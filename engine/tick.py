@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, text, update
 
-from engine import bulk, lifecycle, outbox
+from engine import bulk, outbox
 from engine.db import as_utc
 from engine.models import (
     AgreementRow,
@@ -37,6 +37,7 @@ from engine.models import (
     UnitRow,
 )
 from rules import commitment as commitment_rules
+from rules import lifecycle
 from rules import revision as revision_rules
 from rules import weekly as weekly_rules
 from rules.calendar import SwedishCalendar
@@ -202,6 +203,7 @@ def _commitments(
         history: list[dict[str, Any]] = []
         plain: list[tuple[str, datetime | None]] = []
         changed: list[dict[str, Any]] = []
+        ended: list[str] = []
         for r in rows:
             ctx = contexts[r.agreement_id]
             view = CommitmentView(
@@ -217,17 +219,18 @@ def _commitments(
                 terminates=ctx.terminates,
             )
             outcome = commitment_rules.evaluate(view, ctx.schedule, now, cal)
-            state, period = r.state, r.period
+            last_move = None
             for action in outcome.actions:
                 if isinstance(action, FireTrigger):
-                    new_state = lifecycle.next_state(r.id, state, action.trigger)
+                    step = action.moved
+                    assert step is not None
                     history.append(
                         {
                             "commitment_id": r.id,
                             "at": now,
-                            "trigger": action.trigger,
-                            "from_state": state,
-                            "to_state": new_state,
+                            "trigger": step.trigger,
+                            "from_state": step.from_state,
+                            "to_state": step.state,
                             "by": action.rule,
                             "why": action.why,
                         }
@@ -236,28 +239,27 @@ def _commitments(
                         report.events.append(
                             TransitionApplied(
                                 commitment=r.id,
-                                trigger=action.trigger,
-                                from_state=state,
-                                to_state=new_state,
+                                trigger=step.trigger,
+                                from_state=step.from_state,
+                                to_state=step.state,
                                 at=now,
                                 by=action.rule,
                                 why=action.why,
                             )
                         )
-                    if action.trigger == "new_period":
-                        period += 1
-                    state = new_state
+                    last_move = step
                 elif isinstance(action, QueueNotice):
                     notices.append(action)
-            if state != r.state:
-                due = None if state == lifecycle.AVSLUTAD else cal.follow_up_due(period, ctx.schedule.due_md)
+            if last_move is not None:
+                if last_move.state == lifecycle.AVSLUTAD:
+                    ended.append(r.id)
                 changed.append(
                     {
                         "b_id": r.id,
-                        "b_state": state,
+                        "b_state": last_move.state,
                         "b_since": now,
-                        "b_period": period,
-                        "b_due": due,
+                        "b_period": last_move.period,
+                        "b_due": last_move.next_due,
                         "b_next": outcome.next_check,
                     }
                 )
@@ -269,6 +271,9 @@ def _commitments(
         if changed:
             conn.execute(moved, changed)
         bulk.set_next_check(conn, C, plain)
+        if ended:
+            # What was queued for them earlier no longer has a reason to go.
+            outbox.withdraw_stale(conn, now, commitments=ended)
         _queue(conn, notices, now, report, collect)
 
 
@@ -306,6 +311,11 @@ def _revisions(
         for aid, email in conn.execute(contact.where(P.c.agreement_id.in_(ids)).order_by(P.c.agreement_id, P.c.id)):
             party_emails.setdefault(aid, []).append(email)
         attention = _needs_attention(conn, ids, now, contexts)
+        live = set(
+            conn.execute(
+                select(C.c.agreement_id).where(C.c.agreement_id.in_(ids), C.c.state != lifecycle.AVSLUTAD).distinct()
+            ).scalars()
+        )
         notices: list[QueueNotice] = []
         nexts: list[dict[str, Any]] = []
         advances: list[dict[str, Any]] = []
@@ -331,6 +341,7 @@ def _revisions(
                     s=ctx.schedule,
                     now=now,
                     cal=cal,
+                    live=r.id in live,
                 )
                 checks = [t for t in (revision.next_check, weekly.next_check) if t is not None]
                 outcome = Outcome(actions=revision.actions + weekly.actions, next_check=min(checks) if checks else None)
@@ -342,6 +353,9 @@ def _revisions(
             nexts.append({"b_id": r.id, "b_next": outcome.next_check})
         if advances:
             conn.execute(advance, advances)
+            for a in {x["b_id"] for x in advances}:
+                # The late notices of the revision that was replaced lost their reason.
+                outbox.withdraw_stale(conn, now, agreement=a)
         conn.execute(set_next, nexts)
         _open_revisions(conn, notices, now)
         _queue(conn, notices, now, report, collect)

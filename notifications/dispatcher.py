@@ -7,6 +7,10 @@
    SQLite the UPDATE takes the single write lock, so the claim is single-writer. A row
    left ``sending`` longer than the lease belongs to a dispatcher that died before
    marking, and is claimed again.
+   A claimed notice whose reason is gone by now (engine.outbox.withdraw_stale: the
+   follow-up was recorded, the commitment ended, the agreement was terminated …) is
+   marked ``withdrawn`` with the reason in the same step and never sent: a delivery
+   that lags behind sends nothing stale.
 2. **Send** the batch through the mailer (outside any transaction).
 3. **Mark** (one transaction, only rows this dispatcher still holds): sent; or back to
    pending with exponential backoff and jitter after a connection error or a 4xx
@@ -39,7 +43,7 @@ from sqlalchemy.orm import Session
 from engine.clock import Clock
 from engine.db import as_utc
 from engine.models import AgreementRow, OutboxRow, UnitRow
-from engine.outbox import queue
+from engine.outbox import queue, withdraw_stale
 from notifications import message as mime
 from notifications.context import LinkMaker, contexts
 from notifications.mailers import Mailer, Outgoing, SendResult, make_mailer
@@ -55,6 +59,7 @@ ATTACH_ICS = ("reminder", "revision_kickoff")
 @dataclass(kw_only=True)
 class DeliveryReport:
     claimed: int = 0
+    withdrawn: int = 0
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -95,6 +100,12 @@ def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedel
             due = and_(OUT.c.state == "pending", OUT.c.send_at <= now)
             ids += _take(conn, due, now, worker, limit - len(ids))
         return sorted(ids)
+
+
+def withdraw_claimed(engine: Engine, ids: list[int], worker: str, now: datetime) -> set[int]:
+    """Withdraw the claimed notices whose reason is gone; the ids withdrawn."""
+    with engine.begin() as conn:
+        return set(withdraw_stale(conn, now, ids=ids, worker=worker))
 
 
 def backoff(attempts: int, settings: Settings, rng: random.Random) -> timedelta:
@@ -393,6 +404,11 @@ def deliver(
                 if not ids:
                     break
                 report.claimed += len(ids)
+                stale = withdraw_claimed(engine, ids, worker_id, at)
+                report.withdrawn += len(stale)
+                ids = [i for i in ids if i not in stale]
+                if not ids:
+                    continue
                 with Session(engine) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
                     groups = _plan(session, rows, settings, link)

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
-from engine.errors import SamverkanError
+from rules.errors import SamverkanError
 
 
 class HeaderRefused(SamverkanError):

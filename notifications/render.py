@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2.exceptions import FilterArgumentError
 
-from engine.errors import SamverkanError
+from rules.errors import SamverkanError
 
 KINDS = (
     "reminder",

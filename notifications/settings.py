@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from engine.errors import InvalidValue
+from rules.errors import InvalidValue
 
 
 class _Strict(BaseModel):

@@ -18,6 +18,12 @@ Rules (DESIGN.md, "Calendar"):
   time with ``zoneinfo``, so 08:00 stays 08:00 across both daylight-saving changes
   (UTC+1 in winter, UTC+2 in summer). 08:00 never falls in the 02:00–03:00 gap
   or fold; for a configured time that does, ``fold=0`` picks the first instant.
+* A **send slot** is the send time on a working day. Every scheduled notice is planned
+  at a slot. A notice found after its planned instant (a late tick, downtime) goes in
+  the current slot while it is open — the four hours after today's send time on a
+  working day, so a tick a few minutes late does not postpone the morning's mail by a
+  day — and otherwise at the next slot: never at the tick's own instant, never at night,
+  never on a closed day (``catch_up``).
 """
 
 from __future__ import annotations
@@ -104,3 +110,22 @@ class SwedishCalendar:
 def send_at(d: date, at: time, zone: ZoneInfo) -> datetime:
     """The aware instant of local wall-clock ``at`` on ``d`` in ``zone``."""
     return datetime.combine(d, at, tzinfo=zone).replace(fold=0)
+
+
+# How long after the send time a working day's slot still takes mail that was found late.
+SLOT_OPEN = timedelta(hours=4)
+
+
+def slot(now: datetime, at: time, zone: ZoneInfo, cal: SwedishCalendar) -> datetime:
+    """The send slot a notice found at ``now`` goes in: today's while it is open, else the next one."""
+    day = now.astimezone(zone).date()
+    if cal.is_working_day(day):
+        today = send_at(day, at, zone)
+        if now < today + SLOT_OPEN:
+            return today
+    return send_at(cal.next_working_day(day + timedelta(days=1)), at, zone)
+
+
+def catch_up(planned: datetime, now: datetime, at: time, zone: ZoneInfo, cal: SwedishCalendar) -> datetime:
+    """When a notice planned for ``planned`` goes, found at ``now``: as planned, or in the slot ``now`` is in."""
+    return planned if planned >= now else max(planned, slot(now, at, zone, cal))

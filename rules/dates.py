@@ -2,12 +2,17 @@
 
 * ``start``: a ``planerad`` commitment starts on its timeframe's start date.
 * ``new_period``: an ``uppföljd`` commitment (period P followed up) returns to
-  ``pågående`` for period P+1 when P+1 has ended, i.e. on 1 January of P+2: the
-  follow-up cycle for P+1 begins then, and the commitment shows as uppföljd for the
-  rest of the year in which P was reported.
-* ``end``: an ``uppföljd`` commitment ends instead when P was its last period (the
-  year its timeframe, or a fixed-term agreement, ends); any commitment ends on the
-  day a termination takes effect.
+  ``pågående`` for P+1 on the day reporting for P+1 opens (rules.follow_up.reporting_opens):
+  1 January of P+2, or P+1's first reminder day if that is earlier, as it is for a due
+  date early in the year. Until then it shows as uppföljd.
+* ``end``, with why:
+  - an ``uppföljd`` commitment whose P was its last period (the year its timeframe, or a
+    fixed-term agreement, ends);
+  - a commitment whose open period lies after its last period (a revision that adopted
+    a plan after the last period was reported);
+  - a ``planerad`` or ``reviderad`` commitment when its fixed term is over: nothing is
+    asked of it any more;
+  - any commitment on the day a termination takes effect.
 
 Moves happen at local midnight in the agreement's zone (00:00 exists on every day
 in Europe/Stockholm; the daylight-saving changes happen at 02:00 and 03:00).
@@ -15,10 +20,11 @@ in Europe/Stockholm; the daylight-saving changes happen at 02:00 and 03:00).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from engine.lifecycle import AVSLUTAD, PLANERAD, UPPFOLJD
 from rules.calendar import SwedishCalendar, send_at
+from rules.follow_up import reporting_opens
+from rules.lifecycle import AVSLUTAD, PLANERAD, REVIDERAD, UPPFOLJD
 from rules.model import CommitmentView, FireTrigger, Outcome, Schedule
 
 RULE = "regel"
@@ -27,6 +33,10 @@ RULE = "regel"
 def last_period(c: CommitmentView) -> int | None:
     ends = [d.year for d in (c.ends, c.valid_to) if d is not None]
     return min(ends) if ends else None
+
+
+def _fire(c: CommitmentView, trigger: str, rule: str, why: str) -> Outcome:
+    return Outcome(actions=(FireTrigger(commitment=c.id, trigger=trigger, rule=f"{RULE}:{rule}", why=why),))
 
 
 def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar) -> Outcome:
@@ -40,24 +50,24 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
     upcoming: list[datetime] = []
     if c.terminates is not None:
         if today >= c.terminates:
-            why = f"uppsägningen gäller från {c.terminates.isoformat()}"
-            return Outcome(actions=(FireTrigger(commitment=c.id, trigger="end", rule=f"{RULE}:uppsägning", why=why),))
+            return _fire(c, "end", "uppsägning", f"uppsägningen gäller från {c.terminates.isoformat()}")
         upcoming.append(midnight(c.terminates))
+    last = last_period(c)
+    if c.valid_to is not None and c.state in (PLANERAD, REVIDERAD):
+        if today > c.valid_to:
+            return _fire(c, "end", "slut", f"överenskommelsens giltighetstid löpte ut {c.valid_to.isoformat()}")
+        upcoming.append(midnight(c.valid_to + timedelta(days=1)))
+    if last is not None and c.period > last and c.state != UPPFOLJD:
+        return _fire(c, "end", "slut", f"tidsplanen är slut (sista perioden {last} är redan uppföljd)")
     if c.state == PLANERAD:
         if today >= c.starts:
-            why = f"tidsplanen började {c.starts.isoformat()}"
-            return Outcome(actions=(FireTrigger(commitment=c.id, trigger="start", rule=f"{RULE}:start", why=why),))
+            return _fire(c, "start", "start", f"tidsplanen började {c.starts.isoformat()}")
         upcoming.append(midnight(c.starts))
     elif c.state == UPPFOLJD:
-        last = last_period(c)
         if last is not None and c.period >= last:
-            why = f"tidsplanen är slut och sista perioden ({c.period}) är uppföljd"
-            return Outcome(actions=(FireTrigger(commitment=c.id, trigger="end", rule=f"{RULE}:slut", why=why),))
-        begins = date(c.period + 2, 1, 1)
-        if today >= begins:
-            why = f"uppföljningen för {c.period + 1} börjar"
-            return Outcome(
-                actions=(FireTrigger(commitment=c.id, trigger="new_period", rule=f"{RULE}:ny-period", why=why),)
-            )
-        upcoming.append(midnight(begins))
+            return _fire(c, "end", "slut", f"tidsplanen är slut och sista perioden ({c.period}) är uppföljd")
+        opens = reporting_opens(c.period + 1, s, cal)
+        if today >= opens:
+            return _fire(c, "new_period", "ny-period", f"uppföljningen för {c.period + 1} börjar")
+        upcoming.append(midnight(opens))
     return Outcome(next_check=min(upcoming) if upcoming else None)

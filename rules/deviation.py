@@ -1,7 +1,7 @@
 """Measures against targets: a recorded value below its target is a deviation.
 
 A target is the minimum per period (MBU "utbildning två gånger per år" → 2). The
-notice goes to the process owner at the next send time on a working day; key
+notice goes to the process owner in the current or next send slot; key
 ``deviation:<commitment>:<period>:<measure>``, so a follow-up recorded again with
 the same shortfall is not reported twice.
 """
@@ -9,22 +9,16 @@ the same shortfall is not reported twice.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from rules.calendar import SwedishCalendar, send_at
+from rules.calendar import SwedishCalendar, slot
 from rules.model import QueueNotice, Schedule
 
 
 def next_send_instant(now: datetime, s: Schedule, cal: SwedishCalendar) -> datetime:
-    """The first configured send time on a working day at or after ``now``."""
-    day = now.astimezone(s.zone).date()
-    while True:
-        day = cal.next_working_day(day)
-        when = send_at(day, s.send_time, s.zone)
-        if when >= now:
-            return when
-        day += timedelta(days=1)
+    """The send slot a deviation found at ``now`` goes in (rules.calendar.slot)."""
+    return slot(now, s.send_time, s.zone, cal)
 
 
 def evaluate(

@@ -8,11 +8,18 @@ P, moved to a working day by the calendar):
 * from the first working day after D, an overdue notice, repeated every
   ``overdue_repeat_days`` (each on the next working day); key ``overdue:<c>:<P>:<k>``;
 * ``escalation_after_days`` after D (next working day), one escalation to the process
-  owner; key ``escalation:<c>:<P>``.
+  owner; key ``escalation:<c>:<P>``. None when the responsible unit is the process owner
+  itself: its own overdue notices, review and weekly summary already carry it.
+
+Reporting for P opens (``reporting_opens``) on 1 January of P+1 or on the day of P's
+earliest reminder if that comes first: with a due date early in the year the −30 and −7
+reminders fall in December of P itself, and the commitment must be waiting for P by
+then (rules.dates opens the period on that day).
 
 Catch-up: evaluated after downtime, only the latest reminder (if D has not passed)
 or the latest overdue notice (if it has) is queued, never a backlog; a reminder whose
-due date has passed is replaced by the overdue notice, not sent late.
+due date has passed is replaced by the overdue notice, not sent late. A notice found
+after its planned instant goes in the current or next send slot (rules.calendar.catch_up).
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from engine.lifecycle import PAGAENDE
-from rules.calendar import SwedishCalendar, send_at
+from rules.calendar import SwedishCalendar, catch_up, send_at
+from rules.lifecycle import PAGAENDE
 from rules.model import CommitmentView, NoticeKind, Outcome, QueueNotice, Schedule
 
 
@@ -50,6 +57,13 @@ def _cycle(period: int, s: Schedule, cal: SwedishCalendar) -> _Cycle:
     )
 
 
+@lru_cache(maxsize=4096)
+def reporting_opens(period: int, s: Schedule, cal: SwedishCalendar) -> date:
+    """The day from which period ``period`` is asked for and may be reported."""
+    days = [cal.reminder_day(cal.follow_up_due(period, s.due_md), off) for off in s.reminder_offsets]
+    return min([date(period + 1, 1, 1), *days])
+
+
 @lru_cache(maxsize=16384)
 def _overdue_at(due: date, k: int, s: Schedule, cal: SwedishCalendar) -> datetime:
     day = cal.next_working_day(due + timedelta(days=1 + k * s.overdue_repeat_days))
@@ -66,42 +80,48 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
     stop = send_at(c.terminates, s.send_time, s.zone) if c.terminates else None
 
     def notice(kind: NoticeKind, suffix: str, to: str, planned: datetime, **data: int) -> QueueNotice:
-        # Planned in the past (a late tick, catch-up): it goes now, not at an instant already gone.
+        when = catch_up(planned, now, s.send_time, s.zone, cal)
+        if kind != "reminder":
+            data["days_late"] = (when.astimezone(s.zone).date() - due).days
         return QueueNotice(
             key=f"{kind}:{c.id}:{c.period}{suffix}",
             kind=kind,
             recipients=(to,),
-            send_at=max(planned, now),
+            send_at=when,
             agreement=c.agreement,
             commitment=c.id,
             period=c.period,
             data={**base, **data},
         )
 
-    def days(later: datetime, earlier: date) -> int:
-        return (later.astimezone(s.zone).date() - earlier).days
-
     notices: list[QueueNotice] = []
     upcoming: list[datetime] = []
     if now < first_overdue:
         passed = [(off, when) for off, when in cycle.reminders if when <= now]
+        coming = [when for _, when in cycle.reminders if when > now]
         if passed:
             off, when = max(passed, key=lambda r: r[1])
             left = (due - when.astimezone(s.zone).date()).days
-            notices.append(notice("reminder", f":{off}", c.unit_email, when, offset_days=off, days_left=left))
-        upcoming += [when for _, when in cycle.reminders if when > now]
+            late = notice("reminder", f":{off}", c.unit_email, when, offset_days=off, days_left=left)
+            # Caught up into the slot of the next reminder or of the first overdue notice: that one replaces it.
+            if late.send_at < min([*coming, first_overdue]):
+                notices.append(late)
+        upcoming += coming
         upcoming.append(first_overdue)
     else:
         today = now.astimezone(s.zone).date()
         k = max(0, (today - due).days - 1) // s.overdue_repeat_days
         while k > 0 and _overdue_at(due, k, s, cal) > now:
             k -= 1
-        when = _overdue_at(due, k, s, cal)
-        notices.append(notice("overdue", f":{k}", c.unit_email, when, days_late=days(when, due), repeat=k))
-        upcoming.append(_overdue_at(due, k + 1, s, cal))
-        if cycle.escalation <= now:
-            late = days(cycle.escalation, due)
-            notices.append(notice("escalation", "", c.owner_email, cycle.escalation, days_late=late))
+        following = _overdue_at(due, k + 1, s, cal)
+        late = notice("overdue", f":{k}", c.unit_email, _overdue_at(due, k, s, cal), repeat=k)
+        if late.send_at < following:
+            notices.append(late)
+        upcoming.append(following)
+        if c.unit_email == c.owner_email:
+            pass  # nobody is escalated to themselves
+        elif cycle.escalation <= now:
+            notices.append(notice("escalation", "", c.owner_email, cycle.escalation))
         else:
             upcoming.append(cycle.escalation)
 

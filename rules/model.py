@@ -13,6 +13,8 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from rules.lifecycle import Moved
+
 NoticeKind = Literal[
     "reminder",
     "overdue",
@@ -84,7 +86,8 @@ class AgreementView:
     signed: date
     valid_to: date | None
     revision_number: int
-    revision_due: date
+    # Revision ``revision_number``'s deadline (rules.revision.deadline); None when the term has no more.
+    revision_due: date | None
     party_emails: tuple[str, ...]
     owner_email: str
     terminates: date | None = None
@@ -99,6 +102,8 @@ class FireTrigger:
     trigger: str
     rule: str
     why: str
+    # What the move made of the commitment (rules.lifecycle.move), once it is applied.
+    moved: Moved | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,15 +32,16 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import db, lifecycle, service
+from engine import db, service
 from engine.agreement import parse_agreement
 from engine.clock import Clock, SystemClock
-from engine.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
 from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, UnitRow, User
 from engine.report import STATE_CLASS, STATE_COLOUR
 from notifications.context import LinkMaker
 from notifications.render import FILTERS, KIND_NAMES
 from notifications.settings import Settings
+from rules import lifecycle
+from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
 from web import views
 from web.keys import load_secret
 from web.links import (
@@ -539,9 +540,8 @@ def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] |
                 .order_by(EffortRow.position, Commitment.party)
             ):
                 rows.append({"c": c, "effort": title, "decision": decided.get(c.id)})
-        from rules.calendar import SwedishCalendar
 
-        due = SwedishCalendar().next_working_day(agreement.revision_due) if agreement is not None else None
+        due = agreement.revision_due if agreement is not None else None
     return render(
         web,
         ctx,
@@ -628,7 +628,11 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
         ctx.request,
         f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen. "
         f"{len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya. "
-        f"Nästa revision senast {FILTERS['datum'](done.next_due)}.",
+        + (
+            f"Nästa revision senast {FILTERS['datum'](done.next_due)}."
+            if done.next_due is not None
+            else "Ingen revision återstår under överenskommelsens giltighetstid."
+        ),
     )
     return _back_to_revision(new.id)
 

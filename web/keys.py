@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from engine import db
-from engine.errors import InvalidValue
 from engine.models import WebSecret
+from rules.errors import InvalidValue
 
 ENV = "SAMVERKAN_SECRET"
 NAME = "signing"

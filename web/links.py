@@ -28,10 +28,10 @@ from typing import Any, Final
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine
 
-from engine.errors import InvalidValue
 from engine.models import OutboxRow
 from notifications.context import LinkMaker
 from notifications.settings import Settings
+from rules.errors import InvalidValue
 
 SALT: Final = "samverkan.uppfoljning.v1"
 PATH: Final = "/uppfoljning/"

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, func, select
 
 from engine import db
 from engine.clock import Clock
-from engine.errors import InvalidValue
 from engine.models import User
 from notifications.settings import Settings
+from rules.errors import InvalidValue
 from web.app import create_app
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -24,8 +24,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidValue
 from engine.models import Commitment, PartyRow, UnitRow, User
+from rules.errors import InvalidValue
 
 ROLES: Final = ("owner", "party", "unit")
 ROLE_SV: Final = {"owner": "processägare", "party": "partskontakt", "unit": "enhetskontakt"}

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine import lifecycle
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -25,6 +24,7 @@ from engine.models import (
     UnitRow,
 )
 from engine.report import STATE_CLASS
+from rules import lifecycle
 from web.users import Person
 
 TRIGGER_SV = {
@@ -42,7 +42,7 @@ OUTBOX_STATE_SV = {
     "sending": "skickas",
     "sent": "skickad",
     "failed": "misslyckad",
-    "cancelled": "stoppad",
+    "withdrawn": "återkallad",
 }
 
 

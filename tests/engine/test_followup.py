@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 
 from engine import db, service
 from engine.agreement import Agreement
-from engine.errors import SamverkanError, TransitionNotAllowed
 from engine.models import Commitment, FollowUp, OutboxRow, TransitionRecord
 from engine.plan import load_plan
 from engine.tick import tick
+from rules.errors import SamverkanError, TransitionNotAllowed
 
 STHLM = ZoneInfo("Europe/Stockholm")
 
@@ -86,7 +86,7 @@ def test_a_text_measure_must_not_be_empty(running: Engine) -> None:
     ("key", "kw", "message"),
     [
         ("mbu.polis", {"period": 2027}, "följs nu upp för 2026, inte 2027"),
-        ("mbu.polis", {"now": at(2026, 12, 30)}, "perioden 2026 är inte slut förrän 2026-12-31"),
+        ("mbu.polis", {"now": at(2026, 12, 30)}, "uppföljningen för 2026 kan lämnas från 2027-01-01"),
         ("trafik.polis", {}, "är avslutat"),
         ("mbu.polis", {"hours": -3.0}, "--hours"),
         ("mbu.polis", {"comment": " "}, "--comment"),

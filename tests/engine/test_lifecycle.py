@@ -8,13 +8,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from engine import db, lifecycle, service
-from engine.errors import SamverkanError, TransitionNotAllowed, UnknownState, UnknownTrigger
+from engine import db, service
 from engine.models import Commitment, TransitionRecord
+from rules import lifecycle
+from rules.errors import SamverkanError, TransitionNotAllowed, UnknownState, UnknownTrigger
 
 P, G, U, R, A = lifecycle.STATES
 
-# The specification, written out independently of engine.lifecycle.TABLE.
+# The specification, written out independently of rules.lifecycle.TABLE.
 # (state, trigger) -> destination; timeframe_begun decides reinstate.
 ALLOWED = {
     (P, "start"): G,
@@ -27,13 +28,14 @@ ALLOWED = {
     (G, "end"): A,
     (U, "end"): A,
     (R, "end"): A,
+    (A, "restore"): P,
 }
 PAIRS = list(itertools.product(lifecycle.STATES, lifecycle.TRIGGERS))
 
 
 def test_states_and_triggers_are_exactly_those_of_the_design() -> None:
     assert lifecycle.STATES == ("planerad", "pågående", "uppföljd", "reviderad", "avslutad")
-    assert set(lifecycle.TRIGGERS) == {"start", "follow_up", "new_period", "revise", "reinstate", "end"}
+    assert set(lifecycle.TRIGGERS) == {"start", "follow_up", "new_period", "revise", "reinstate", "end", "restore"}
 
 
 @pytest.mark.parametrize(("state", "trigger"), PAIRS, ids=[f"{s}-{t}" for s, t in PAIRS])
@@ -53,8 +55,8 @@ def test_reinstate_returns_to_planerad_when_the_new_timeframe_has_not_begun() ->
     assert lifecycle.next_state("c", R, "reinstate", timeframe_begun=True) == G
 
 
-def test_avslutad_is_terminal() -> None:
-    assert lifecycle.allowed_triggers(A) == ()
+def test_avslutad_is_left_only_by_a_plan_that_brings_the_commitment_back() -> None:
+    assert lifecycle.allowed_triggers(A) == ("restore",)
 
 
 @pytest.mark.parametrize(("typed", "state"), [("pagaende", G), ("uppfoljd", U), ("Pågående", G), ("planerad", P)])

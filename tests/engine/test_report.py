@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 
 from engine import db, service
 from engine.agreement import Agreement
-from engine.errors import InvalidValue
 from engine.models import AgreementRow
 from engine.plan import load_plan
 from engine.report import (
@@ -36,6 +35,7 @@ from engine.report import (
     year_angle,
 )
 from rules.calendar import SwedishCalendar
+from rules.errors import InvalidValue
 from rules.model import Schedule
 
 MBU_TEXT = "Utbildning två gånger per år: antal genomförda utbildningar"

@@ -70,7 +70,9 @@ def test_late_follow_ups_list_unit_days_late_and_what_was_sent(april_2027: Engin
         "2027-03-31",
         20,
     )
-    assert (f.reminders_sent, f.overdue_sent, f.escalated) == (3, 1, True)
+    # BråB answers for MBU kommun itself: nobody is escalated to themselves.
+    assert (f.reminders_sent, f.overdue_sent, f.escalated) == (3, 1, False)
+    assert late["boras.bra-samordning.kommun"].escalated is True
     assert late["boras.sspf.kommun"].overdue_sent == 0  # the one that failed is not counted as sent
     # Grouped by party and unit: every kommun row before every polis row.
     parties = [f.party for f in result.follow_ups]
@@ -117,7 +119,7 @@ def test_overdue_json_is_the_same_review(april_2027: Engine, capsys: pytest.Capt
         "days_late": 20,
         "reminders_sent": 3,
         "overdue_sent": 1,
-        "escalated": True,
+        "escalated": False,  # BråB's own: not escalated to itself
     }
     assert data["deviations"][0]["text"].startswith("Utbildning två gånger per år")
     assert main(["overdue", "--db", url, "--now", "2027-04-20T09:00"]) == 0

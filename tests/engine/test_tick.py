@@ -97,8 +97,8 @@ def test_two_ticks_in_parallel_threads_queue_each_notice_once(boras_2026: Engine
         t.join()
     assert errors == []
     keys = [k for k, _ in outbox(boras_2026)]
-    # One overdue + one escalation per running commitment, and the weekly review to BråB.
-    assert len(keys) == len(set(keys)) == 56 + 1
+    # One overdue per running commitment, one escalation for each not BråB's own (4 are), and the weekly review.
+    assert len(keys) == len(set(keys)) == 28 + 24 + 1
     with db.transaction(boras_2026) as s:
         assert s.scalar(select(func.count()).select_from(TransitionRecord)) == 30  # 28 starts, 2 ends at init
 
@@ -109,11 +109,11 @@ def test_after_40_days_down_the_next_tick_acts_once_on_what_fell_due(boras_2026:
     assert Counter(k for _, k in outbox(boras_2026)) == {"reminder": 28}
     # Down from 20 March to 29 April: the -7 and 0 reminders, two overdue notices and the escalation fell due.
     report = tick(boras_2026, at(2027, 4, 29, 10))
-    assert report.notices == 56 + 1  # + this week's review for the process owner
+    assert report.notices == 28 + 24 + 1  # + this week's review for the process owner
     keys = [k for k, _ in outbox(boras_2026)]
     assert not [k for k in keys if k.endswith((":-7", ":0")) and k.startswith("reminder:")]
     assert sum(k.startswith("overdue:") and k.endswith(":2026:2") for k in keys) == 28
-    assert sum(k.startswith("escalation:") for k in keys) == 28
+    assert sum(k.startswith("escalation:") for k in keys) == 24  # none for BråB's own four
     assert [k for k in keys if k.startswith("weekly_summary:")] == ["weekly_summary:boras:2027-W17"]
     assert tick(boras_2026, at(2027, 4, 29, 10)).notices == 0
 
@@ -157,8 +157,8 @@ def test_two_tick_processes_at_once_queue_each_notice_once(boras_2026: Engine) -
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     keys = [k for k, _ in outbox(boras_2026)]
-    assert len(keys) == len(set(keys)) == 57
-    assert sorted("57 nya notiser" in out for out, _ in results) == [False, True]
+    assert len(keys) == len(set(keys)) == 53
+    assert sorted("53 nya notiser" in out for out, _ in results) == [False, True]
 
 
 def test_the_bulk_path_writes_the_same_outbox_rows_as_the_collecting_path(tmp_path: Path, boras) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +171,7 @@ def test_the_bulk_path_writes_the_same_outbox_rows_as_the_collecting_path(tmp_pa
             load_plan(s, boras, now=at(2026, 11, 24, 9))
         tick(eng, at(2026, 11, 24, 9), collect=collect)
         report = tick(eng, at(2027, 4, 29, 10), collect=collect)
-        assert report.notices == 57 and report.duplicates == 0
+        assert report.notices == 53 and report.duplicates == 0
         again = tick(eng, at(2027, 4, 29, 10), collect=collect)
         assert again.notices == 0
         with db.transaction(eng) as s:

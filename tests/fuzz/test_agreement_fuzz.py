@@ -29,11 +29,11 @@ from sqlalchemy import select
 
 from engine import db
 from engine.agreement import Agreement, parse_agreement
-from engine.errors import AgreementFileError
 from engine.models import Commitment, EffortRow
 from engine.plan import load_plan
 from engine.service import record_follow_up
 from engine.tick import tick
+from rules.errors import AgreementFileError
 
 PROFILE = "samverkan-fuzz"
 NAME = "fuzz.yaml"

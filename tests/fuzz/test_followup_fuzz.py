@@ -27,11 +27,11 @@ from sqlalchemy.exc import StatementError
 
 from engine import db
 from engine.agreement import load_agreement
-from engine.errors import InvalidValue, SamverkanError
 from engine.models import Commitment, FollowUp, OutboxRow, TransitionRecord
 from engine.plan import load_plan
 from engine.service import check_values, record_follow_up
 from engine.tick import tick
+from rules.errors import InvalidValue, SamverkanError
 
 PROFILE = "samverkan-fuzz"
 MINIMAL = Path(__file__).resolve().parents[1] / "data" / "minimal.yaml"

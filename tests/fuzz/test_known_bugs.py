@@ -15,8 +15,8 @@ import pytest
 from engine.agreement import parse_agreement
 from engine.cli import main
 from engine.clock import FixedClock
-from engine.errors import AgreementFileError, InvalidValue
 from engine.service import check_values
+from rules.errors import AgreementFileError, InvalidValue
 
 MINIMAL_PATH = Path(__file__).resolve().parents[1] / "data" / "minimal.yaml"
 MINIMAL = MINIMAL_PATH.read_text(encoding="utf-8")

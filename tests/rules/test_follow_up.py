@@ -53,7 +53,8 @@ def notices(now: datetime, c: CommitmentView | None = None) -> list[QueueNotice]
         (local(2027, 3, 23), "reminder:boras.mbu.kommun:2026:-30"),
         (local(2027, 3, 24), "reminder:boras.mbu.kommun:2026:-7"),
         (local(2027, 3, 31), "reminder:boras.mbu.kommun:2026:0"),
-        (local(2027, 3, 31, 23, 0), "reminder:boras.mbu.kommun:2026:0"),
+        # Found at night on the due day: its next slot is the first overdue notice's, which replaces it.
+        (local(2027, 3, 31, 23, 0), None),
     ],
 )
 def test_reminders_go_to_the_responsible_unit_at_each_offset(now: datetime, key: str | None) -> None:
@@ -66,10 +67,17 @@ def test_reminders_go_to_the_responsible_unit_at_each_offset(now: datetime, key:
 
 
 def test_the_reminder_goes_out_at_08_local_time() -> None:
-    (n,) = notices(local(2027, 3, 1, 9, 30))
-    assert n.send_at == local(2027, 3, 1, 9, 30)  # a late tick sends now, not at a past instant
     (n,) = notices(local(2027, 3, 1, 8, 0))
     assert n.send_at == local(2027, 3, 1, 8, 0)
+
+
+def test_a_reminder_found_late_goes_in_this_mornings_slot_or_the_next_never_at_the_ticks_instant() -> None:
+    (n,) = notices(local(2027, 3, 1, 9, 30))
+    assert n.send_at == local(2027, 3, 1, 8, 0)  # the morning's slot is still open: out at once
+    (n,) = notices(local(2027, 3, 1, 13, 0))
+    assert n.send_at == local(2027, 3, 2, 8, 0)  # afternoon: the next working day's send time
+    (n,) = notices(local(2027, 3, 6, 12, 0))  # a Saturday
+    assert n.send_at == local(2027, 3, 8, 8, 0)
 
 
 def test_a_reminder_on_a_closed_day_goes_on_the_previous_working_day() -> None:
@@ -114,7 +122,7 @@ def test_catch_up_after_40_days_down_sends_the_latest_overdue_not_the_missed_rem
         "escalation:boras.mbu.kommun:2026",
         "overdue:boras.mbu.kommun:2026:2",
     ]
-    assert all(n.send_at == local(2027, 4, 29, 10, 0) for n in found)
+    assert all(n.send_at == local(2027, 4, 29, 8, 0) for n in found)  # that morning's slot
 
 
 @pytest.mark.parametrize("state", ["planerad", "uppföljd", "reviderad", "avslutad"])

@@ -61,7 +61,11 @@ def test_a_revision_never_completed_is_replaced_by_the_next_cycle_at_its_kickoff
 
 
 def test_a_fixed_term_agreement_is_revised_before_its_term_ends() -> None:
-    assert revision.nominal_due(date(2021, 1, 1), 3, date(2023, 12, 31)) == date(2023, 12, 31)
+    # The first anniversary (2024-01-01) lies after the term: capped to its last day, Sunday 31 December
+    # (nyårsafton), whose next working day would be after the term: its last working day, Friday 29 December.
+    assert revision.nominal(date(2021, 1, 1), 3, 1, date(2023, 12, 31)) == date(2023, 12, 31)
+    assert revision.deadline(date(2021, 1, 1), 3, 1, date(2023, 12, 31), CAL) == date(2023, 12, 29)
+    assert revision.nominal(date(2021, 1, 1), 3, 2, date(2023, 12, 31)) is None
 
 
 def test_nothing_after_termination() -> None:

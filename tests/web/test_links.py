@@ -10,10 +10,10 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from engine.clock import FixedClock
-from engine.errors import InvalidValue
 from engine.models import OutboxRow, WebSecret
 from notifications.dispatcher import deliver
 from notifications.settings import Settings
+from rules.errors import InvalidValue
 from web.app import create_app
 from web.keys import load_secret
 from web.links import (

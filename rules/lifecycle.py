@@ -1,4 +1,17 @@
-"""The commitment lifecycle, declared once, as data (DESIGN.md, "The commitment lifecycle").
+"""The commitment lifecycle, declared once, as data, and ``move``: the one place a move is computed.
+
+Rules of this module:
+
+* The states and triggers are exactly those of the table below. ``restore`` (avslutad →
+  planerad) is fired only by loading a plan that brings an ended commitment back.
+* ``move`` decides everything a move changes: the new state, the open period, the next
+  due date and whether the rules must look at the commitment again. The tick, the
+  service (CLI and web), plan loading, revisions and ``simulate`` all call it; nothing
+  else computes a period or a state.
+* The open period P changes only here: ``new_period`` opens P+1; ``reinstate`` opens
+  P+1 when P's follow-up is already recorded (a revision never re-opens a reported
+  period); ``restore`` opens the period the loader computed for a commitment that is
+  back in the plan.
 
 One ``transitions.Machine`` is built at import and never bound to rows: a row's state
 is copied onto a small ``_Subject``, the event is fired on it, and the resulting
@@ -13,11 +26,13 @@ The machine has no callbacks, so a refused move changes nothing, and the caller
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Final
 
 from transitions import Machine, MachineError
 
-from engine.errors import TransitionNotAllowed, UnknownState, UnknownTrigger
+from rules.calendar import SwedishCalendar
+from rules.errors import TransitionNotAllowed, UnknownState, UnknownTrigger
 
 PLANERAD: Final = "planerad"
 PAGAENDE: Final = "pågående"
@@ -37,6 +52,7 @@ TABLE: Final[tuple[tuple[str, tuple[str, ...], str, str | None], ...]] = (
     ("reinstate", (REVIDERAD,), PLANERAD, "not timeframe_begun"),
     ("reinstate", (REVIDERAD,), PAGAENDE, "timeframe_begun"),
     ("end", (PLANERAD, PAGAENDE, UPPFOLJD, REVIDERAD), AVSLUTAD, None),
+    ("restore", (AVSLUTAD,), PLANERAD, None),
 )
 
 TRIGGERS: Final = tuple(dict.fromkeys(row[0] for row in TABLE))
@@ -111,3 +127,57 @@ def next_state(commitment: str, state: str, trigger: str, *, timeframe_begun: bo
 
 def allowed_triggers(state: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t, sources, _, _ in TABLE if state in sources))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Moved:
+    """What one move makes of a commitment: the row's new state, open period and dates."""
+
+    commitment: str
+    trigger: str
+    from_state: str
+    state: str
+    period: int
+    # The report due for ``period`` (working-day moved); None once the commitment has ended.
+    next_due: date | None
+    # When the rules must look at it again: at once after any move, never once it has ended.
+    next_check: datetime | None
+
+
+def move(
+    commitment: str,
+    state: str,
+    period: int,
+    trigger: str,
+    *,
+    at: datetime,
+    due_md: str,
+    calendar: SwedishCalendar,
+    timeframe_begun: bool = True,
+    reported: bool = False,
+    restored_period: int | None = None,
+) -> Moved:
+    """Fire ``trigger`` on a commitment in ``state`` with open period ``period``, or raise.
+
+    ``timeframe_begun`` decides where ``reinstate`` (and nothing else) goes;
+    ``reported`` says whether the open period's follow-up is recorded, which decides
+    whether ``reinstate`` keeps the period or opens the next; ``restored_period`` is the
+    period a ``restore`` opens (required for it).
+    """
+    new_state = next_state(commitment, state, trigger, timeframe_begun=timeframe_begun)
+    if trigger == "new_period" or (trigger == "reinstate" and reported):
+        period += 1
+    elif trigger == "restore":
+        if restored_period is None:
+            raise ValueError("restore needs the period the plan opens")
+        period = restored_period
+    ended = new_state == AVSLUTAD
+    return Moved(
+        commitment=commitment,
+        trigger=trigger,
+        from_state=state,
+        state=new_state,
+        period=period,
+        next_due=None if ended else calendar.follow_up_due(period, due_md),
+        next_check=None if ended else at,
+    )

@@ -83,3 +83,12 @@ class InvalidValue(SamverkanError):
 class DatabaseNotReady(SamverkanError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"databasen {url}: {reason}")
+
+
+class SimulationStuck(SamverkanError):
+    """``simulate`` found the engine unable to move past an instant (a bug or an impossible file)."""
+
+    def __init__(self, agreement: str, at: str) -> None:
+        self.agreement = agreement
+        self.at = at
+        super().__init__(f"simuleringen av överenskommelsen {agreement} kommer inte vidare från {at}")

@@ -1,0 +1,97 @@
+"""Withdrawal: a queued notice whose reason is gone is withdrawn, never sent.
+
+The engine asks this when the reason may have gone (a follow-up recorded, a
+commitment ended or moved on by a revision, a termination, a completed revision, an
+agreement closed), in that transaction, and again when the dispatcher claims a notice,
+so a delivery that lags behind sends nothing stale. The answer is a Swedish reason
+(stored with the withdrawn notice and shown to the process owner), or None.
+
+A notice is stale when:
+
+* reminder, overdue, escalation for commitment C and period P: C has ended; P's
+  follow-up is recorded; C's open period is no longer P; or the termination took
+  effect by the notice's send time;
+* revision_kickoff, revision_overdue for revision n: n is completed; the agreement has
+  moved past n; the termination took effect, or the term ended, by the send time;
+* weekly_summary: the termination took effect by the send time, or no commitment is live;
+* deviation: the latest version of that follow-up no longer falls below the target.
+
+Change and termination notices, and the process owner's delivery failures, are facts
+that stay true: they are never withdrawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rules.lifecycle import AVSLUTAD
+
+FOLLOW_UP_KINDS = frozenset({"reminder", "overdue", "escalation"})
+REVISION_KINDS = frozenset({"revision_kickoff", "revision_overdue"})
+WITHDRAWABLE = FOLLOW_UP_KINDS | REVISION_KINDS | {"weekly_summary", "deviation"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgreementFacts:
+    zone: ZoneInfo
+    terminates: date | None
+    valid_to: date | None
+    revision_number: int
+    completed_revisions: frozenset[int]
+    live: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommitmentFacts:
+    state: str
+    period: int
+    # Periods whose follow-up is recorded.
+    reported: frozenset[int]
+    # Per (period, measure): whether the latest recorded value is below the measure's target.
+    below_target: Mapping[tuple[int, str], bool]
+
+
+def reason(
+    kind: str,
+    send_at: datetime,
+    period: int | None,
+    data: Mapping[str, Any],
+    *,
+    agreement: AgreementFacts,
+    commitment: CommitmentFacts | None,
+) -> str | None:
+    """Why a notice queued as described must not be sent any more, or None if it still must."""
+    if kind not in WITHDRAWABLE:
+        return None
+    day = send_at.astimezone(agreement.zone).date()
+    if kind == "deviation":
+        # About a report already made: true whatever happened to the agreement since.
+        if commitment is None or period is None:
+            return None
+        if commitment.below_target.get((period, str(data.get("measure", "")))) is False:
+            return "uppföljningen är rättad och ligger inte längre under målet"
+        return None
+    if agreement.terminates is not None and day >= agreement.terminates:
+        return f"överenskommelsen är uppsagd från {agreement.terminates.isoformat()}"
+    if kind in FOLLOW_UP_KINDS:
+        if commitment is None or commitment.state == AVSLUTAD:
+            return "åtagandet är avslutat"
+        if period in commitment.reported:
+            return f"uppföljningen för {period} är registrerad"
+        if commitment.period != period:
+            return f"perioden {period} är inte längre öppen (åtagandet följs nu upp för {commitment.period})"
+    elif kind in REVISION_KINDS:
+        number = int(data.get("revision", 0))
+        if number in agreement.completed_revisions:
+            return f"revision {number} är genomförd"
+        if agreement.revision_number > number:
+            return f"revision {number} har ersatts av revision {agreement.revision_number}"
+        if agreement.valid_to is not None and day > agreement.valid_to:
+            return f"överenskommelsens giltighetstid löpte ut {agreement.valid_to.isoformat()}"
+    elif not agreement.live:  # the weekly summary
+        return "inga åtaganden är kvar i överenskommelsen"
+    return None
