@@ -67,6 +67,17 @@ def _load(session: Session, rows: Sequence[OutboxRow]) -> _Lookup:
     return _Lookup(agreements, parties, units, commitments, efforts, areas, events)
 
 
+def _agreement(agreement: AgreementRow) -> dict[str, Any]:
+    head = agreement.document.get("agreement", {})
+    # The file's own clauses (engine.agreement.CLAUSES), None when the file has none.
+    return {
+        "id": agreement.id,
+        "title": agreement.title,
+        "termination_clause": head.get("termination_clause"),
+        "change_clause": head.get("change_clause"),
+    }
+
+
 def _commitment(look: _Lookup, c: Commitment) -> dict[str, Any]:
     effort = look.efforts[(c.agreement_id, c.effort_id)]
     area = look.areas.get((c.agreement_id, effort.area_id))
@@ -145,7 +156,7 @@ def contexts(
                 "repeat": data.get("repeat"),
                 "week": data.get("week"),
             },
-            "agreement": {"id": agreement.id, "title": agreement.title},
+            "agreement": _agreement(agreement),
             "commitment": _commitment(look, c) if c is not None else None,
             "unit": None,
             "owner": {"name": owner_unit.name, "email": owner_unit.email},
