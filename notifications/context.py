@@ -2,7 +2,9 @@
 
 The keys are the contract documented in notifications/render.py's templates: notice,
 agreement, commitment, unit, owner, followup_url, change, deviation, revision_items,
-failed, items, recipient.
+failed, items, agreements, recipient. ``items`` and ``agreements`` are filled for a digest
+only (notifications.dispatcher): each item's subject, text and agreement, and each
+agreement the digest's notices come from, with its process owner (``owner``).
 """
 
 from __future__ import annotations
@@ -166,6 +168,7 @@ def contexts(
             "revision_items": [],
             "failed": list(data.get("failed", [])),
             "items": [],
+            "agreements": [],
             "recipient": {"email": ", ".join(r.recipients)},
             "review": None,
         }

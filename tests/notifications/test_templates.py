@@ -103,6 +103,7 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "revision_items": [],
         "failed": [],
         "items": [],
+        "agreements": [],
         "recipient": {"email": recipient},
         "review": None,
     }
@@ -219,8 +220,9 @@ def sample(kind: str) -> dict[str, Any]:
         )
     if kind == "digest":
         parts = [render(k, sample(k)) for k in ("reminder", "deviation")]
-        items = [{"subject": r.subject, "text": r.text} for r in parts]
-        return context(kind, "digest:brab@boras.example:2027-03-01", OWNER["email"], items=items)
+        items = [{"subject": r.subject, "text": r.text, "agreement": AGREEMENT} for r in parts]
+        agreements = [{**AGREEMENT, "owner": OWNER}]
+        return context(kind, "digest:brab@boras.example:2027-03-01", OWNER["email"], items=items, agreements=agreements)
     if kind == "delivery_failed":
         failed = [
             {
