@@ -25,10 +25,12 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    SerializerFunctionWrapHandler,
     StrictInt,
     ValidationError,
     field_serializer,
     field_validator,
+    model_serializer,
 )
 
 from rules.errors import AgreementFileError, Problem
@@ -50,6 +52,8 @@ def _calendar_year(value: date) -> date:
 
 CalendarDate = Annotated[date, AfterValidator(_calendar_year)]
 Text = Annotated[str, Field(min_length=1)]
+# Optional quotations from the agreement, left out of the stored document when absent.
+CLAUSES = ("termination_clause", "change_clause")
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 
 
@@ -180,6 +184,9 @@ class AgreementHead(_Strict):
     valid_to: CalendarDate | None = None
     timezone: str = "Europe/Stockholm"
     process_owner: Slug
+    # The agreement's own words, quoted in the termination and changed-conditions mails.
+    termination_clause: Text | None = None
+    change_clause: Text | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -193,6 +200,16 @@ class AgreementHead(_Strict):
     @property
     def starts(self) -> date:
         return self.valid_from or self.signed
+
+    @model_serializer(mode="wrap")
+    def _without_absent_clauses(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A file without a clause stores the same document as before the keys existed, so
+        # its config hash is unchanged and `init` does not see a new plan version.
+        data: dict[str, Any] = handler(self)
+        for key in CLAUSES:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class Agreement(_Strict):

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from engine import db, service
@@ -22,6 +22,9 @@ from engine.clock import Clock, ShiftedClock, SystemClock
 from engine.plan import load_plan
 from rules import lifecycle
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
+
+if TYPE_CHECKING:
+    from notifications.settings import Settings
 
 EXIT_USAGE = 2
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -52,6 +55,14 @@ def _settings_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _rehearsal_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--now",
+        metavar="ISO",
+        help="generalrepetition: registrera som vid denna tidpunkt, t.ex. 2027-03-01T08:00 (utan zon: svensk tid)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="samverkan", description="Håller en samverkansöverenskommelse levande år efter år.")
     _db_option(parser)
@@ -64,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="skapa eller uppgradera databasen och läs in överenskommelsen")
     _db_option(p)
     p.add_argument("--config", required=True, metavar="FIL")
+    _rehearsal_option(p)
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("status", help="visa varje åtagandes tillstånd")
@@ -86,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trigger", metavar="ÖVERGÅNG", help=", ".join(lifecycle.TRIGGERS))
     p.add_argument("--by", required=True, metavar="NAMN")
     p.add_argument("--why", required=True, metavar="TEXT")
+    _rehearsal_option(p)
     p.set_defaults(func=cmd_transition)
 
     p = sub.add_parser("followup", help="registrera ett åtagandes uppföljning för en period")
@@ -227,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commitment", action="append", default=[], metavar="ÅTAGANDE")
     p.add_argument("--by", default="", metavar="NAMN")
     p.add_argument("--agreement", metavar="ID")
+    _rehearsal_option(p)
     p.set_defaults(func=cmd_notify_change)
 
     p = sub.add_parser("terminate", help="säg upp överenskommelsen")
@@ -237,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True, metavar="TEXT")
     p.add_argument("--by", default="", metavar="NAMN")
     p.add_argument("--agreement", metavar="ID")
+    _rehearsal_option(p)
     p.set_defaults(func=cmd_terminate)
 
     p = sub.add_parser("close", help="avsluta en tidsbegränsad överenskommelse vars giltighetstid är slut")
@@ -288,18 +303,20 @@ def _engine(args: argparse.Namespace, *, prepare: bool = False) -> Any:
 
 
 def cmd_init(args: argparse.Namespace, clock: Clock) -> int:
+    now = _now(args, clock)
     agreement = load_agreement(args.config)  # validate before touching the database
     engine = _engine(args, prepare=True)
     with db.transaction(engine) as session:
-        result = load_plan(session, agreement, now=clock.now())
+        result = load_plan(session, agreement, now=now)
     where = db.redact(str(engine.url))
     if result.created:
         print(f"Överenskommelsen '{result.agreement_id}' inläst i {where}: {agreement.summary()}.")
         with db.transaction(engine) as session:
             first, due, revision = service.takeover(session, result.agreement_id)
         coming = f"nästa revision senast {revision}" if revision else "ingen revision återstår under giltighetstiden"
+        since = "i dag" if args.now is None else now.astimezone(agreement.zone).date().isoformat()
         print(
-            f"Motorn tar över från i dag: första uppföljning som bevakas gäller {first} (senast {due}); "
+            f"Motorn tar över från {since}: första uppföljning som bevakas gäller {first} (senast {due}); "
             f"{coming}. Tidigare perioder räknas som hanterade före inläsningen."
         )
     elif result.changes:
@@ -367,12 +384,18 @@ def cmd_history(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_transition(args: argparse.Namespace, clock: Clock) -> int:
+    now = _now(args, clock)
     engine = _engine(args)
     with db.transaction(engine) as session:
-        record = service.transition(session, args.commitment, args.trigger, by=args.by, why=args.why, now=clock.now())
+        record = service.transition(session, args.commitment, args.trigger, by=args.by, why=args.why, now=now)
         cid = record.commitment_id
     print(f"{cid}: {record.from_state} → {record.to_state}")
     return 0
+
+
+def _now(args: argparse.Namespace, clock: Clock) -> datetime:
+    """``--now`` when given (a rehearsal), else the clock: the instant a command records."""
+    return parse_instant(args.now) if args.now else clock.now()
 
 
 def parse_instant(text: str, where: str = "--now") -> datetime:
@@ -824,12 +847,16 @@ def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
     return run_forever(engine, clock, settings, retry=retry)
 
 
-def _deliver_now(engine: Any, args: argparse.Namespace, now: datetime) -> str:
-    from notifications.dispatcher import deliver
+def _settings(args: argparse.Namespace) -> Settings:
     from notifications.settings import load_settings
+
+    return load_settings(getattr(args, "settings", None))
+
+
+def _deliver_now(engine: Any, settings: Settings, now: datetime) -> str:
+    from notifications.dispatcher import deliver
     from web.links import link_maker_for
 
-    settings = load_settings(getattr(args, "settings", None))
     r = deliver(engine, now, settings, link=link_maker_for(engine, settings))
     where = f" till {settings.mail_dir}/" if settings.mailer == "file" else f" via {settings.mailer}"
     text = f"{r.sent} skickade{where}"
@@ -892,13 +919,15 @@ def cmd_outbox(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_deliver(args: argparse.Namespace, clock: Clock) -> int:
     now = parse_instant(args.now) if args.now else clock.now()
+    settings = _settings(args)
     engine = _engine(args)
-    print(f"Utskick {now.astimezone(STOCKHOLM).isoformat(timespec='minutes')}: {_deliver_now(engine, args, now)}.")
+    print(f"Utskick {now.astimezone(STOCKHOLM).isoformat(timespec='minutes')}: {_deliver_now(engine, settings, now)}.")
     return 0
 
 
 def cmd_notify_change(args: argparse.Namespace, clock: Clock) -> int:
-    now = clock.now()
+    now = _now(args, clock)
+    settings = _settings(args)  # a bad settings file is refused before anything is recorded
     engine = _engine(args)
     with db.transaction(engine) as session:
         event = service.notify_change(
@@ -916,13 +945,14 @@ def cmd_notify_change(args: argparse.Namespace, clock: Clock) -> int:
         + (f"; flaggade inför revisionen: {', '.join(flagged)}" if flagged else "")
         + "."
     )
-    print(f"Meddelandet: {_deliver_now(engine, args, now)}.")
+    print(f"Meddelandet: {_deliver_now(engine, settings, now)}.")
     return 0
 
 
 def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
-    now = clock.now()
+    now = _now(args, clock)
     effective = parse_date(args.effective, "--effective")
+    settings = _settings(args)  # a bad settings file is refused before anything is recorded
     engine = _engine(args)
     with db.transaction(engine) as session:
         service.terminate(
@@ -935,12 +965,12 @@ def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
             agreement_id=args.agreement,
         )
     print(f"Uppsägning registrerad: alla åtaganden avslutas {effective}; inga påminnelser går ut från den dagen.")
-    print(f"Meddelandet: {_deliver_now(engine, args, now)}.")
+    print(f"Meddelandet: {_deliver_now(engine, settings, now)}.")
     return 0
 
 
 def cmd_close(args: argparse.Namespace, clock: Clock) -> int:
-    now = parse_instant(args.now) if args.now else clock.now()
+    now = _now(args, clock)
     engine = _engine(args)
     with db.transaction(engine) as session:
         ended = service.close_agreement(session, by=args.by, why=args.why, now=now, agreement_id=args.agreement)

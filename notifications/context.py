@@ -2,7 +2,9 @@
 
 The keys are the contract documented in notifications/render.py's templates: notice,
 agreement, commitment, unit, owner, followup_url, change, deviation, revision_items,
-failed, items, recipient.
+failed, items, agreements, recipient. ``items`` and ``agreements`` are filled for a digest
+only (notifications.dispatcher): each item's subject, text and agreement, and each
+agreement the digest's notices come from, with its process owner (``owner``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,17 @@ def _load(session: Session, rows: Sequence[OutboxRow]) -> _Lookup:
         {e.id: e for e in session.scalars(select(PartyEvent).where(PartyEvent.id.in_(event_ids)))} if event_ids else {}
     )
     return _Lookup(agreements, parties, units, commitments, efforts, areas, events)
+
+
+def _agreement(agreement: AgreementRow) -> dict[str, Any]:
+    head = agreement.document.get("agreement", {})
+    # The file's own clauses (engine.agreement.CLAUSES), None when the file has none.
+    return {
+        "id": agreement.id,
+        "title": agreement.title,
+        "termination_clause": head.get("termination_clause"),
+        "change_clause": head.get("change_clause"),
+    }
 
 
 def _commitment(look: _Lookup, c: Commitment) -> dict[str, Any]:
@@ -145,7 +158,7 @@ def contexts(
                 "repeat": data.get("repeat"),
                 "week": data.get("week"),
             },
-            "agreement": {"id": agreement.id, "title": agreement.title},
+            "agreement": _agreement(agreement),
             "commitment": _commitment(look, c) if c is not None else None,
             "unit": None,
             "owner": {"name": owner_unit.name, "email": owner_unit.email},
@@ -155,6 +168,7 @@ def contexts(
             "revision_items": [],
             "failed": list(data.get("failed", [])),
             "items": [],
+            "agreements": [],
             "recipient": {"email": ", ".join(r.recipients)},
             "review": None,
         }

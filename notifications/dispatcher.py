@@ -177,14 +177,28 @@ def _build(group: _Group, settings: Settings, now: datetime) -> list[_Prepared]:
     return [*failed, _mail(singles, settings, now)]
 
 
+def _agreements(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]]) -> list[dict[str, Any]]:
+    """The agreements a digest's notices come from, in the order of their first notice, each with its owner."""
+    seen: dict[str, dict[str, Any]] = {}
+    for _, c, _ in singles:
+        seen.setdefault(c["agreement"]["id"], {**c["agreement"], "owner": c["owner"]})
+    return list(seen.values())
+
+
 def _mail(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]], settings: Settings, now: datetime) -> _Prepared:
     first, context, rendered = singles[0]
     ids = [r.id for r, _, _ in singles]
     kind = first.kind
     attachments = []
+    reply_to: str | None = context["owner"]["email"]
     if len(singles) > 1:
         kind = "digest"
-        context = dict(context, items=[{"subject": m.subject, "text": m.text} for _, _, m in singles])
+        agreements = _agreements(singles)
+        items = [{"subject": m.subject, "text": m.text, "agreement": c["agreement"]} for _, c, m in singles]
+        context = dict(context, items=items, agreements=agreements)
+        if len(agreements) > 1:
+            # No one agreement's process owner answers for the others' notices: the body names each.
+            reply_to = None if settings.reply_to is None else str(settings.reply_to)
         try:
             rendered = render("digest", context, templates_dir=settings.templates_dir)
         except Exception as exc:
@@ -206,7 +220,7 @@ def _mail(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]], settings: S
             msg_id=mime.message_id(key, str(settings.sender)),
             sent_at=now,
             kind=kind,
-            reply_to=context["owner"]["email"],
+            reply_to=reply_to,
             attachments=attachments,
         )
     except mime.HeaderRefused as exc:

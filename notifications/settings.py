@@ -47,6 +47,9 @@ class Settings(_Strict):
     mail_dir: Path = Path("outbox")
     sender: EmailStr = "samverkan@samverkan.example"
     sender_name: str = "Samverkan"
+    # Reply-To of a digest whose notices come from several agreements (else none); a mail
+    # from one agreement is answered by its process owner.
+    reply_to: EmailStr | None = None
     templates_dir: Path | None = None
     digest: bool = False
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from engine import db
 from engine.cli import main
 from engine.clock import FixedClock
+from engine.models import AgreementRow, Base, OutboxRow, PartyEvent, PlanVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")
@@ -161,3 +164,107 @@ def test_the_console_script_uses_samverkan_db_and_defaults_to_samverkan_db_file(
     env["SAMVERKAN_DB"] = f"sqlite:///{tmp_path / 'annan.db'}"
     done = subprocess.run([exe, "status", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "inte initierad" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- rehearsal: --now on the commands that record something ---------------------------
+
+
+def snapshot(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table: what "nothing written" is checked against."""
+    engine = db.connect(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr)
+                for t in Base.metadata.sorted_tables
+            }
+    finally:
+        engine.dispose()
+
+
+def test_a_life_of_the_agreement_is_rehearsed_at_the_given_instants(
+    db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the mail goes to ./outbox
+    code, out, _ = run(capsys, "init", "--db", db_url, "--config", BORAS, "--now", "2016-01-04T09:00")
+    assert code == 0
+    assert "Motorn tar över från 2016-01-04: första uppföljning som bevakas gäller 2016 (senast 2017-03-31)" in out
+    argv = ["mbu.kommun", "start", "--by", "BråB", "--why", "igång", "--now", "2016-02-01T10:00"]
+    assert run(capsys, "transition", "--db", db_url, *argv)[0] == 0
+    code, out, _ = run(capsys, "notify-change", "--db", db_url, *REHEARSING[1][1:], "--now", "2016-03-01T10:00")
+    assert code == 0 and "1 skickade" in out
+    # 30 June 2016 has passed by the test's clock (2026), not on the rehearsed day.
+    argv = ["--party", "kommun", "--effective", "2016-06-30", "--reason", "Ny", "--now", "2016-04-01T10:00"]
+    code, out, err = run(capsys, "terminate", "--db", db_url, *argv)
+    assert code == 0, err
+    assert "1 skickade" in out
+    assert run(capsys, "tick", "--db", db_url, "--now", "2016-06-30T08:00")[0] == 0
+
+    code, out, _ = run(capsys, "history", "--db", db_url, "boras.mbu.kommun", "--json")
+    history = json.loads(out)
+    assert (history[0]["at"], history[0]["trigger"]) == ("2016-02-01T10:00:00+01:00", "start")
+    assert history[-1]["trigger"] == "end" and history[-1]["at"].startswith("2016-06-30")
+
+    at = datetime.fromisoformat
+    engine = db.connect(db_url)
+    with db.transaction(engine) as s:
+        agreement = s.get(AgreementRow, "boras")
+        assert agreement is not None and agreement.loaded_at == at("2016-01-04T09:00+01:00")
+        assert s.scalars(select(PlanVersion.loaded_at)).one() == at("2016-01-04T09:00+01:00")
+        events = {e.kind: e.recorded_at for e in s.scalars(select(PartyEvent))}
+        assert events == {
+            "change": at("2016-03-01T10:00+01:00"),
+            "termination": at("2016-04-01T10:00+02:00"),
+        }
+        mails = {r.kind: (r.created_at, r.send_at, r.sent_at) for r in s.scalars(select(OutboxRow))}
+        assert mails["change_notice"] == (at("2016-03-01T10:00+01:00"),) * 3
+        assert mails["termination_notice"] == (at("2016-04-01T10:00+02:00"),) * 3
+    engine.dispose()
+
+
+REHEARSING = [
+    ["transition", "mbu.kommun", "start", "--by", "BråB", "--why", "igång"],
+    ["notify-change", "--party", "polis", "--text", "Omorganisation."],
+    ["terminate", "--party", "kommun", "--effective", "2027-06-30", "--reason", "Ny överenskommelse"],
+    ["init", "--config", BORAS],  # a second init on the same database
+]
+
+
+@pytest.mark.parametrize("argv", REHEARSING, ids=lambda a: a[0])
+@pytest.mark.parametrize("bad", ["i morgon", "2016-02-30T09:00"])
+def test_a_bad_now_is_one_line_exit_2_and_writes_nothing(
+    initialised: str, capsys: pytest.CaptureFixture[str], argv: list[str], bad: str
+) -> None:
+    before = snapshot(initialised)
+    code, _, err = run(capsys, argv[0], "--db", initialised, *argv[1:], "--now", bad)
+    assert code == 2
+    assert err == f"samverkan: fel: --now: ogiltig tidpunkt '{bad}' (ISO 8601, t.ex. 2027-03-01T08:00+01:00)\n"
+    assert snapshot(initialised) == before
+
+
+def test_a_bad_now_at_the_first_init_creates_no_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "init", "--db", f"sqlite:///{tmp_path / 'x.db'}", "--config", BORAS, "--now", "snart")
+    assert code == 2 and "--now: ogiltig tidpunkt 'snart'" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_termination_is_checked_against_the_rehearsed_day(
+    initialised: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(initialised)
+    argv = ["--party", "kommun", "--effective", "2027-06-30", "--reason", "Ny", "--now", "2027-07-01T09:00"]
+    code, _, err = run(capsys, "terminate", "--db", initialised, *argv)
+    assert code == 2 and err == "samverkan: fel: --effective: 2027-06-30 har redan passerat\n"
+    assert snapshot(initialised) == before
+
+
+@pytest.mark.parametrize("argv", REHEARSING[1:3], ids=lambda a: a[0])
+def test_a_bad_settings_file_refuses_the_event_before_it_is_recorded(
+    initialised: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    bad = tmp_path / "s.yaml"
+    bad.write_text("mailer: brevduva\n", encoding="utf-8")
+    before = snapshot(initialised)
+    code, _, err = run(capsys, argv[0], "--db", initialised, *argv[1:], "--settings", str(bad))
+    assert code == 2 and len(err.splitlines()) == 1 and "mailer" in err
+    assert snapshot(initialised) == before

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from engine import db
 from engine.agreement import Agreement, load_agreement, parse_agreement
 from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, PlanVersion, TransitionRecord, UnitRow
-from engine.plan import load_plan
+from engine.plan import document_of, load_plan
 
 
 def _count(engine: Engine, model: type) -> int:
@@ -68,6 +68,24 @@ def test_loading_the_same_file_again_changes_nothing(loaded: Engine, boras: Agre
         after = s.get(AgreementRow, "boras")
         assert after is not None and after.loaded_at == loaded_at
     assert _count(loaded, PlanVersion) == 1
+
+
+def test_a_file_without_the_optional_clauses_keeps_the_stored_document_and_its_hash(
+    minimal: Agreement, boras: Agreement
+) -> None:
+    # Files written before the clauses existed must not look edited to `init` after an upgrade.
+    assert set(document_of(minimal)["agreement"]) == {
+        "id",
+        "title",
+        "signed",
+        "valid_from",
+        "valid_to",
+        "timezone",
+        "process_owner",
+    }
+    assert document_of(boras)["agreement"]["termination_clause"] == (
+        "Vardera part har rätt att säga upp överenskommelsen."
+    )
 
 
 def _edited(boras_path: Path, *replacements: tuple[str, str]) -> Agreement:

@@ -74,7 +74,12 @@ def responsible(effort_id: str, party: str) -> dict[str, Any]:
 
 
 OWNER = unit(BORAS.agreement.process_owner)  # BråB
-AGREEMENT = {"id": BORAS.id, "title": BORAS.agreement.title}
+AGREEMENT = {
+    "id": BORAS.id,
+    "title": BORAS.agreement.title,
+    "termination_clause": BORAS.agreement.termination_clause,
+    "change_clause": BORAS.agreement.change_clause,
+}
 MBU_POLIS = commitment("mbu", "polis")  # "Utbildning två gånger per år" → target 2
 KOMMUNPOLIS = unit("kommunpolis")
 
@@ -98,6 +103,7 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "revision_items": [],
         "failed": [],
         "items": [],
+        "agreements": [],
         "recipient": {"email": recipient},
         "review": None,
     }
@@ -214,8 +220,9 @@ def sample(kind: str) -> dict[str, Any]:
         )
     if kind == "digest":
         parts = [render(k, sample(k)) for k in ("reminder", "deviation")]
-        items = [{"subject": r.subject, "text": r.text} for r in parts]
-        return context(kind, "digest:brab@boras.example:2027-03-01", OWNER["email"], items=items)
+        items = [{"subject": r.subject, "text": r.text, "agreement": AGREEMENT} for r in parts]
+        agreements = [{**AGREEMENT, "owner": OWNER}]
+        return context(kind, "digest:brab@boras.example:2027-03-01", OWNER["email"], items=items, agreements=agreements)
     if kind == "delivery_failed":
         failed = [
             {
@@ -431,7 +438,8 @@ def test_a_termination_says_when_and_what_ends_and_quotes_the_agreement() -> Non
     assert "Skäl: Ny överenskommelse 2027–2029" in mail.text
     assert "Alla åtaganden i överenskommelsen avslutas den 30 juni 2027." in mail.text
     assert "inga fler påminnelser" in mail.text
-    assert "Vardera part har rätt att säga upp överenskommelsen." in mail.html
+    for part in (mail.text, mail.html):  # Borås's file has the clause
+        assert "Vardera part har rätt att säga upp överenskommelsen." in part
 
 
 def test_a_termination_whose_message_is_its_reason_says_it_once() -> None:
@@ -440,6 +448,22 @@ def test_a_termination_whose_message_is_its_reason_says_it_once() -> None:
     mail = render("termination_notice", ctx)
     assert mail.text.count("Ny överenskommelse 2027–2029") == 1
     assert mail.html.count("Ny överenskommelse 2027–2029") == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "key"), [("termination_notice", "termination_clause"), ("change_notice", "change_clause")]
+)
+def test_the_event_mails_quote_the_files_own_clause_only_when_it_has_one(kind: str, key: str) -> None:
+    ctx = sample(kind)
+    ctx["agreement"] = {**AGREEMENT, key: "Parterna får <b>när som helst</b> ändra sig."}
+    mail = render(kind, ctx)
+    assert "Överenskommelsen anger: ”Parterna får <b>när som helst</b> ändra sig.”" in mail.text
+    assert "”Parterna får &lt;b&gt;när som helst&lt;/b&gt; ändra sig.”" in mail.html
+    assert "Vardera part" not in mail.text + mail.html and "ska den andra parten meddelas" not in mail.text
+    ctx["agreement"] = {**AGREEMENT, key: None}
+    mail = render(kind, ctx)
+    assert "Överenskommelsen anger" not in mail.text + mail.html
+    assert "Vardera part" not in mail.text + mail.html and "ska den andra parten meddelas" not in mail.text
 
 
 # -- digest and delivery failures ----------------------------------------------------

@@ -194,6 +194,22 @@ def test_a_party_contact_sees_the_revision_but_cannot_decide(client: TestClient,
 # -- changed conditions and termination ------------------------------------------------------
 
 
+def test_the_parties_page_quotes_the_agreements_own_clauses_only_when_the_file_has_them(
+    client: TestClient, boras_due: Engine, kit: Any
+) -> None:
+    page = kit.login(client, kit.POLIS, nasta="/parter").text
+    assert "”Om förutsättningar för att följa överenskommelsen förändras ska den andra parten meddelas.”" in page
+    assert "”Vardera part har rätt att säga upp överenskommelsen.”" in page
+    with db.transaction(boras_due) as s:  # as if the file had neither clause
+        row = s.get(AgreementRow, "boras")
+        assert row is not None
+        head = {k: v for k, v in row.document["agreement"].items() if not k.endswith("_clause")}
+        row.document = {**row.document, "agreement": head}
+    page = client.get("/parter").text
+    assert "ska den andra parten meddelas" not in page and "Vardera part" not in page
+    assert "Det som registreras här skickas genast till den andra partens kontakt" in page
+
+
 def test_a_party_records_changed_conditions_and_the_other_party_is_told_at_once(
     boras_due: Engine, smtp_server: Any, clock: FixedClock, kit: Any
 ) -> None:
