@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.models import AgreementRow, Commitment, EffortRow, FollowUp, OutboxRow, Revision
+from engine.review import needs_attention
 from rules import withdrawal
 from rules.lifecycle import AVSLUTAD
 from rules.model import QueueNotice
@@ -108,7 +109,7 @@ def withdraw_stale(
     rows = conn.execute(stmt).all()
     if not rows:
         return {}
-    agreements = _agreement_facts(conn, sorted({r.agreement_id for r in rows}))
+    agreements = _agreement_facts(conn, sorted({r.agreement_id for r in rows}), now)
     facts = _commitment_facts(conn, sorted({r.commitment_id for r in rows if r.commitment_id}))
     reasons: dict[int, str] = {}
     for r in rows:
@@ -132,7 +133,7 @@ def withdraw_stale(
     return reasons
 
 
-def _agreement_facts(conn: Connection, ids: list[str]) -> dict[str, withdrawal.AgreementFacts]:
+def _agreement_facts(conn: Connection, ids: list[str], now: datetime) -> dict[str, withdrawal.AgreementFacts]:
     a = cast(Table, AgreementRow.__table__)
     c = cast(Table, Commitment.__table__)
     r = cast(Table, Revision.__table__)
@@ -146,18 +147,22 @@ def _agreement_facts(conn: Connection, ids: list[str]) -> dict[str, withdrawal.A
             select(c.c.agreement_id).where(c.c.agreement_id.in_(ids), c.c.state != AVSLUTAD).distinct()
         ).scalars()
     )
+    rows = conn.execute(
+        select(a.c.id, a.c.timezone, a.c.terminates, a.c.valid_to, a.c.revision_number).where(a.c.id.in_(ids))
+    ).all()
+    zones = {row.id: ZoneInfo(row.timezone) for row in rows}
+    attention = needs_attention(conn, ids, {aid: now.astimezone(zone).date() for aid, zone in zones.items()})
     return {
         row.id: withdrawal.AgreementFacts(
-            zone=ZoneInfo(row.timezone),
+            zone=zones[row.id],
             terminates=row.terminates,
             valid_to=row.valid_to,
             revision_number=row.revision_number,
             completed_revisions=frozenset(completed[row.id]),
             live=row.id in live,
+            needs_attention=row.id in attention,
         )
-        for row in conn.execute(
-            select(a.c.id, a.c.timezone, a.c.terminates, a.c.valid_to, a.c.revision_number).where(a.c.id.in_(ids))
-        )
+        for row in rows
     }
 
 

@@ -36,6 +36,7 @@ from engine.models import (
     TransitionRecord,
     UnitRow,
 )
+from engine.review import needs_attention
 from rules import commitment as commitment_rules
 from rules import lifecycle
 from rules import revision as revision_rules
@@ -310,7 +311,7 @@ def _revisions(
         )
         for aid, email in conn.execute(contact.where(P.c.agreement_id.in_(ids)).order_by(P.c.agreement_id, P.c.id)):
             party_emails.setdefault(aid, []).append(email)
-        attention = _needs_attention(conn, ids, now, contexts)
+        attention = needs_attention(conn, ids, {i: now.astimezone(contexts[i].schedule.zone).date() for i in ids})
         live = set(
             conn.execute(
                 select(C.c.agreement_id).where(C.c.agreement_id.in_(ids), C.c.state != lifecycle.AVSLUTAD).distinct()
@@ -359,19 +360,6 @@ def _revisions(
         conn.execute(set_next, nexts)
         _open_revisions(conn, notices, now)
         _queue(conn, notices, now, report, collect)
-
-
-def _needs_attention(
-    conn: Connection, ids: list[str], now: datetime, contexts: dict[str, _AgreementContext]
-) -> set[str]:
-    """Agreements with something for the weekly review: a late follow-up, a failed notice, a flag."""
-    today = min(now.astimezone(contexts[i].schedule.zone).date() for i in ids)
-    late = select(C.c.agreement_id).where(
-        C.c.agreement_id.in_(ids), C.c.state == lifecycle.PAGAENDE, C.c.next_due < today
-    )
-    flagged = select(C.c.agreement_id).where(C.c.agreement_id.in_(ids), C.c.revision_flag.is_not(None))
-    failed = select(OUT.c.agreement_id).where(OUT.c.agreement_id.in_(ids), OUT.c.state == "failed")
-    return set(conn.execute(late.union(flagged, failed)).scalars())
 
 
 def _open_revisions(conn: Connection, notices: list[QueueNotice], now: datetime) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, select, tuple_
@@ -135,9 +136,9 @@ def _revision_items(session: Session, agreement_id: str) -> list[dict[str, Any]]
 
 
 def contexts(
-    session: Session, rows: Sequence[OutboxRow], *, link: LinkMaker | None = None
+    session: Session, rows: Sequence[OutboxRow], *, link: LinkMaker | None = None, now: datetime | None = None
 ) -> dict[int, dict[str, Any]]:
-    """Template context per outbox row id."""
+    """Template context per outbox row id; ``now`` is when it is sent (the weekly review is as of then)."""
     look = _load(session, rows)
     out: dict[int, dict[str, Any]] = {}
     for r in rows:
@@ -175,7 +176,8 @@ def contexts(
         if r.kind == "weekly_summary":
             from engine.review import review
 
-            context["review"] = review(session, r.send_at, agreement_id=r.agreement_id).as_json()
+            # As of sending: a summary sent late counts what is late when it is read.
+            context["review"] = review(session, now or r.send_at, agreement_id=r.agreement_id).as_json()
         if c is not None:
             unit = look.units.get((c.agreement_id, c.responsible))
             if unit is not None:

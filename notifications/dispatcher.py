@@ -148,9 +148,11 @@ class _Group:
     contexts: list[dict[str, Any]]
 
 
-def _plan(session: Session, rows: list[OutboxRow], settings: Settings, link: LinkMaker | None) -> list[_Group]:
+def _plan(
+    session: Session, rows: list[OutboxRow], settings: Settings, link: LinkMaker | None, now: datetime | None = None
+) -> list[_Group]:
     """The batch's template contexts (one set of queries for all rows) and its mails: no rendering yet."""
-    ctx = contexts(session, rows, link=link)
+    ctx = contexts(session, rows, link=link, now=now)
     groups: dict[tuple[str, ...], _Group] = {}
     for r in rows:
         if settings.digest and len(r.recipients) == 1:
@@ -425,7 +427,7 @@ def deliver(
                     continue
                 with Session(engine) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    groups = _plan(session, rows, settings, link)
+                    groups = _plan(session, rows, settings, link, at)
                 prepared: list[_Prepared] = []
                 results = await mailer.send_all(_built(groups, settings, at, prepared))
                 ready = [p for p in prepared if p.outgoing is not None]

@@ -13,7 +13,8 @@ A notice is stale when:
   effect by the notice's send time;
 * revision_kickoff, revision_overdue for revision n: n is completed; the agreement has
   moved past n; the termination took effect, or the term ended, by the send time;
-* weekly_summary: the termination took effect by the send time, or no commitment is live;
+* weekly_summary: the termination took effect by the send time, no commitment is live,
+  or nothing is left to review (what was late has been reported since it was queued);
 * deviation: the latest version of that follow-up no longer falls below the target.
 
 Change and termination notices, and the process owner's delivery failures, are facts
@@ -43,6 +44,8 @@ class AgreementFacts:
     revision_number: int
     completed_revisions: frozenset[int]
     live: bool
+    # Something for the weekly review now (a late follow-up, a failed notice, a flag).
+    needs_attention: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,4 +97,6 @@ def reason(
             return f"överenskommelsens giltighetstid löpte ut {agreement.valid_to.isoformat()}"
     elif not agreement.live:  # the weekly summary
         return "inga åtaganden är kvar i överenskommelsen"
+    elif not agreement.needs_attention:
+        return "inget är försenat, olevererat eller flaggat längre"
     return None
