@@ -118,6 +118,7 @@ def withdraw_stale(
             r.send_at,
             r.period,
             r.data or {},
+            now=now,
             agreement=agreements[r.agreement_id],
             commitment=facts.get(r.commitment_id) if r.commitment_id else None,
         )

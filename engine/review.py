@@ -126,9 +126,11 @@ def needs_attention(conn: Connection, ids: list[str], today: dict[str, date]) ->
         return set()
     c = cast(Table, Commitment.__table__)
     out = cast(Table, OutboxRow.__table__)
-    late = select(c.c.agreement_id, func.min(c.c.next_due)).where(
-        c.c.agreement_id.in_(ids), c.c.state == lifecycle.PAGAENDE, c.c.next_due.is_not(None)
-    ).group_by(c.c.agreement_id)
+    late = (
+        select(c.c.agreement_id, func.min(c.c.next_due))
+        .where(c.c.agreement_id.in_(ids), c.c.state == lifecycle.PAGAENDE, c.c.next_due.is_not(None))
+        .group_by(c.c.agreement_id)
+    )
     found = {aid for aid, due in conn.execute(late) if due is not None and _as_date(due) < today[aid]}
     flagged = select(c.c.agreement_id).where(c.c.agreement_id.in_(ids), c.c.revision_flag.is_not(None))
     failed = select(out.c.agreement_id).where(out.c.agreement_id.in_(ids), out.c.state == "failed")

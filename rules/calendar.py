@@ -102,10 +102,6 @@ class SwedishCalendar:
         """The day a reminder ``offset_days`` (≤ 0) from ``due`` goes out."""
         return self.previous_working_day(due + timedelta(days=offset_days))
 
-    def revision_due(self, signed: date, every_years: int, n: int) -> date:
-        """The n-th revision (n ≥ 1): ``n * every_years`` years after signing."""
-        return self.next_working_day(add_years(signed, n * every_years))
-
 
 def send_at(d: date, at: time, zone: ZoneInfo) -> datetime:
     """The aware instant of local wall-clock ``at`` on ``d`` in ``zone``."""

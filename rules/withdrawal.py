@@ -10,10 +10,10 @@ A notice is stale when:
 
 * reminder, overdue, escalation for commitment C and period P: C has ended; P's
   follow-up is recorded; C's open period is no longer P; or the termination took
-  effect by the notice's send time;
+  effect by the day it would go;
 * revision_kickoff, revision_overdue for revision n: n is completed; the agreement has
-  moved past n; the termination took effect, or the term ended, by the send time;
-* weekly_summary: the termination took effect by the send time, no commitment is live,
+  moved past n; the termination took effect, or the term ended, by the day it would go;
+* weekly_summary: the termination took effect by the day it would go, no commitment is live,
   or nothing is left to review (what was late has been reported since it was queued);
 * deviation: the latest version of that follow-up no longer falls below the target.
 
@@ -64,13 +64,18 @@ def reason(
     period: int | None,
     data: Mapping[str, Any],
     *,
+    now: datetime,
     agreement: AgreementFacts,
     commitment: CommitmentFacts | None,
 ) -> str | None:
-    """Why a notice queued as described must not be sent any more, or None if it still must."""
+    """Why a notice queued as described must not be sent any more, or None if it still must.
+
+    The day it would go is its send time, or ``now`` if that is later: a notice held up
+    past a termination or the end of the term (the mail server was down) is not sent then.
+    """
     if kind not in WITHDRAWABLE:
         return None
-    day = send_at.astimezone(agreement.zone).date()
+    day = max(send_at, now).astimezone(agreement.zone).date()
     if kind == "deviation":
         # About a report already made: true whatever happened to the agreement since.
         if commitment is None or period is None:

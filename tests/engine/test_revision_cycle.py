@@ -16,7 +16,7 @@ from engine.cli import main
 from engine.models import AgreementRow, OutboxRow, Revision
 from engine.plan import load_plan
 from engine.revisions import complete, decide, open_revision, plan_diff
-from engine.tick import tick
+from engine.tick import next_wakeup, tick
 from rules.errors import SamverkanError
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -151,3 +151,35 @@ def test_the_revision_commands_from_the_cli(
     new.write_text(BORAS.read_text(encoding="utf-8"), encoding="utf-8")
     assert main(["revision", "complete", "--config", str(new), "--db", url]) == 2
     assert "27 åtaganden saknar beslut" in capsys.readouterr().err
+
+
+def test_a_revision_never_reopens_a_reported_period(engine: Engine, boras: Agreement) -> None:
+    """MBU kommun reported 2026 before the revision: once the plan is adopted it waits for 2027, not 2026."""
+    with db.transaction(engine) as s:
+        load_plan(s, boras, now=at(2026, 11, 24))
+    tick(engine, at(2026, 11, 24))
+    with db.transaction(engine) as s:
+        service.record_follow_up(
+            s, "mbu.kommun", period=2026, values={"utbildningar": 2}, comment="Två", by="BråB", now=at(2027, 3, 20)
+        )
+    tick(engine, at(2027, 10, 15, 8))  # the kick-off of revision 4 opens it
+    decide_all(engine)
+    with db.transaction(engine) as s:
+        complete(s, revised_plan(), by="BråB", now=at(2027, 12, 10))
+    with db.transaction(engine) as s:
+        c = service.resolve_commitment(s, "mbu.kommun")
+        assert (c.state, c.period, str(c.next_due)) == ("pågående", 2027, "2028-03-31")
+    # Through the 2027 cycle: reminders for 2027, never an overdue notice or escalation for 2026 again.
+    t = at(2027, 12, 10)
+    while (t := next_wakeup(engine)) is not None and t < at(2028, 6, 1):
+        tick(engine, t)
+    with db.transaction(engine) as s:
+        mbu = s.scalars(select(OutboxRow.key).where(OutboxRow.commitment_id == "boras.mbu.kommun")).all()
+    assert not [k for k in mbu if k.startswith(("overdue:", "escalation:")) and ":2026" in k]
+    assert {k for k in mbu if k.startswith("reminder:") and ":2027:" in k} == {
+        f"reminder:boras.mbu.kommun:2027:{off}" for off in (-30, -7, 0)
+    }
+    with db.transaction(engine) as s:  # and the unit can report 2027, which it could not if 2026 were reopened
+        service.record_follow_up(
+            s, "mbu.kommun", period=2027, values={"utbildningar": 2}, comment="Två", by="BråB", now=at(2028, 6, 1)
+        )

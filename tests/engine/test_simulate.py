@@ -6,16 +6,18 @@ import json
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.agreement import Agreement
+from engine.agreement import Agreement, parse_agreement
 from engine.cli import main
 from engine.simulate import Event, simulate
 from rules.calendar import SwedishCalendar
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")
+MINIMAL = str(ROOT / "tests" / "data" / "minimal.yaml")
 NOTICE_KINDS = {
     "reminder",
     "overdue",
@@ -132,3 +134,53 @@ def test_simulate_bad_dates_are_one_line_exit_2(
     err = capsys.readouterr().err
     assert err.strip() == f"samverkan: fel: {message}" or message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def _boras_with(**replacements: str) -> Agreement:
+    text = Path(BORAS).read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text
+        text = text.replace(old, new)
+    return parse_agreement(text, "boras-variant.yaml")
+
+
+def test_with_a_due_date_early_in_the_year_every_reminder_of_every_year_goes_on_its_working_day() -> None:
+    """Due 6 January: the -30 and -7 reminders fall in December of the period's own year."""
+    early = _boras_with(**{'due: "03-31"': 'due: "01-06"'})
+    events = list(simulate([early], date(2016, 1, 1), date(2026, 12, 31)))
+    cal = SwedishCalendar()
+    reminded: dict[tuple[str, int], list[str]] = {}
+    for e in events:
+        if e.kind == "reminder":
+            assert cal.is_working_day(e.at.date()) and (e.at.hour, e.at.minute) == (8, 0), e
+            reminded.setdefault((e.commitment or "", e.details["period"]), []).append(e.details["key"].rsplit(":")[-1])
+    cid = "boras.bra-samordning.kommun"
+    for period in range(2016, 2026):
+        assert sorted(reminded[(cid, period)]) == ["-30", "-7", "0"], period
+    # The -30 reminder of 2017's report is in December 2017, not lost, and none goes out on 1 January.
+    assert [e.at.date() for e in events if e.kind == "reminder" and e.details["key"] == f"reminder:{cid}:2017:-30"] == [
+        date(2017, 12, 8)
+    ]
+    assert not [e for e in events if e.at.month == 1 and e.at.day == 1 and e.kind != "transition"]
+
+
+def test_an_agreement_signed_on_29_february_is_revised_on_its_anniversaries_from_signing() -> None:
+    leap = parse_agreement(Path(MINIMAL).read_text(encoding="utf-8").replace("every_years: 3", "every_years: 2"), "x")
+    events = list(simulate([leap], date(2020, 3, 1), date(2028, 12, 31), revisions="never"))
+    dues = [e.details["due"] for e in events if e.kind == "revision_kickoff"]
+    assert dues == ["2022-02-28", "2024-02-29", "2026-03-02", "2028-02-29"]  # 2026-02-28 is a Saturday
+
+
+def test_simulate_stops_with_one_swedish_line_when_the_engine_cannot_advance(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A rule that keeps asking to be woken at the same instant (a bug) must not spin for ever.
+    import engine.simulate as sim
+
+    stuck = datetime(2016, 3, 1, 8, tzinfo=ZoneInfo("Europe/Stockholm"))
+    monkeypatch.setattr(sim, "next_wakeup", lambda _engine: stuck)
+    assert main(["simulate", "--config", BORAS, "--from", "2016-01-01", "--to", "2016-12-31"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == "samverkan: fel: simuleringen av överenskommelsen boras kommer inte vidare från 2016-03-01T08:00+01:00"
+    )

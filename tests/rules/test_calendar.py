@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.calendar import SwedishCalendar, add_months, add_years, month_day, send_at
+from rules import revision
+from rules.calendar import SwedishCalendar, add_months, add_years, catch_up, month_day, send_at, slot
 
 CAL = SwedishCalendar()
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -459,7 +460,7 @@ def test_revision_due_counts_years_from_signing_and_moves_past_closed_days(
     signed: date, every_years: int, n: int, expected: date, dow: str
 ) -> None:
     assert weekday(expected) == dow
-    assert CAL.revision_due(signed, every_years, n) == expected
+    assert revision.deadline(signed, every_years, n, None, CAL) == expected
 
 
 def test_boras_2024_anniversary_itself_is_a_saturday() -> None:
@@ -541,3 +542,44 @@ def test_a_time_in_the_fall_back_fold_picks_the_first_instant() -> None:
     assert first.utcoffset() == timedelta(hours=2)
     assert first.astimezone(UTC) == utc(2026, 10, 25, 0, 30)
     assert send_at(date(2026, 10, 25), time(2, 30, fold=1), STOCKHOLM).astimezone(UTC) == utc(2026, 10, 25, 0, 30)
+
+
+# --- send slots: a notice found late goes in the morning's slot or the next, never at night ------
+
+
+def local(y: int, m: int, d: int, hh: int = 8, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=STOCKHOLM)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Before the send time on a working day: that day's slot.
+        (local(2027, 3, 1, 0, 5), local(2027, 3, 1)),
+        # In the four hours after it the slot is still open: the morning's mail goes at once.
+        (local(2027, 3, 1, 8, 0), local(2027, 3, 1)),
+        (local(2027, 3, 1, 11, 59), local(2027, 3, 1)),
+        # After that, and at night, the next working day's.
+        (local(2027, 3, 1, 12, 0), local(2027, 3, 2)),
+        (local(2027, 3, 1, 23, 30), local(2027, 3, 2)),
+        # New Year's Day (a holiday) at 00:05: the first working day, not the tick's own instant.
+        (local(2027, 1, 1, 0, 5), local(2027, 1, 4)),
+        # Midsommarafton 2027 (Friday 25 June) and the weekend: Monday 28 June.
+        (local(2027, 6, 25, 9, 0), local(2027, 6, 28)),
+        # Over the spring-forward night the slot is still 08:00 local.
+        (local(2026, 3, 28, 20, 0), local(2026, 3, 30)),
+    ],
+)
+def test_the_send_slot_of_a_notice_found_late_is_on_a_working_day_at_the_send_time(
+    now: datetime, expected: datetime
+) -> None:
+    got = slot(now, EIGHT, STOCKHOLM, CAL)
+    assert got == expected
+    assert CAL.is_working_day(got.date()) and (got.hour, got.minute) == (8, 0)
+
+
+def test_catch_up_keeps_a_planned_instant_still_to_come_and_never_goes_before_it() -> None:
+    planned = local(2027, 3, 1)
+    assert catch_up(planned, local(2027, 2, 26, 15), EIGHT, STOCKHOLM, CAL) == planned
+    assert catch_up(planned, local(2027, 3, 1, 9), EIGHT, STOCKHOLM, CAL) == planned
+    assert catch_up(planned, local(2027, 3, 5, 14), EIGHT, STOCKHOLM, CAL) == local(2027, 3, 8)

@@ -80,3 +80,41 @@ def test_moves_and_notices_combine_a_start_today_gets_todays_reminder() -> None:
     kinds = [getattr(a, "trigger", None) or getattr(a, "kind", None) for a in out.actions]
     assert kinds == ["start", "reminder"]
     assert out.next_check is not None and out.next_check > at(2017, 3, 1, 8)
+
+
+EARLY = Schedule.from_settings(
+    "Europe/Stockholm",
+    ScheduleSettings.model_validate({"follow_up": {"due": "01-06"}}).model_dump(mode="json"),
+)
+
+
+def test_with_an_early_year_due_date_the_next_period_opens_on_its_first_reminder_day() -> None:
+    # 2026 reported in January 2027; 2027 is due Friday 7 January 2028, its -30 reminder Wednesday 8 December 2027.
+    c = replace(TRAFIK, ends=None, state="uppföljd", period=2026)
+    assert [a.trigger for a in dates.evaluate(c, EARLY, at(2027, 12, 7, 23), CAL).actions] == []
+    assert dates.evaluate(c, EARLY, at(2027, 12, 7, 23), CAL).next_check == at(2027, 12, 8)
+    assert [a.trigger for a in dates.evaluate(c, EARLY, at(2027, 12, 8), CAL).actions] == ["new_period"]
+
+
+def test_a_commitment_whose_open_period_is_past_its_last_ends() -> None:
+    # A revision adopted after Trafik's last period (2018) was reported leaves it waiting for 2019.
+    c = replace(TRAFIK, state="pågående", period=2019)
+    (fire,) = dates.evaluate(c, S, at(2019, 6, 1), CAL).actions
+    assert isinstance(fire, FireTrigger) and fire.trigger == "end" and "2018" in fire.why
+
+
+@pytest.mark.parametrize("state", ["planerad", "reviderad"])
+def test_a_commitment_nothing_is_asked_of_ends_when_its_fixed_term_is_over(state: str) -> None:
+    # (planerad: its start, the term's last day, was never acted on.)
+    c = replace(TRAFIK, ends=None, starts=date(2023, 12, 31), valid_to=date(2023, 12, 31), state=state, period=2023)
+    if state == "reviderad":
+        assert dates.evaluate(c, S, at(2023, 12, 31, 23), CAL).next_check == at(2024, 1, 1)
+    (fire,) = dates.evaluate(c, S, at(2024, 1, 1), CAL).actions
+    assert isinstance(fire, FireTrigger) and fire.trigger == "end" and "giltighetstid" in fire.why
+
+
+def test_after_the_term_the_last_period_is_still_asked_for_and_then_the_commitment_ends() -> None:
+    c = replace(TRAFIK, ends=None, valid_to=date(2023, 12, 31), state="pågående", period=2023)
+    assert dates.evaluate(c, S, at(2024, 3, 1, 8), CAL).actions == ()  # reminders for 2023 still go (follow_up)
+    (fire,) = dates.evaluate(replace(c, state="uppföljd"), S, at(2024, 3, 20, 12), CAL).actions
+    assert isinstance(fire, FireTrigger) and fire.trigger == "end"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -143,3 +143,59 @@ def test_no_reminder_on_or_after_the_day_a_termination_takes_effect() -> None:
     assert [n.key for n in notices(local(2027, 3, 1), c)] == ["reminder:boras.mbu.kommun:2026:-30"]
     assert notices(local(2027, 3, 24), c) == []
     assert follow_up.evaluate(c, S, local(2027, 3, 1), CAL).next_check is None
+
+
+# --- due dates early in the year ----------------------------------------------------------------
+
+EARLY = Schedule.from_settings(
+    "Europe/Stockholm",
+    ScheduleSettings.model_validate({"follow_up": {"due": "01-06", "reminder_offsets_days": [-30, -7, 0]}}).model_dump(
+        mode="json"
+    ),
+)
+
+
+def test_reporting_opens_on_1_january_or_on_the_first_reminder_day_if_that_comes_first() -> None:
+    # Borås, due 31 March: the -30 reminder is in March of P+1, after 1 January.
+    assert follow_up.reporting_opens(2026, S, CAL) == date(2027, 1, 1)
+    # Due 6 January (trettondedag jul, a holiday) 2028 → Friday 7 January; -30 → Wednesday 8 December 2027.
+    assert CAL.follow_up_due(2027, "01-06") == date(2028, 1, 7)
+    assert follow_up.reporting_opens(2027, EARLY, CAL) == date(2027, 12, 8)
+
+
+@pytest.mark.parametrize(
+    ("now", "key", "when"),
+    [
+        (local(2027, 12, 8), "reminder:boras.mbu.kommun:2027:-30", local(2027, 12, 8)),
+        # -7 → Friday 31 December is nyårsafton: the previous working day, Thursday 30 December.
+        (local(2027, 12, 30), "reminder:boras.mbu.kommun:2027:-7", local(2027, 12, 30)),
+        (local(2028, 1, 7), "reminder:boras.mbu.kommun:2027:0", local(2028, 1, 7)),
+    ],
+)
+def test_with_an_early_year_due_date_every_reminder_goes_on_its_own_working_day_in_december_or_january(
+    now: datetime, key: str, when: datetime
+) -> None:
+    (n,) = [a for a in follow_up.evaluate(view(period=2027), EARLY, now, CAL).actions if isinstance(a, QueueNotice)]
+    assert (n.key, n.send_at) == (key, when)
+    assert CAL.is_working_day(n.send_at.date()) and n.send_at.time() == time(8, 0)
+
+
+def test_nobody_is_escalated_to_themselves() -> None:
+    own = CommitmentView(**{**view().__dict__, "unit_email": "brab@boras.example"})
+    kinds = [n.kind for n in notices(local(2027, 4, 14), own)]
+    assert kinds == ["overdue"]  # the overdue notice to BråB itself, no escalation to the same address
+    assert follow_up.evaluate(own, S, local(2027, 4, 13), CAL).next_check == local(2027, 4, 15)
+
+
+def test_a_reminder_caught_up_into_the_next_reminders_slot_is_replaced_by_it() -> None:
+    # Reminders at -1 and 0 days: found at 13:00 on the -1 day, its next slot is the 0 reminder's.
+    close = Schedule.from_settings(
+        "Europe/Stockholm",
+        ScheduleSettings.model_validate({"follow_up": {"reminder_offsets_days": [-1, 0]}}).model_dump(mode="json"),
+    )
+    assert notices_for(close, local(2027, 3, 30, 13)) == []
+    assert [n.key for n in notices_for(close, local(2027, 3, 31, 8))] == ["reminder:boras.mbu.kommun:2026:0"]
+
+
+def notices_for(s: Schedule, now: datetime) -> list[QueueNotice]:
+    return [a for a in follow_up.evaluate(view(), s, now, CAL).actions if isinstance(a, QueueNotice)]

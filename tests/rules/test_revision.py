@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from engine.agreement import Schedule as ScheduleSettings
 from rules import revision
 from rules.calendar import SwedishCalendar
-from rules.model import AdvanceRevision, AgreementView, QueueNotice, Schedule
+from rules.model import AdvanceRevision, AgreementView, Outcome, QueueNotice, Schedule
 
 STHLM = ZoneInfo("Europe/Stockholm")
 CAL = SwedishCalendar()
@@ -72,3 +72,68 @@ def test_nothing_after_termination() -> None:
     a = replace(BORAS, terminates=date(2018, 11, 1))
     assert notices(a, at(2018, 10, 15)) != []
     assert notices(a, at(2018, 12, 17)) == []
+
+
+# --- every revision counted from the signing date ------------------------------------------------
+
+
+def test_an_agreement_signed_on_29_february_is_revised_on_each_anniversary_from_signing() -> None:
+    # Every 2 years from 2020-02-29: 2022-02-28 (Monday), 2024-02-29 (Thursday), 2026-02-28 (a Saturday
+    # → Monday 2 March), 2028-02-29: never drifting to 28 February for good.
+    signed = date(2020, 2, 29)
+    assert [revision.deadline(signed, 2, n, None, CAL) for n in (1, 2, 3, 4)] == [
+        date(2022, 2, 28),
+        date(2024, 2, 29),
+        date(2026, 3, 2),
+        date(2028, 2, 29),
+    ]
+
+
+def test_the_next_revision_is_counted_from_signing_even_after_a_moved_deadline() -> None:
+    # Revision 3 (deadline 2026-03-02) completed on that day: revision 4 is 2028-02-29, not 2028-03-02.
+    assert revision.following(date(2020, 2, 29), 2, None, 3, date(2026, 3, 2), CAL) == (4, date(2028, 2, 29))
+
+
+def test_completing_a_revision_late_never_schedules_the_next_in_the_past() -> None:
+    # Borås revision 1 (2018-12-14) completed in 2022: revision 2 (2021-12-14) is gone, the next is 3 (2024-12-16).
+    assert revision.following(date(2015, 12, 14), 3, None, 1, date(2022, 1, 10), CAL) == (3, date(2024, 12, 16))
+
+
+def test_a_fixed_term_has_its_revisions_from_signing_and_a_last_one_capped_by_the_term() -> None:
+    # Signed 2015-12-14, valid to 2025-12-31, every 3 years: 2018, 2021, 2024 and a last one on the term's
+    # last working day (31 December is nyårsafton → Tuesday 30 December 2025), then none.
+    signed, to = date(2015, 12, 14), date(2025, 12, 31)
+    assert [revision.deadline(signed, 3, n, to, CAL) for n in range(1, 6)] == [
+        date(2018, 12, 14),
+        date(2021, 12, 14),
+        date(2024, 12, 16),
+        date(2025, 12, 30),
+        None,
+    ]
+    assert revision.following(signed, 3, to, 4, date(2025, 12, 30), CAL) == (5, None)
+
+
+def test_the_last_kickoff_of_a_fixed_term_comes_before_the_term_ends() -> None:
+    a = replace(BORAS, valid_to=date(2025, 12, 31), revision_number=4, revision_due=date(2025, 12, 30))
+    (n,) = notices(a, at(2025, 10, 31))  # 60 days before 30 December: Friday 31 October
+    assert (n.kind, n.key, n.data["due"]) == ("revision_kickoff", "revision_kickoff:boras:4", "2025-12-30")
+
+
+def test_nothing_about_revisions_is_sent_after_the_term_ends() -> None:
+    a = replace(BORAS, valid_to=date(2025, 12, 31), revision_number=4, revision_due=date(2025, 12, 30))
+    # On the deadline the kick-off (queued in October, the same key) is all there is; the day after is
+    # nyårsafton, and the next send slot, 2 January, is after the term: no late notice ever.
+    assert [n.kind for n in notices(a, at(2025, 12, 30))] == ["revision_kickoff"]
+    assert notices(a, at(2025, 12, 31)) == []
+    assert notices(a, at(2026, 1, 2)) == []
+    assert revision.evaluate(a, S, at(2025, 12, 30), CAL).next_check is None
+
+
+def test_a_term_with_no_revision_left_sends_nothing_about_revisions() -> None:
+    a = replace(BORAS, valid_to=date(2025, 12, 31), revision_number=5, revision_due=None)
+    assert revision.evaluate(a, S, at(2025, 11, 3), CAL) == Outcome()
+
+
+def test_a_kickoff_found_late_goes_in_the_next_send_slot() -> None:
+    (n,) = notices(BORAS, at(2018, 10, 20, 15))  # a Saturday afternoon, five days late
+    assert n.send_at == at(2018, 10, 22)
