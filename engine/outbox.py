@@ -109,7 +109,8 @@ def withdraw_stale(
     rows = conn.execute(stmt).all()
     if not rows:
         return {}
-    agreements = _agreement_facts(conn, sorted({r.agreement_id for r in rows}), now)
+    weekly = {r.agreement_id for r in rows if r.kind == "weekly_summary"}
+    agreements = _agreement_facts(conn, sorted({r.agreement_id for r in rows}), now, weekly)
     facts = _commitment_facts(conn, sorted({r.commitment_id for r in rows if r.commitment_id}))
     reasons: dict[int, str] = {}
     for r in rows:
@@ -134,7 +135,10 @@ def withdraw_stale(
     return reasons
 
 
-def _agreement_facts(conn: Connection, ids: list[str], now: datetime) -> dict[str, withdrawal.AgreementFacts]:
+def _agreement_facts(
+    conn: Connection, ids: list[str], now: datetime, weekly: set[str]
+) -> dict[str, withdrawal.AgreementFacts]:
+    """What rules.withdrawal needs of each agreement; whether it needs attention only for ``weekly`` ones."""
     a = cast(Table, AgreementRow.__table__)
     c = cast(Table, Commitment.__table__)
     r = cast(Table, Revision.__table__)
@@ -152,7 +156,8 @@ def _agreement_facts(conn: Connection, ids: list[str], now: datetime) -> dict[st
         select(a.c.id, a.c.timezone, a.c.terminates, a.c.valid_to, a.c.revision_number).where(a.c.id.in_(ids))
     ).all()
     zones = {row.id: ZoneInfo(row.timezone) for row in rows}
-    attention = needs_attention(conn, ids, {aid: now.astimezone(zone).date() for aid, zone in zones.items()})
+    asked = sorted(weekly)
+    attention = needs_attention(conn, asked, {aid: now.astimezone(zones[aid]).date() for aid in asked})
     return {
         row.id: withdrawal.AgreementFacts(
             zone=zones[row.id],
@@ -161,7 +166,7 @@ def _agreement_facts(conn: Connection, ids: list[str], now: datetime) -> dict[st
             revision_number=row.revision_number,
             completed_revisions=frozenset(completed[row.id]),
             live=row.id in live,
-            needs_attention=row.id in attention,
+            needs_attention=row.id in attention or row.id not in weekly,
         )
         for row in rows
     }
