@@ -49,10 +49,6 @@ def rows(engine: Engine) -> dict[str, OutboxRow]:
         return {r.key: r for r in s.scalars(select(OutboxRow))}
 
 
-def local_day(r: OutboxRow) -> date:
-    return r.send_at.astimezone(STHLM).date()
-
-
 @pytest.fixture
 def liten() -> Agreement:
     return load_agreement(LITEN)
@@ -113,38 +109,45 @@ def test_a_reminder_queued_before_the_follow_up_is_withdrawn_by_the_recording_tr
 
 
 @pytest.mark.parametrize(
-    ("queued_at", "effective", "kinds"),
+    ("queued_at", "effective", "kinds", "still_going"),
     [
-        # Queued at their instant, 08:00 on 24 March; the termination takes effect that day.
-        (at(2027, 3, 24), date(2027, 3, 24), {"reminder"}),
+        # Queued at their instant, 08:00 on 24 March; the termination, recorded at 14:00,
+        # takes effect that day: nothing still queued would go before it, not even the
+        # -30 reminders left undelivered since 1 March.
+        (at(2027, 3, 24), date(2027, 3, 24), {"reminder"}, 0),
         # At 13:00 the morning slot is over: the -7 reminders go in the next slot, 25 March.
-        (at(2027, 3, 24, 13), date(2027, 3, 25), {"reminder"}),
+        (at(2027, 3, 24, 13), date(2027, 3, 25), {"reminder"}, 4),
         # At 13:00 on 21 April the second overdue notice, the escalations (21 days) and
         # the week's review go in the next slot, 22 April.
-        (at(2027, 4, 21, 13), date(2027, 4, 22), {"overdue", "escalation", "weekly_summary"}),
+        (at(2027, 4, 21, 13), date(2027, 4, 22), {"overdue", "escalation", "weekly_summary"}, 4),
     ],
     ids=["reminders-that-day", "reminders-next-slot", "overdue-and-escalations-next-slot"],
 )
 def test_notices_queued_for_the_day_a_termination_takes_effect_or_later_are_withdrawn_at_terminate(
-    running: Engine, queued_at: datetime, effective: date, kinds: set[str]
+    running: Engine, queued_at: datetime, effective: date, kinds: set[str], still_going: int
 ) -> None:
-    tick(running, at(2027, 3, 1))  # the -30 reminders, due before any termination
+    tick(running, at(2027, 3, 1))  # the -30 reminders, not delivered
     tick(running, queued_at)
-    queued = {k: r for k, r in rows(running).items() if local_day(r) >= effective}
-    assert {r.kind for r in queued.values()} == kinds and all(r.state == "pending" for r in queued.values())
+    terminated_at = queued_at.replace(hour=14)
+    # What would go, if delivered from now on, on or after the day the termination takes effect.
+    stale = {
+        k: r for k, r in rows(running).items() if max(r.send_at, terminated_at).astimezone(STHLM).date() >= effective
+    }
+    assert {r.kind for r in stale.values()} == kinds
+    assert all(r.state == "pending" for r in stale.values())
     with db.transaction(running) as s:
         service.terminate(
-            s, party="kommun", effective=effective, reason="Ny överenskommelse", by="KS", now=queued_at.replace(hour=14)
+            s, party="kommun", effective=effective, reason="Ny överenskommelse", by="KS", now=terminated_at
         )
         # In the transaction that records the termination.
         states = {r.key: (r.state, r.last_error) for r in s.scalars(select(OutboxRow))}
     why = f"överenskommelsen är uppsagd från {effective.isoformat()}"
-    assert {states[k] for k in queued} == {("withdrawn", why)}
-    # What was due before the termination takes effect still goes, and so does the termination notice.
-    earlier = {k: v for k, v in states.items() if k not in queued}
+    assert {states[k] for k in stale} == {("withdrawn", why)}
+    # What is due before the termination takes effect still goes, and so does the termination notice.
+    earlier = {k: v for k, v in states.items() if k not in stale}
     assert {v[0] for v in earlier.values()} == {"pending"}
     assert sum(k.startswith("termination_notice:") for k in earlier) == 1
-    assert sum(k.startswith("reminder:") and k.endswith(":-30") for k in earlier) == 4
+    assert sum(k.startswith("reminder:") and k.endswith(":-30") for k in earlier) == still_going == len(earlier) - 1
 
 
 def test_the_revisions_kickoff_and_late_notices_are_withdrawn_when_revision_complete_adopts_the_plan(
