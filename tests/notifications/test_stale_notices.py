@@ -164,10 +164,33 @@ def test_change_and_termination_notices_are_never_withdrawn_while_what_they_ende
 
     sent = mails(tmp_path / "mail")
     assert Counter(str(m["X-Samverkan-Kind"]) for m in sent) == {"change_notice": 1, "termination_notice": 1}
-    # At claim: the week's review (no commitment is left) and the notice the older version queued.
+    # At claim: the week's review, held up past the termination, and the notice the older version queued.
     assert report.withdrawn == 2
     rows = by_key(running)
-    assert rows["weekly_summary:liten:2027-W13"].last_error == "inga åtaganden är kvar i överenskommelsen"
+    assert rows["weekly_summary:liten:2027-W13"].last_error == "överenskommelsen är uppsagd från 2027-04-05"
     assert rows["overdue:liten.vandringar.polis:2026:1"].last_error == "överenskommelsen är uppsagd från 2027-04-05"
     assert Counter(r.state for r in rows.values()) == {"sent": 2, "withdrawn": len(rows) - 2}
     assert {r.kind for r in rows.values() if r.state == "sent"} == {"change_notice", "termination_notice"}
+
+
+def test_a_notice_held_up_past_the_day_a_termination_takes_effect_is_not_sent_then(
+    running: Engine, tmp_path: Path
+) -> None:
+    """Queued for 24 March, the termination takes effect on the 26th, and nothing ticks or delivers until the 29th."""
+    tick(running, at(2027, 3, 24))  # the -7 reminders, for 08:00 today
+    with db.transaction(running) as s:
+        service.terminate(
+            s, party="polis", effective=date(2027, 3, 26), reason="Ny överenskommelse", by="LPO", now=at(2027, 3, 24, 9)
+        )
+    assert {r.state for r in by_key(running).values()} == {"pending"}  # due before the 26th: they still go…
+
+    report = deliver(running, at(2027, 3, 29, 10), Settings(mailer="file", mail_dir=tmp_path / "mail"))
+
+    # …but not on the 29th, after the termination took effect.
+    assert [str(m["X-Samverkan-Kind"]) for m in mails(tmp_path / "mail")] == ["termination_notice"]
+    assert report.withdrawn == 4
+    reminders = [r for r in by_key(running).values() if r.kind == "reminder"]
+    assert len(reminders) == 4
+    assert {(r.state, r.last_error) for r in reminders} == {
+        ("withdrawn", "överenskommelsen är uppsagd från 2027-03-26")
+    }
