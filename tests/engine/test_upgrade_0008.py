@@ -1,0 +1,108 @@
+"""A database from before issue 11 upgrades to withdrawn notices and one revision deadline (migration 0008).
+
+The database is brought to schema 0007 and given what the engine stored then: the
+revision's nominal date (2022-04-15, Good Friday) where the deadline (2022-04-19) is
+kept now, an open revision with that date, and a notice in the old ``cancelled`` state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, select, text
+
+from engine import db
+from engine.agreement import load_agreement
+from engine.cli import main
+from engine.clock import FixedClock
+from engine.models import AgreementRow, OutboxRow, Revision
+from engine.plan import load_plan
+
+STHLM = ZoneInfo("Europe/Stockholm")
+LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"
+SQLITE_FK = (
+    "migration 0008 rebuilds `agreements` with batch_alter_table on SQLite (0008_withdrawn_and_deadlines.py:41); "
+    "the DROP TABLE of the old copy fails with PRAGMA foreign_keys=ON (engine/db.py:68) as soon as any row "
+    "refers to the agreement: 'FOREIGN KEY constraint failed'"
+)
+OPEN_REVISION_DUE = (
+    "migration 0008 recomputes agreements.revision_due into the deadline but leaves revisions.due of an open "
+    "revision at the nominal date, which `revision status` prints (engine/cli.py cmd_revision_status)"
+)
+
+
+def at(y: int, m: int, d: int, hh: int = 9) -> datetime:
+    return datetime(y, m, d, hh, tzinfo=STHLM)
+
+
+@pytest.fixture
+def at_0007(db_url: str) -> Iterator[Engine]:
+    """Schema 0007 holding the small agreement as the engine before issue 11 left it in February 2022."""
+    engine = db.connect(db_url)
+    cfg = db._alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0007")
+    with db.transaction(engine) as s:
+        load_plan(s, load_agreement(LITEN), now=at(2021, 11, 1))
+        s.add(
+            Revision(
+                agreement_id="liten",
+                number=1,
+                due=date(2022, 4, 15),
+                opened_at=at(2022, 2, 18, 8),
+                opened_by="regel:revision",
+                plan_version_before=1,
+            )
+        )
+        s.add(
+            OutboxRow(
+                key="revision_overdue:liten:0:0",
+                kind="revision_overdue",
+                agreement_id="liten",
+                recipients=["bra@litenstad.example"],
+                send_at=at(2022, 2, 1, 8),
+                created_at=at(2022, 2, 1, 8),
+                data={"revision": 0},
+                state="cancelled",
+                attempts=0,
+                last_error="revision 0 genomförd",
+            )
+        )
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE agreements SET revision_due = :d"), {"d": date(2022, 4, 15)})
+    yield engine
+    engine.dispose()
+
+
+def test_a_database_with_an_agreement_upgrades_to_withdrawn_notices_and_deadlines(
+    at_0007: Engine, request: pytest.FixtureRequest
+) -> None:
+    if at_0007.dialect.name == "sqlite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SQLITE_FK))
+    assert db.upgrade(at_0007) is True
+    assert db.current_revision(at_0007) == db.head_revision()
+    with db.transaction(at_0007) as s:
+        agreement = s.get(AgreementRow, "liten")
+        old = s.scalars(select(OutboxRow).where(OutboxRow.key == "revision_overdue:liten:0:0")).one()
+    assert agreement is not None and agreement.revision_due == date(2022, 4, 19)
+    assert old.state == "withdrawn"
+
+
+def test_an_open_revision_shows_the_deadline_after_the_upgrade(
+    at_0007: Engine, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if at_0007.dialect.name == "sqlite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SQLITE_FK))
+    else:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=OPEN_REVISION_DUE))
+    url = at_0007.url.render_as_string(hide_password=False)
+    assert main(["init", "--config", str(LITEN), "--db", url], clock=FixedClock(at(2022, 2, 20))) == 0
+    capsys.readouterr()
+    assert main(["revision", "status", "--db", url], clock=FixedClock(at(2022, 2, 20))) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("Revision 1 pågår (sista dag 2022-04-19):")
