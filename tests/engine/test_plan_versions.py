@@ -204,3 +204,18 @@ def test_a_commitment_whose_timeframe_a_later_plan_extends_is_live_again(
     # 2026 is reported; it is asked for 2027 next, never 2026 again.
     assert commitment(engine, "trafik.kommun") == ("pågående", 2027, date(2028, 3, 31))
     assert [h[0] for h in history(engine, "trafik.kommun")] == ["start", "follow_up", "end", "restore", "start"]
+
+
+def test_nothing_is_brought_back_after_the_agreement_was_terminated(
+    v2_without_skolor: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = v2_without_skolor
+    with db.transaction(engine) as s:
+        service.terminate(
+            s, party="polis", effective=date(2027, 6, 30), reason="Ny överenskommelse", by="LPO", now=at(2027, 1, 10)
+        )
+    out = init(engine, write(tmp_path, "v3.yaml", TEXT), at(2027, 1, 15), capsys)
+    assert "uppdaterad till planversion 3" in out and "nytt åtagande" not in out
+    tick(engine, at(2027, 1, 15))
+    assert commitment(engine, SKOLOR)[0] == "avslutad"
+    assert [h[0] for h in history(engine, SKOLOR)] == ["start", "end"]

@@ -204,3 +204,52 @@ def test_a_commitment_removed_by_a_revision_has_its_queued_notices_withdrawn(
     assert removed.endswith("– åtagandet är avslutat")
     (kickoff,) = [line for line in lines if "liten.skolor.kommun" not in line]
     assert "liten → " in kickoff and kickoff.endswith("– revision 3 är genomförd")
+
+
+def test_an_effort_removed_from_the_file_by_init_has_its_queued_notices_withdrawn(running: Engine) -> None:
+    tick(running, at(2027, 3, 1))  # the -30 reminders, not delivered
+    with db.transaction(running) as s:
+        result = load_plan(s, without_effort("skolor"), now=at(2027, 3, 2, 9))
+    assert "åtagande liten.skolor.kommun finns inte längre i filen: avslutat" in result.changes
+    after = rows(running)
+    gone = after["reminder:liten.skolor.kommun:2026:-30"]
+    assert (gone.state, gone.last_error) == ("withdrawn", "åtagandet är avslutat")
+    assert {r.state for k, r in after.items() if "skolor" not in k} == {"pending"}
+
+
+def test_a_deviation_is_withdrawn_when_the_follow_up_is_corrected_to_meet_the_target(running: Engine) -> None:
+    def record(value: int, *, replace: bool) -> None:
+        with db.transaction(running) as s:
+            service.record_follow_up(
+                s,
+                "vandringar.kommun",
+                period=2026,
+                values={"antal": value},
+                comment="Rättad" if replace else "En vandring",
+                by="Fritid",
+                now=at(2027, 3, 10, 14 + replace),
+                replace=replace,
+            )
+
+    record(1, replace=False)  # 1 of the target 2: a deviation for the process owner, in the next slot
+    key = "deviation:liten.vandringar.kommun:2026:antal"
+    assert rows(running)[key].state == "pending"
+    record(2, replace=True)  # two walks after all
+    gone = rows(running)[key]
+    assert (gone.state, gone.last_error) == ("withdrawn", "uppföljningen är rättad och ligger inte längre under målet")
+
+
+def test_the_late_notices_of_a_revision_never_completed_are_withdrawn_when_the_next_one_replaces_it(
+    engine: Engine, liten: Agreement
+) -> None:
+    # Revision 1 (deadline 2022-04-19) is never completed; revision 2 (2025-04-15) kicks off on 14 February 2025.
+    with db.transaction(engine) as s:
+        load_plan(s, liten, now=at(2021, 11, 1, 9))
+    tick(engine, at(2021, 11, 1, 9))
+    tick(engine, at(2025, 2, 13, 13))  # the latest late notice for revision 1, caught up into the next slot
+    (late,) = [r for k, r in rows(engine).items() if k.startswith("revision_overdue:liten:1:")]
+    assert late.state == "pending" and late.send_at == at(2025, 2, 14)
+    tick(engine, at(2025, 2, 14))
+    after = rows(engine)
+    assert (after[late.key].state, after[late.key].last_error) == ("withdrawn", "revision 1 har ersatts av revision 2")
+    assert after["revision_kickoff:liten:2"].state == "pending"
