@@ -93,9 +93,28 @@ def upgrade(engine: Engine) -> bool:
         if before == head_revision():
             return False
         cfg = _alembic_config()
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # A batch migration copies a table and drops the old one; with foreign keys
+                # on, the drop fails while any row refers to it. SQLite ignores the pragma
+                # inside a transaction, so it is set before the migration's transaction.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if broken:
+                            raise DatabaseNotReady(
+                                redact(str(engine.url)), f"uppgraderingen bröt {len(broken)} referenser; inget ändrat"
+                            )
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    conn.commit()
         return True
     except OperationalError as exc:
         raise DatabaseNotReady(redact(str(engine.url)), _reason(exc)) from None

@@ -9,8 +9,8 @@ so a delivery that lags behind sends nothing stale. The answer is a Swedish reas
 A notice is stale when:
 
 * reminder, overdue, escalation for commitment C and period P: C has ended; P's
-  follow-up is recorded; C's open period is no longer P; or the termination took
-  effect by the day it would go;
+  follow-up is recorded; C's open period is no longer P; the termination took effect
+  by the day it would go; or, for a reminder, that day is after the due date;
 * revision_kickoff, revision_overdue for revision n: n is completed; the agreement has
   moved past n; the termination took effect, or the term ended, by the day it would go;
 * weekly_summary: the termination took effect by the day it would go, no commitment is live,
@@ -92,6 +92,9 @@ def reason(
             return f"uppföljningen för {period} är registrerad"
         if commitment.period != period:
             return f"perioden {period} är inte längre öppen (åtagandet följs nu upp för {commitment.period})"
+        if kind == "reminder" and "due" in data and day > date.fromisoformat(str(data["due"])):
+            # Held up past the due date: the overdue notice replaces it, as it does at the tick.
+            return f"sista dagen {data['due']} har passerat; påminnelsen om försenad rapport ersätter den"
     elif kind in REVISION_KINDS:
         number = int(data.get("revision", 0))
         if number in agreement.completed_revisions:

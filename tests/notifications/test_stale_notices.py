@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from engine import db, service
-from engine.agreement import load_agreement
+from engine.agreement import Agreement, load_agreement
 from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import OutboxRow
@@ -194,3 +194,17 @@ def test_a_notice_held_up_past_the_day_a_termination_takes_effect_is_not_sent_th
     assert {(r.state, r.last_error) for r in reminders} == {
         ("withdrawn", "överenskommelsen är uppsagd från 2027-03-26")
     }
+
+
+def test_a_reminder_held_up_past_its_due_date_is_withdrawn_for_the_overdue_notice(
+    engine: Engine, boras: Agreement, tmp_path: Path
+) -> None:
+    """DESIGN: a reminder whose due date has passed is replaced by the overdue notice, not sent late."""
+    with db.transaction(engine) as s:
+        load_plan(s, boras, now=datetime(2026, 11, 24, 9, tzinfo=STHLM))
+    tick(engine, datetime(2027, 3, 1, 8, tzinfo=STHLM))  # the -30 reminders, then the mail server is down
+    report = deliver(engine, datetime(2027, 4, 6, 8, tzinfo=STHLM), Settings(mail_dir=tmp_path / "ut"))
+    assert report.sent == 0 and report.withdrawn == 28
+    with db.transaction(engine) as s:
+        reasons = set(s.scalars(select(OutboxRow.last_error).where(OutboxRow.state == "withdrawn")))
+    assert reasons == {"sista dagen 2027-03-31 har passerat; påminnelsen om försenad rapport ersätter den"}

@@ -3,7 +3,8 @@
 * ``agreements.revision_due`` holds the current revision's deadline (the nominal date
   from the signing date moved to a working day, rules.revision.deadline) and may be
   NULL: a fixed term whose last revision is done has none left. Stored nominal dates
-  are recomputed into deadlines, from the signing date.
+  are recomputed into deadlines, from the signing date, and so are open revisions' own.
+  (On SQLite the table is rebuilt; engine.db.upgrade turns foreign keys off around it.)
 * ``cancelled`` outbox rows become ``withdrawn``: one state for every notice whose
   reason went away before it was sent (rules.withdrawal).
 * ``ix_outbox_commitment``: the notices of a commitment that moved, found without
@@ -52,6 +53,13 @@ def upgrade() -> None:
         assert signed_on is not None
         due = deadline(signed_on, int(settings["revision"]["every_years"]), int(number), _as_date(valid_to), cal)
         conn.execute(sa.text("UPDATE agreements SET revision_due = :due WHERE id = :id"), {"due": due, "id": aid})
+        # An open revision shows its own date (revision status): the same deadline.
+        for rid, rnumber in conn.execute(
+            sa.text("SELECT id, number FROM revisions WHERE agreement_id = :id AND completed_at IS NULL"), {"id": aid}
+        ).all():
+            rdue = deadline(signed_on, int(settings["revision"]["every_years"]), int(rnumber), _as_date(valid_to), cal)
+            if rdue is not None:
+                conn.execute(sa.text("UPDATE revisions SET due = :due WHERE id = :id"), {"due": rdue, "id": rid})
 
 
 def downgrade() -> None:
