@@ -320,7 +320,6 @@ def record_follow_up(
         opens = follow_up_rules.reporting_opens(period, schedule, cal)
         if today < opens:
             raise InvalidValue("--period", f"uppföljningen för {period} kan lämnas från {opens.isoformat()}")
-        apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
         version = 1
     record = FollowUp(
         commitment_id=c.id,
@@ -333,6 +332,10 @@ def record_follow_up(
         hours=hours,
     )
     session.add(record)
+    session.flush()
+    if version == 1:
+        # After the record, so what the move withdraws is withdrawn for the reason that it was reported.
+        apply_transition(session, c, "follow_up", by=by, why=f"uppföljning {period} registrerad", now=now)
     owner = session.get(UnitRow, (c.agreement_id, agreement.process_owner))
     assert owner is not None
     notices = deviation.evaluate(
