@@ -22,9 +22,9 @@ what the rules compute at T0: ``rules.commitment.evaluate`` on the commitment's 
 T0 (one evaluation per month-day, since all 30 commitments of a copy share it). The
 agreements' ``next_check`` is ``rules.revision.evaluate`` at T0 (the next kick-off, in
 2027; no revision work is due at the tick). The notices the rules would have queued at
-T0 or earlier are taken as sent and are not in the outbox. (The two ``trafik``
-commitments, whose timeframe ended in 2018, are ``pågående`` here too: load_plan would
-have ended them, but the rules treat a ``pågående`` row the same whatever its timeframe.)
+T0 or earlier are taken as sent and are not in the outbox. (The ``trafik`` effort's
+timeframe ended in 2018; in the copies it is open-ended like the others, so that all 30
+commitments are alike: the rules would end a commitment asked for a period past its end.)
 
 The tick runs at NOW = 2026-11-24 08:00 Europe/Stockholm; T0 = NOW − ``--since-days``
 (12: the last tick ran 12 days earlier). Every commitment with a reminder or an overdue
@@ -163,8 +163,9 @@ def load_template(t0: datetime) -> Template:
         parties = rows("SELECT id, name, contact_unit FROM parties WHERE agreement_id = ? ORDER BY id")
         units = rows("SELECT id, name, party, email, contact_name FROM units WHERE agreement_id = ? ORDER BY id")
         areas = rows("SELECT id, number, title FROM areas WHERE agreement_id = ? ORDER BY id")
+        # Every effort open-ended (Trafik's ended in 2018), so that all 30 commitments are alike.
         efforts = rows(
-            "SELECT id, area_id, position, title, timeframe_text, starts, ends, measures"
+            "SELECT id, area_id, position, title, timeframe_text, starts, NULL AS ends, measures"
             " FROM efforts WHERE agreement_id = ? ORDER BY id"
         )
         commitments = rows(
