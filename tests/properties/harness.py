@@ -38,7 +38,9 @@ the engine raises.
 from __future__ import annotations
 
 import dataclasses
+import signal
 import tempfile
+import threading
 import time as wallclock
 import traceback
 from dataclasses import dataclass, field
@@ -182,6 +184,8 @@ class Run:
     decisions: list[tuple[int, str, str, datetime]] = field(default_factory=list)  # (revision, c, decision, at)
     final_agreement: dict[str, Any] = field(default_factory=dict)
     eml_files: int = 0
+    final: dict[str, tuple[str, int]] = field(default_factory=dict)  # commitment → (state, period) at the end
+    derived: dict[str, Any] = field(default_factory=dict)  # what the tests compute from the run, once
 
     @property
     def spec(self) -> Any:
@@ -646,6 +650,8 @@ class _Driver:
 
     def _collect(self) -> None:
         run = self.run
+        self._refresh()
+        run.final = dict(self.open)
         with db.transaction(self.engine) as s:
             run.outbox = [
                 Row(
@@ -703,6 +709,68 @@ def _next_noon(t: datetime) -> datetime:
     """12:00 local at or after ``t``."""
     noon = local(day_of(t), PERSON_TIME)
     return noon if noon >= t else local(day_of(t) + timedelta(days=1), PERSON_TIME)
+
+
+# -- engine.simulate on the same file ---------------------------------------------------------------
+
+SIMULATE_EVENTS_PER_YEAR = 4000  # a decade of Borås is ~1,500 events; a loop is far more
+SIMULATE_SAME_INSTANT = 100  # events at one instant (a generated plan reporting at once is at most ~40)
+SIMULATE_SECONDS = 60  # wall clock, in case a loop yields nothing at all
+
+
+class _Alarm(Exception):
+    pass
+
+
+def simulate_ends(case: Case) -> str | None:
+    """Run ``engine.simulate.simulate`` (the CLI's `samverkan simulate`) on the file of a fixed term, from a
+    year before the term's end to a year after it; None when it ends by itself, else what went wrong.
+
+    Issue 11, points 3 and 4: it spun completing revision 3, 4, 5 … at one instant after the term.
+    """
+    from engine.simulate import simulate
+
+    spec = case.agreement
+    if spec.valid_to is None:
+        return None
+    start = max(spec.signed, add_years(spec.valid_to, -1))
+    end = add_years(spec.valid_to, 1)
+    bound = SIMULATE_EVENTS_PER_YEAR * 2
+    armed = _can_alarm()
+    previous = signal.getsignal(signal.SIGALRM) if armed else None
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _Alarm
+
+    if armed:
+        signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, SIMULATE_SECONDS)
+    events = same = 0
+    last: datetime | None = None
+    try:
+        for event in simulate([parse(spec)], start, end):
+            events += 1
+            same = same + 1 if event.at == last else 0
+            last = event.at
+            if same > SIMULATE_SAME_INSTANT:
+                return (
+                    f"simulate {start} → {end}: {same} events at {event.at.isoformat()} ({event.kind} {event.details})"
+                )
+            if events > bound:
+                return f"simulate {start} → {end}: more than {bound} events (at {event.at.isoformat()})"
+    except _Alarm:
+        return f"simulate {start} → {end}: still running after {SIMULATE_SECONDS} s (at {last})"
+    except SamverkanError as exc:
+        return f"simulate {start} → {end} stopped: {exc}"
+    finally:
+        if armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    return None
+
+
+def _can_alarm() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
 @dataclass
