@@ -472,7 +472,7 @@ def reported_periods_stay_closed_after_a_revision(run: Run) -> Iterable[str]:
             for r in run.outbox:
                 if r.commitment_id != cid or r.period != period or r.kind not in FOLLOW_UP_KINDS:
                     continue
-                if r.created_at > done.at or (r.state == "sent" and r.sent_at is not None and r.sent_at > done.at):
+                if r.created_at >= done.at or (r.state == "sent" and r.sent_at is not None and r.sent_at >= done.at):
                     yield (
                         f"{_describe(r)}: {period} was reported before revision {done.step} "
                         f"(adopted {t(done.at)}) and is asked for again"
