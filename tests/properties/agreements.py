@@ -144,10 +144,14 @@ class Termination:
 
 @dataclass(frozen=True, kw_only=True)
 class Outage:
-    """The mail server is down: nothing is delivered from ``start_day`` (after signing) for ``days`` days."""
+    """The mail server is down for ``days`` days, from ``offset`` days after an anchor: the signing day, the due
+    day of the ``index``-th period, or the kick-off of revision ``index`` + 1 — so that queued notices wait while
+    the reason for them goes away (a report, a completed revision)."""
 
-    start_day: int
-    days: int
+    anchor: Literal["signing", "due", "kickoff"] = "signing"
+    index: int = 0
+    offset: int = 0
+    days: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -404,6 +408,19 @@ revision_steps = st.builds(
 )
 
 
+def outages(years: int) -> st.SearchStrategy[Outage]:
+    return st.one_of(
+        st.builds(Outage, anchor=st.just("signing"), offset=st.integers(0, years * 365), days=st.integers(1, 10)),
+        st.builds(
+            Outage,
+            anchor=st.sampled_from(["due", "kickoff"]),
+            index=st.integers(0, years - 1),
+            offset=st.integers(-12, 3),
+            days=st.integers(1, 10),
+        ),
+    )
+
+
 @st.composite
 def scripts(draw: st.DrawFn, spec: AgreementSpec, years: int) -> Script:
     slots = len(spec.slots())
@@ -423,11 +440,7 @@ def scripts(draw: st.DrawFn, spec: AgreementSpec, years: int) -> Script:
         revisions=tuple(draw(st.lists(revision_steps, max_size=years))),
         termination=termination,
         close_days=draw(st.one_of(st.none(), st.integers(0, 400))) if spec.valid_to is not None else None,
-        outages=tuple(
-            draw(
-                st.lists(st.builds(Outage, start_day=st.integers(0, years * 365), days=st.integers(1, 10)), max_size=2)
-            )
-        ),
+        outages=tuple(draw(st.lists(outages(years), max_size=2))),
     )
 
 

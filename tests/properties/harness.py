@@ -64,6 +64,7 @@ from tests.properties.agreements import (
     Case,
     CommitmentSpec,
     EffortSpec,
+    Outage,
     Report,
     parse,
 )
@@ -241,13 +242,7 @@ class _Driver:
         self.engine = db.connect("sqlite://")
         db.upgrade(self.engine)
         self.run = Run(case=case, start=self.start, stop=self.stop, reached=self.start)
-        self.run.outages = sorted(
-            (
-                midnight(spec.signed + timedelta(days=o.start_day)),
-                midnight(spec.signed + timedelta(days=o.start_day + o.days)),
-            )
-            for o in case.script.outages
-        )
+        self.run.outages = sorted(self._outage(o) for o in case.script.outages)
         # The plan in force, as the harness wrote it (the revised files are built from it).
         self.plan: list[EffortSpec] = list(spec.efforts)
         self.valid_to = spec.valid_to
@@ -266,6 +261,17 @@ class _Driver:
         self.closed = False
         # commitment → (state, period) when a decision last moved it to reviderad (pågående or uppföljd)
         self.revised_from: dict[str, tuple[str, int]] = {}
+
+    def _outage(self, o: Outage) -> tuple[datetime, datetime]:
+        if o.anchor == "due":
+            anchor = self.fu.due(self.spec.signed.year + o.index)
+        elif o.anchor == "kickoff":
+            deadline = self.rev.deadline(o.index + 1, self.spec.valid_to) or self.spec.signed
+            anchor = day_of(self.rev.kickoff_at(deadline))
+        else:
+            anchor = self.spec.signed
+        down = anchor + timedelta(days=o.offset)
+        return midnight(down), midnight(down + timedelta(days=o.days))
 
     # -- the clock ---------------------------------------------------------------------------
 
