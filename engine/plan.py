@@ -16,7 +16,7 @@ from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.agreement import Agreement, Effort
@@ -25,6 +25,7 @@ from engine.models import (
     AreaRow,
     Commitment,
     EffortRow,
+    FollowUp,
     PartyRow,
     PlanVersion,
     UnitRow,
@@ -233,8 +234,12 @@ def load_plan(
             and row.terminates is None
             and before.get((effort.id, party)) != after.get((effort.id, party))
         ):
-            # Back in the plan, or its end moved: live again if a period is left to follow up.
+            # Back in the plan, or its end moved: live again if a period is left to follow up —
+            # never one it already reported (with an early due date that can be this year's).
+            reported = session.scalar(select(func.max(FollowUp.period)).where(FollowUp.commitment_id == cid))
             period = first_period(agreement, effort, today, calendar, added=True)
+            if reported is not None:
+                period = max(period, reported + 1)
             if last is None or period <= last:
                 moved = lifecycle.move(
                     cid,

@@ -219,3 +219,29 @@ def test_nothing_is_brought_back_after_the_agreement_was_terminated(
     tick(engine, at(2027, 1, 15))
     assert commitment(engine, SKOLOR)[0] == "avslutad"
     assert [h[0] for h in history(engine, SKOLOR)] == ["start", "end"]
+
+
+def test_an_effort_brought_back_never_asks_again_for_a_period_it_already_reported(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a due date early in the year, 2027 can be reported in December 2027 itself."""
+    early = TEXT.replace('due: "03-31"', 'due: "01-06"')
+    for version in ("v1", "v2"):
+        (tmp_path / version).mkdir()
+    v1 = write(tmp_path / "v1", "liten.yaml", early)
+    init(engine, v1, at(2026, 11, 2), capsys)
+    tick(engine, at(2026, 11, 2))
+    with db.transaction(engine) as s:  # 2026's report (due 2027-01-07), so that 2027 is the open period
+        service.record_follow_up(
+            s, SKOLOR, period=2026, values={"besok": 3}, comment="ok", by="Skolan", now=at(2027, 1, 5)
+        )
+    tick(engine, at(2027, 1, 5, 12))
+    tick(engine, at(2027, 12, 8, 8))  # reporting for 2027 opens with its -30 reminder
+    with db.transaction(engine) as s:
+        service.record_follow_up(
+            s, SKOLOR, period=2027, values={"besok": 4}, comment="ok", by="Skolan", now=at(2027, 12, 10)
+        )
+    init(engine, write(tmp_path / "v2", "liten.yaml", without_effort(early, "skolor")), at(2027, 12, 15), capsys)
+    assert commitment(engine, SKOLOR)[0] == "avslutad"
+    init(engine, v1, at(2027, 12, 20), capsys)
+    assert commitment(engine, SKOLOR)[:2] == ("planerad", 2028)  # not 2027 again

@@ -51,7 +51,6 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import db, service
-from engine.errors import SamverkanError
 from engine.models import AgreementRow, Commitment, FollowUp, OutboxRow, Revision, RevisionDecision, TransitionRecord
 from engine.plan import load_plan
 from engine.revisions import complete, decide, open_revision
@@ -59,6 +58,7 @@ from engine.tick import NoticeQueued, TransitionApplied, next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.settings import Settings
 from rules.calendar import add_years
+from rules.errors import SamverkanError
 from tests.properties.agreements import (
     AGREEMENT_ID,
     Case,
@@ -85,17 +85,10 @@ RETRIES = 40
 MAX_SAME_INSTANT = 200
 MAX_ITERATIONS_PER_YEAR = 1500
 
-# -- API the spec names that this engine may not have yet: switched on here ------------------
-#
-# `samverkan close` (spec11.md, "Fixed terms after valid_to"): the process owner closes an agreement
-# whose term has ended. The harness calls it when the script asks and the engine has it; without
-# it the step is recorded as refused ("saknas i motorn"), never skipped silently.
-CLOSE = getattr(service, "close", None)
-
 
 def _close(session: Any, *, now: datetime) -> None:
-    assert CLOSE is not None
-    CLOSE(session, agreement_id=AGREEMENT_ID, by=OWNER, why="giltighetstiden är slut", now=now)
+    """`samverkan close`: the process owner closes an agreement whose term has ended."""
+    service.close_agreement(session, agreement_id=AGREEMENT_ID, by=OWNER, why="giltighetstiden är slut", now=now)
 
 
 def commitment_id(effort: str, party: str) -> str:
@@ -489,13 +482,6 @@ class _Driver:
 
     def _close(self, now: datetime) -> None:
         self.closed = True
-        if CLOSE is None:
-            self.run.actions.append(
-                Action(
-                    at=now, kind="close", ok=False, error="engine.service.close saknas i motorn (spec: samverkan close)"
-                )
-            )
-            return
         try:
             with db.transaction(self.engine) as s:
                 _close(s, now=now)

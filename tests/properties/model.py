@@ -1,4 +1,4 @@
-"""What spec11.md says each commitment's life was, given what the people actually did in a run.
+"""What docs/rules.md says each commitment's life was, given what the people actually did in a run.
 
 The engine's own state is not consulted: the inputs are the generated agreement, the harness's
 record of the people's accepted actions (follow-ups, revision decisions and completions with the
@@ -6,7 +6,7 @@ plans they adopted, the termination, a close) and the spec's dates. The output, 
 is when it was open (``pågående``) for which period and when it was ended; the properties
 compare the engine's notices with it.
 
-The lifecycle as spec11.md decides it ("Periods and reporting", "Lifecycle moves", "Fixed terms
+The lifecycle as docs/rules.md decides it ("Periods and reporting", "Lifecycle moves", "Fixed terms
 after valid_to"):
 
 * planerad → pågående for its first period at local midnight of its timeframe's start (at once

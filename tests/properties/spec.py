@@ -1,4 +1,4 @@
-"""The decided semantics of issue 11 (/work/spec11.md), written out once as the suite's oracle.
+"""The decided semantics of issue 11 (docs/rules.md), written out once as the suite's oracle.
 
 Only calendar arithmetic from ``rules.calendar`` (add_years, month_day, the working days) is
 taken from the engine: it is the documented contract, tested on its own in tests/rules. Every

@@ -2,7 +2,7 @@
 
 Each test draws a generated agreement file and scripted people (tests/properties/agreements.py),
 runs the real engine over ten years with the real dispatcher (tests/properties/harness.py) and
-asserts one behaviour of spec11.md on what happened. The run is shared: every test draws the same
+asserts one behaviour of docs/rules.md on what happened. The run is shared: every test draws the same
 sequence of cases (one fixed seed), and a case is run once and kept, so the nine-plus behaviours
 cost one decade of engine time per case (profiled: see the terminal summary).
 
@@ -55,13 +55,11 @@ NAMED = os.environ.get("SAMVERKAN_PROPERTY_NAMED", "1") != "0"
 SHOWN = 12
 
 # -- the outbox state of a withdrawn notice -----------------------------------------------------
-# spec11.md: "New outbox state `withdrawn` (shown as "återkallad") ... The old `cancelled` rows become
-# `withdrawn`". A stale notice must end in WITHDRAWN; NOT_SENT are the states that at least did not
-# send it (the engine before issue 11 wrote `cancelled`).
+# A stale notice must end withdrawn (shown as "återkallad"), never sent.
 WITHDRAWN = "withdrawn"
-NOT_SENT = frozenset({WITHDRAWN, "cancelled"})
+NOT_SENT = frozenset({WITHDRAWN})
 
-# What a termination (or the term's end) makes stale: spec11.md, "Withdrawn notices" (a deviation stays valid).
+# What a termination (or the term's end) makes stale: docs/rules.md, "Withdrawn notices" (a deviation stays valid).
 ENDED_BY_TERMINATION = FOLLOW_UP_KINDS | REVISION_KINDS | {"weekly_summary"}
 
 PROPERTY = settings(

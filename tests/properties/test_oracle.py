@@ -1,4 +1,4 @@
-"""The suite's oracle (tests/properties/spec.py) on the examples spec11.md and issue 11 give.
+"""The suite's oracle (tests/properties/spec.py) on the examples docs/rules.md and issue 11 give.
 
 If these fail, the property tests judge the engine by a wrong yardstick.
 """
