@@ -4,7 +4,9 @@ For a commitment that is ``pågående`` with open period P, due date D (the repo
 P, moved to a working day by the calendar):
 
 * a reminder at each configured offset (≤ 0 days) from D, on the previous working
-  day if that day is closed, at the send time; key ``reminder:<c>:<P>:<offset>``;
+  day if that day is closed, at the send time; key ``reminder:<c>:<P>:<offset>``. Two
+  offsets that land on the same working day (−3 and −1 around Easter) are one reminder,
+  the one nearer the due date;
 * from the first working day after D, an overdue notice, repeated every
   ``overdue_repeat_days`` (each on the next working day); key ``overdue:<c>:<P>:<k>``;
 * ``escalation_after_days`` after D (next working day), one escalation to the process
@@ -49,9 +51,11 @@ class _Cycle:
 @lru_cache(maxsize=4096)
 def _cycle(period: int, s: Schedule, cal: SwedishCalendar) -> _Cycle:
     due = cal.follow_up_due(period, s.due_md)
+    # Two offsets moved onto the same working day (Easter) are one reminder: the one nearer the due date.
+    by_day = {cal.reminder_day(due, off): off for off in sorted(s.reminder_offsets)}
     return _Cycle(
         due=due,
-        reminders=tuple((off, send_at(cal.reminder_day(due, off), s.send_time, s.zone)) for off in s.reminder_offsets),
+        reminders=tuple((off, send_at(day, s.send_time, s.zone)) for day, off in sorted(by_day.items())),
         first_overdue=_overdue_at(due, 0, s, cal),
         escalation=send_at(cal.next_working_day(due + timedelta(days=s.escalation_after_days)), s.send_time, s.zone),
     )

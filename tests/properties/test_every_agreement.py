@@ -188,7 +188,9 @@ def every_reminder_is_sent_once_on_time(run: Run, model: Model) -> Iterable[str]
                 yield f"{_describe(r)}: offset {r.data.get('offset_days')} is not configured ({spec.offsets})"
     for cid, life in sorted(model.lives.items()):
         for period, opened, closed in life.open:
-            for offset in spec.offsets:
+            # Offsets moved onto the same working day are one reminder, the one nearest the due date.
+            same_day = {fu.reminder_day(period, o): o for o in sorted(spec.offsets)}
+            for offset in sorted(same_day.values()):
                 planned = fu.reminder_at(period, offset)
                 if planned < opened or (closed is not None and planned >= closed) or planned >= run.until:
                     continue

@@ -199,3 +199,16 @@ def test_a_reminder_caught_up_into_the_next_reminders_slot_is_replaced_by_it() -
 
 def notices_for(s: Schedule, now: datetime) -> list[QueueNotice]:
     return [a for a in follow_up.evaluate(view(), s, now, CAL).actions if isinstance(a, QueueNotice)]
+
+
+def test_two_reminders_moved_onto_the_same_working_day_are_one() -> None:
+    # 2023's report is due Tuesday 2 April 2024 (Easter); -3 (Saturday 30 March) and -1 (Easter Monday)
+    # both move to Thursday 28 March: one reminder that morning, the one nearer the due date.
+    close = Schedule.from_settings(
+        "Europe/Stockholm",
+        ScheduleSettings.model_validate({"follow_up": {"reminder_offsets_days": [-3, -1]}}).model_dump(mode="json"),
+    )
+    c = view(period=2023)
+    found = [a for a in follow_up.evaluate(c, close, local(2024, 3, 28), CAL).actions if isinstance(a, QueueNotice)]
+    assert [n.key for n in found] == ["reminder:boras.mbu.kommun:2023:-1"]
+    assert follow_up.evaluate(c, close, local(2024, 3, 28), CAL).next_check == local(2024, 4, 3)
