@@ -28,7 +28,6 @@ from engine.models import (
     UnitRow,
 )
 from rules import lifecycle
-from rules.calendar import SwedishCalendar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +142,7 @@ def _as_date(value: Any) -> date:
 
 
 def review(
-    session: Session, now: datetime, *, agreement_id: str | None = None, calendar: SwedishCalendar | None = None
+    session: Session, now: datetime, *, agreement_id: str | None = None
 ) -> Review:
     out = Review(now=now)
     agreements = {
