@@ -248,6 +248,7 @@ class _Driver:
         self.reported: set[tuple[str, int]] = set()  # a unit that has reported a period does not report it again
         self.open: dict[str, tuple[str, int]] = {}  # commitment → (state, period), as the engine holds it
         self.revision_n: int | None = 1  # the next deadline (counted from signing) the owner acts on; None: no more
+        self.engine_revision = 1  # the number the engine gave the revision the owner last opened
         self.last_revision_at: datetime | None = None
         self.terminated_at: datetime | None = None
         self.effective: date | None = None
@@ -497,11 +498,15 @@ class _Driver:
         assert n is not None
         self.last_revision_at = now
         completed = False
+        self.engine_revision = n
         try:
             completed = self._revision_steps(now, n, deadline)
         finally:
             today = day_of(now)
-            self.revision_n = self.rev.next_after(n, today, self.valid_to) if completed else n + 1
+            # The engine may have replaced revision n by a later one whose kick-off came first
+            # (docs/rules.md): what it completed is that one, and the next comes after it.
+            done = max(n, self.engine_revision)
+            self.revision_n = self.rev.next_after(done, today, self.valid_to) if completed else n + 1
             self._refresh()
 
     def _revision_steps(self, now: datetime, n: int, deadline: date) -> bool:
@@ -511,6 +516,7 @@ class _Driver:
             with db.transaction(self.engine) as s:
                 revision = open_revision(s, by=OWNER, now=now, agreement_id=AGREEMENT_ID)
                 number, by_hand = revision.number, revision.opened_by == OWNER
+                self.engine_revision = number
         except SamverkanError as exc:
             run.actions.append(Action(at=now, kind="open_revision", ok=False, detail={"n": n}, error=str(exc)))
             return False
