@@ -21,13 +21,15 @@ every message arrived exactly once. The same server serves every phase of the ru
 
 The database
 ------------
-A SQLite file in a temporary directory, schema by ``engine.db.upgrade``, with the Borås
-agreement (config/boras-2015.yaml) loaded by ``engine.plan.load_plan`` at NOW =
-2026-11-24 09:00 Europe/Stockholm, and ``--count`` pending outbox rows written by
-``engine.outbox.queue``: kind ``reminder``, key ``reminder:<commitment>:<period>:-30``
-for the agreement's commitments in turn and periods 2026, 2027, … (so every key is
-unique), recipient the responsible unit's e-mail, data ``{"period", "due": <period+1>-03-31,
-"days_left": 30, "offset_days": -30}``, ``send_at`` = NOW. Every phase that writes gets
+A SQLite file in a temporary directory, schema by ``engine.db.upgrade``, with copies of
+the Borås agreement (config/boras-2015.yaml, agreement ids ``boras-0000`` …) loaded by
+``engine.plan.load_plan`` at NOW = 2026-11-24 09:00 Europe/Stockholm, as many as
+``--count`` reminders need, and ``--count`` pending outbox rows written by
+``engine.outbox.queue``: kind ``reminder``, key ``reminder:<commitment>:<period>:<offset>``
+for the live commitments in turn, their open period (2026) and the offsets −30, −7 and 0
+(so every key is unique and every notice is one the dispatcher's claim-time check finds
+still due), recipient the responsible unit's e-mail, data ``{"period", "due":
+<period+1>-03-31, "days_left", "offset_days"}``, ``send_at`` = NOW. Every phase that writes gets
 its own copy of this file.
 
 What is measured (wall clock, ``time.perf_counter``)
@@ -57,7 +59,7 @@ and the table shows each one's median round; the ratio is to the median ceiling.
 Then, not part of the table:
 
 * the dispatcher's time split, on another fresh copy, from timing wrappers put on
-  ``claim``, ``_plan`` (and inside it ``contexts``), ``_build`` (and inside it ``render``,
+  ``claim``, ``withdraw_claimed``, ``_plan`` (and inside it ``contexts``), ``_build`` (and inside it ``render``,
   ``_ics``, ``message.build``), ``_mark`` and the mailer's ``send_all``; ``send_all``
   pulls the ``_build`` calls, so its own share is shown less them. What remains is
   loading the claimed rows into ORM objects and ``asyncio.run``'s loop set-up. The time
@@ -99,7 +101,7 @@ from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session
 
 from engine import db
-from engine.agreement import load_agreement
+from engine.agreement import parse_agreement
 from engine.cli import settle_memory
 from engine.models import Commitment, OutboxRow, UnitRow
 from engine.outbox import queue
@@ -115,7 +117,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "boras-2015.yaml"
 ZONE = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=ZONE)
-FIRST_PERIOD = 2026
 HOST = "127.0.0.1"
 SENDER = "samverkan@boras.example"
 TARGET = 0.7
@@ -217,36 +218,47 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+# The reminders of the open period, at each of the file's offsets: a notice the dispatcher's
+# claim-time check (engine.withdraw.withdraw_stale) finds still due, as a real one would be.
+OFFSETS = ((-30, 30), (-7, 7), (0, 0))
+LIVE_PER_COPY = 28  # Borås's 30 commitments but Trafik's two, whose timeframe ended in 2018
+
+
 def build_database(path: Path, count: int) -> int:
-    """Borås loaded at NOW and ``count`` pending reminders; returns how many commitments they cycle over."""
+    """Copies of Borås loaded at NOW and ``count`` pending reminders; returns how many commitments they cycle over."""
     engine = db.connect(sqlite_url(path))
+    text = CONFIG.read_text(encoding="utf-8")
+    copies = -(-count // (LIVE_PER_COPY * len(OFFSETS)))
     try:
         db.upgrade(engine)
         with db.transaction(engine) as session:
-            load_plan(session, load_agreement(CONFIG), now=NOW)
+            for k in range(copies):
+                copy = text.replace("\n  id: boras\n", f"\n  id: boras-{k:04d}\n", 1)
+                load_plan(session, parse_agreement(copy, f"boras-{k:04d}.yaml"), now=NOW)
         with db.transaction(engine) as session:
             targets = session.execute(
-                select(Commitment.id, Commitment.agreement_id, UnitRow.email)
+                select(Commitment.id, Commitment.agreement_id, UnitRow.email, Commitment.period)
                 .join(
                     UnitRow,
                     and_(UnitRow.agreement_id == Commitment.agreement_id, UnitRow.id == Commitment.responsible),
                 )
+                .where(Commitment.state != "avslutad")
                 .order_by(Commitment.id)
             ).all()
         notices = []
         for i in range(count):
-            cid, aid, email = targets[i % len(targets)]
-            period = FIRST_PERIOD + i // len(targets)
+            cid, aid, email, period = targets[i % len(targets)]
+            offset, left = OFFSETS[i // len(targets)]
             notices.append(
                 QueueNotice(
-                    key=f"reminder:{cid}:{period}:-30",
+                    key=f"reminder:{cid}:{period}:{offset}",
                     kind="reminder",
                     recipients=(email,),
                     send_at=NOW,
                     agreement=aid,
                     commitment=cid,
                     period=period,
-                    data={"period": period, "due": f"{period + 1}-03-31", "days_left": 30, "offset_days": -30},
+                    data={"period": period, "due": f"{period + 1}-03-31", "days_left": left, "offset_days": offset},
                 )
             )
         with engine.begin() as conn:
@@ -447,6 +459,7 @@ class Split:
         built = self.parts.get("_build", 0.0)
         rows = [
             ("claim", self.parts.get("claim", 0.0)),
+            ("withdraw_claimed (is each still due?)", self.parts.get("withdraw_claimed", 0.0)),
             ("_plan (rows into template contexts)", self.parts.get("_plan", 0.0)),
             ("  contexts", self.parts.get("_plan: contexts", 0.0)),
             ("_build (pulled by send_all, one mail at a time)", built),
@@ -455,7 +468,7 @@ class Split:
         rows.append(("  rest of _build (grouping, Message-ID, Outgoing)", built - inner))
         rows.append(("send_all, less the _build it pulled (SMTP)", self.parts.get("send_all", 0.0) - built))
         rows.append(("_mark", self.parts.get("_mark", 0.0)))
-        accounted = sum(self.parts.get(p, 0.0) for p in ("claim", "_plan", "send_all", "_mark"))
+        accounted = sum(self.parts.get(p, 0.0) for p in ("claim", "withdraw_claimed", "_plan", "send_all", "_mark"))
         rows.append(("rest: rows into ORM objects, asyncio.run", self.total - accounted))
         rows.append(("(of all the above: garbage collection)", self.gc_seconds))
         return [
@@ -511,6 +524,7 @@ def time_split(path: Path, sink: Sink, settings: Settings, count: int) -> Split:
     engine = db.connect(sqlite_url(path))
     hooks = [
         (dispatcher, "claim", "claim"),
+        (dispatcher, "withdraw_claimed", "withdraw_claimed"),
         (dispatcher, "_plan", "_plan"),
         (dispatcher, "contexts", "_plan: contexts"),
         (dispatcher, "_build", "_build"),

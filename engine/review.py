@@ -141,9 +141,7 @@ def _as_date(value: Any) -> date:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-def review(
-    session: Session, now: datetime, *, agreement_id: str | None = None
-) -> Review:
+def review(session: Session, now: datetime, *, agreement_id: str | None = None) -> Review:
     out = Review(now=now)
     agreements = {
         a.id: a

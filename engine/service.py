@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from engine import outbox
+from engine import outbox, withdraw
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -91,7 +91,7 @@ def record_move(
     c.next_check = moved.next_check
     session.add(record)
     session.flush()
-    outbox.withdraw_stale(session.connection(), at, commitments=[c.id])
+    withdraw.withdraw_stale(session.connection(), at, commitments=[c.id])
     return record
 
 
@@ -354,7 +354,7 @@ def record_follow_up(
     session.flush()
     # The reminders and overdue notices for this period lost their reason, and a
     # corrected value may have taken a deviation's away.
-    outbox.withdraw_stale(session.connection(), now, commitments=[c.id])
+    withdraw.withdraw_stale(session.connection(), now, commitments=[c.id])
     outbox.queue(session.connection(), list(notices), now)
     return record
 
@@ -384,7 +384,7 @@ def complete_revision(session: Session, agreement_id: str, *, now: datetime, num
     )
     agreement.next_check = now
     session.flush()
-    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
+    withdraw.withdraw_stale(session.connection(), now, agreement=agreement.id)
     return agreement
 
 
@@ -538,7 +538,7 @@ def terminate(
     )
     session.flush()
     # Everything queued for the day it takes effect or later lost its reason.
-    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
+    withdraw.withdraw_stale(session.connection(), now, agreement=agreement.id)
     return _record_party_event(
         session,
         agreement,
@@ -589,5 +589,5 @@ def close_agreement(
     agreement.revision_due = None
     agreement.next_check = now
     session.flush()
-    outbox.withdraw_stale(session.connection(), now, agreement=agreement.id)
+    withdraw.withdraw_stale(session.connection(), now, agreement=agreement.id)
     return [c.id for c in live]

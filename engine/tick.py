@@ -23,7 +23,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, text, update
 
-from engine import bulk, outbox
+from engine import bulk, outbox, withdraw
 from engine.db import as_utc
 from engine.models import (
     AgreementRow,
@@ -274,7 +274,7 @@ def _commitments(
         bulk.set_next_check(conn, C, plain)
         if ended:
             # What was queued for them earlier no longer has a reason to go.
-            outbox.withdraw_stale(conn, now, commitments=ended)
+            withdraw.withdraw_stale(conn, now, commitments=ended)
         _queue(conn, notices, now, report, collect)
 
 
@@ -356,7 +356,7 @@ def _revisions(
             conn.execute(advance, advances)
             for a in {x["b_id"] for x in advances}:
                 # The late notices of the revision that was replaced lost their reason.
-                outbox.withdraw_stale(conn, now, agreement=a)
+                withdraw.withdraw_stale(conn, now, agreement=a)
         conn.execute(set_next, nexts)
         _open_revisions(conn, notices, now)
         _queue(conn, notices, now, report, collect)

@@ -7,7 +7,7 @@
    SQLite the UPDATE takes the single write lock, so the claim is single-writer. A row
    left ``sending`` longer than the lease belongs to a dispatcher that died before
    marking, and is claimed again.
-   A claimed notice whose reason is gone by now (engine.outbox.withdraw_stale: the
+   A claimed notice whose reason is gone by now (engine.withdraw.withdraw_stale: the
    follow-up was recorded, the commitment ended, the agreement was terminated …) is
    marked ``withdrawn`` with the reason in the same step and never sent: a delivery
    that lags behind sends nothing stale.
@@ -43,7 +43,8 @@ from sqlalchemy.orm import Session
 from engine.clock import Clock
 from engine.db import as_utc
 from engine.models import AgreementRow, OutboxRow, UnitRow
-from engine.outbox import queue, withdraw_stale
+from engine.outbox import queue
+from engine.withdraw import withdraw_stale
 from notifications import message as mime
 from notifications.context import LinkMaker, contexts
 from notifications.mailers import Mailer, Outgoing, SendResult, make_mailer
