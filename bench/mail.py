@@ -102,7 +102,6 @@ from sqlalchemy.orm import Session
 
 from engine import db
 from engine.agreement import parse_agreement
-from engine.cli import settle_memory
 from engine.models import Commitment, OutboxRow, UnitRow
 from engine.outbox import queue
 from engine.plan import load_plan
@@ -112,6 +111,7 @@ from notifications.mailers import Mailer, Outgoing, SendResult
 from notifications.mailers.smtp import SmtpMailer
 from notifications.settings import Settings, SmtpSettings
 from rules.model import QueueNotice
+from samverkan.cli import settle_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "boras-2015.yaml"

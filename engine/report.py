@@ -37,25 +37,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, FollowUp, PartyRow, UnitRow
-from notifications.render import datum, tal
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue
 from rules.model import Schedule
 from rules.revision import deadline, kickoff_day
+from rules.texts import datum, tal
 
 Format = Literal["html", "md", "csv"]
 FORMATS: tuple[Format, ...] = ("html", "md", "csv")
 
 # State → CSS class and colour (planerad blå, pågående orange, uppföljd grön, reviderad lila, avslutad grå).
-STATE_CLASS = {
+STATE_CLASS: dict[str, str] = {
     lifecycle.PLANERAD: "planerad",
     lifecycle.PAGAENDE: "pagaende",
     lifecycle.UPPFOLJD: "uppfoljd",
     lifecycle.REVIDERAD: "reviderad",
     lifecycle.AVSLUTAD: "avslutad",
 }
-STATE_COLOUR = {
+STATE_COLOUR: dict[str, str] = {
     lifecycle.PLANERAD: "#2563eb",
     lifecycle.PAGAENDE: "#d97706",
     lifecycle.UPPFOLJD: "#15803d",
@@ -63,10 +63,7 @@ STATE_COLOUR = {
     lifecycle.AVSLUTAD: "#6b7280",
 }
 PARTY_COLOURS = ("#0e7490", "#1e3a8a", "#9d174d", "#3f6212", "#92400e")
-MONTH_ABBR = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
 
-# How the plan's column headings and the follow-up cell name a party.
-_PARTY_WORDS = {"kommun": ("Kommunens åtagande", "Kommunen"), "polis": ("Polisens åtagande", "Polisen")}
 
 
 # -- values ---------------------------------------------------------------------------------
@@ -378,7 +375,7 @@ def _party_infos(agreement: AgreementRow, rows: Sequence[PartyRow]) -> tuple[Par
     ranked = sorted(rows, key=lambda p: (order.index(p.id) if p.id in order else len(order), p.id))
     out = []
     for i, p in enumerate(ranked):
-        heading, label = _PARTY_WORDS.get(p.id, (f"{p.name}: åtagande", p.name))
+        heading, label = texts.party_heading(p.id, p.name), texts.party_label(p.id, p.name)
         out.append(PartyInfo(id=p.id, name=p.name, heading=heading, label=label, colour=PARTY_COLOURS[i % 5]))
     return tuple(out)
 
@@ -527,7 +524,7 @@ def _cell(ctx: _Context, effort: EffortRow, measures: Sequence[Measure], c: Comm
 
 def _summary(areas: Sequence[AreaReport]) -> Summary:
     pairs = [(e, cell) for a in areas for e in a.efforts for cell in e.cells]
-    counts = dict.fromkeys(lifecycle.STATES, 0)
+    counts: dict[str, int] = dict.fromkeys(lifecycle.STATES, 0)
     for _, cell in pairs:
         counts[cell.state] = counts.get(cell.state, 0) + 1
     return Summary(
@@ -772,7 +769,7 @@ def _reminder_label(offset: int) -> str:
     if offset == 0:
         return "påminnelse på sista dagen"
     days = -offset
-    return f"påminnelse {days} {'dag' if days == 1 else 'dagar'} före sista dagen"
+    return f"påminnelse {texts.days(days)} före sista dagen"
 
 
 def _revision_dues(agreement: AgreementRow, every: int, until: int, cal: SwedishCalendar) -> list[date]:
@@ -839,7 +836,7 @@ def build_wheel(agreement: AgreementRow, schedule: Schedule, period: int, cal: S
         lx, ly = polar(c, c, LABEL_R, (start + end) / 2)
         months.append(
             WheelMonth(
-                name=MONTH_ABBR[m],
+                name=texts.MONTH_ABBR[m],
                 path=ring_sector(c, c, RING_OUTER, RING_INNER, start, end),
                 label_x=lx,
                 label_y=ly,

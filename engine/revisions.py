@@ -34,12 +34,11 @@ from engine.models import (
 from engine.outbox import queue
 from engine.plan import commitment_id, describe_changes, load_plan
 from engine.service import _agreement_for, _require_text, apply_transition, complete_revision, resolve_commitment
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.errors import InvalidValue, NotFound
 from rules.model import QueueNotice
 
 DECISIONS: Final = ("keep", "change", "remove")
-DECISION_SV: Final = {"keep": "behålls", "change": "ändras", "remove": "tas bort"}
 
 
 def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str | None = None) -> Revision:
@@ -131,9 +130,8 @@ def decide(session: Session, key: str, decision: str, *, text: str, by: str, now
         raise InvalidValue("ÅTAGANDE", f"{c.id} är avslutat")
     revision = _require_open(session, c.agreement_id)
     if c.state in (lifecycle.PAGAENDE, lifecycle.UPPFOLJD):
-        apply_transition(
-            session, c, "revise", by=by, now=now, why=f"revision {revision.number}: {DECISION_SV[decision]} – {text}"
-        )
+        why = f"revision {revision.number}: {texts.DECISION_NAMES[decision]} – {text}"
+        apply_transition(session, c, "revise", by=by, now=now, why=why)
     record = RevisionDecision(
         revision_id=revision.id, commitment_id=c.id, decision=decision, text=text, by=by, decided_at=now
     )
@@ -177,7 +175,7 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
         for cid, d in decided.items()
         if d.decision == "remove" and cid in in_file
     ] + [
-        f"{cid} ska {DECISION_SV[d.decision]} men saknas i filen"
+        f"{cid} ska {texts.DECISION_NAMES[d.decision]} men saknas i filen"
         for cid, d in decided.items()
         if d.decision != "remove" and cid not in in_file
     ]

@@ -14,15 +14,14 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2.exceptions import FilterArgumentError
 
+from rules import texts
 from rules.errors import SamverkanError
 
 KINDS = (
@@ -40,34 +39,7 @@ KINDS = (
 )
 
 SUBJECT_MAX = 200
-ZONE = ZoneInfo("Europe/Stockholm")
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-KIND_NAMES = {
-    "reminder": "påminnelse",
-    "overdue": "försenad uppföljning",
-    "escalation": "eskalering",
-    "revision_kickoff": "revision inleds",
-    "revision_overdue": "försenad revision",
-    "change_notice": "ändrade förutsättningar",
-    "termination_notice": "uppsägning",
-    "deviation": "avvikelse",
-    "digest": "sammanställning",
-    "delivery_failed": "leveransfel",
-    "weekly_summary": "veckans genomgång",
-}
+KIND_NAMES = texts.KIND_NAMES
 
 
 class TemplateError(SamverkanError):
@@ -89,59 +61,33 @@ class Rendered:
 # -- filters --------------------------------------------------------------------------
 
 
-def datum(value: date | str) -> str:
-    """A date (or ISO date string) as Swedish prose: ``31 mars 2027``."""
-    if isinstance(value, datetime):
-        value = value.astimezone(ZONE).date() if value.tzinfo is not None else value.date()
-    elif isinstance(value, str):
+def _filter(fn: Callable[..., str]) -> Callable[..., str]:
+    """``fn`` from rules.texts as a template filter: its ValueError is Jinja's FilterArgumentError."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any) -> str:
         try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            raise FilterArgumentError(f"datum: {value!r} är inget datum ÅÅÅÅ-MM-DD") from None
-    elif not isinstance(value, date):
-        raise FilterArgumentError(f"datum: {value!r} är inget datum")
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+            return fn(*args)
+        except ValueError as exc:
+            raise FilterArgumentError(str(exc)) from None
+
+    return wrapped
 
 
-def datumtid(value: datetime | str) -> str:
-    """An aware instant as Swedish local time: ``1 mars 2027 kl. 08:00``."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise FilterArgumentError(f"datumtid: {value!r} är ingen tidpunkt") from None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise FilterArgumentError(f"datumtid: {value!r} är ingen tidpunkt med tidszon")
-    local = value.astimezone(ZONE)
-    return f"{datum(local.date())} kl. {local:%H:%M}"
+datum = _filter(texts.datum)
+datumtid = _filter(texts.datumtid)
+antal_dagar = texts.days
+tal = texts.tal
 
 
 def tillstand(value: str) -> str:
-    """A commitment state as a person reads it (the states are Swedish words already)."""
-    return str(value)
-
-
-def antal_dagar(value: int) -> str:
-    """``1 dag``, ``3 dagar``."""
-    return f"{value} {'dag' if abs(value) == 1 else 'dagar'}"
-
-
-def tal(value: Any) -> str:
-    """A measure value or target: whole numbers without decimals (2, not 2.0), decimal comma."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "ja" if value else "nej"
-    if isinstance(value, float):
-        if value.is_integer():
-            return str(int(value))
-        return str(value).replace(".", ",")
-    return str(value)
+    """A commitment state as a person reads it."""
+    return texts.name(texts.STATE_NAMES, str(value))
 
 
 def slag(kind: str) -> str:
     """A notice kind's Swedish name (unknown kinds are shown as they are)."""
-    return KIND_NAMES.get(kind, kind)
+    return texts.kind_name(kind)
 
 
 FILTERS: dict[str, Callable[..., str]] = {

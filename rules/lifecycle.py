@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Final
 
 from transitions import Machine, MachineError
@@ -34,35 +35,83 @@ from transitions import Machine, MachineError
 from rules.calendar import SwedishCalendar
 from rules.errors import TransitionNotAllowed, UnknownState, UnknownTrigger
 
-PLANERAD: Final = "planerad"
-PAGAENDE: Final = "pågående"
-UPPFOLJD: Final = "uppföljd"
-REVIDERAD: Final = "reviderad"
-AVSLUTAD: Final = "avslutad"
 
-STATES: Final = (PLANERAD, PAGAENDE, UPPFOLJD, REVIDERAD, AVSLUTAD)
+class State(StrEnum):
+    """A commitment's state; the value is what the database stores (unchanged since 0001)."""
 
-# trigger, sources, destination, condition. The first row whose source and condition
-# match wins, which is how reinstate returns to planerad before the new timeframe.
-TABLE: Final[tuple[tuple[str, tuple[str, ...], str, str | None], ...]] = (
-    ("start", (PLANERAD,), PAGAENDE, None),
-    ("follow_up", (PAGAENDE,), UPPFOLJD, None),
-    ("new_period", (UPPFOLJD,), PAGAENDE, None),
-    ("revise", (PAGAENDE, UPPFOLJD), REVIDERAD, None),
-    ("reinstate", (REVIDERAD,), PLANERAD, "not timeframe_begun"),
-    ("reinstate", (REVIDERAD,), PAGAENDE, "timeframe_begun"),
-    ("end", (PLANERAD, PAGAENDE, UPPFOLJD, REVIDERAD), AVSLUTAD, None),
-    ("restore", (AVSLUTAD,), PLANERAD, None),
+    PLANERAD = "planerad"
+    PAGAENDE = "pågående"
+    UPPFOLJD = "uppföljd"
+    REVIDERAD = "reviderad"
+    AVSLUTAD = "avslutad"
+
+
+class Trigger(StrEnum):
+    """What moves a commitment; the value is what history rows store and ``transition`` takes."""
+
+    START = "start"
+    FOLLOW_UP = "follow_up"
+    NEW_PERIOD = "new_period"
+    REVISE = "revise"
+    REINSTATE = "reinstate"
+    END = "end"
+    RESTORE = "restore"
+
+
+PLANERAD: Final = State.PLANERAD
+PAGAENDE: Final = State.PAGAENDE
+UPPFOLJD: Final = State.UPPFOLJD
+REVIDERAD: Final = State.REVIDERAD
+AVSLUTAD: Final = State.AVSLUTAD
+
+STATES: Final = tuple(State)
+# The one guard a move has: whether the commitment's timeframe has begun at the instant.
+GUARDS: Final = frozenset({"timeframe_begun"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """One row of the table: ``trigger`` from any of ``sources`` to ``dest``.
+
+    ``when``/``unless`` name a guard (one of GUARDS) that must be true/false for the row to
+    apply; a row with neither always applies.
+    """
+
+    trigger: Trigger
+    sources: tuple[State, ...]
+    dest: State
+    when: str | None = None
+    unless: str | None = None
+
+    def __post_init__(self) -> None:
+        for guard in (self.when, self.unless):
+            if guard is not None and guard not in GUARDS:
+                raise ValueError(f"unknown guard {guard!r}")
+
+
+_LIVE: Final = (PLANERAD, PAGAENDE, UPPFOLJD, REVIDERAD)
+
+# The first row whose source and guard match wins, which is how reinstate returns to
+# planerad before the new timeframe.
+TABLE: Final[tuple[Transition, ...]] = (
+    Transition(trigger=Trigger.START, sources=(PLANERAD,), dest=PAGAENDE),
+    Transition(trigger=Trigger.FOLLOW_UP, sources=(PAGAENDE,), dest=UPPFOLJD),
+    Transition(trigger=Trigger.NEW_PERIOD, sources=(UPPFOLJD,), dest=PAGAENDE),
+    Transition(trigger=Trigger.REVISE, sources=(PAGAENDE, UPPFOLJD), dest=REVIDERAD),
+    Transition(trigger=Trigger.REINSTATE, sources=(REVIDERAD,), dest=PLANERAD, unless="timeframe_begun"),
+    Transition(trigger=Trigger.REINSTATE, sources=(REVIDERAD,), dest=PAGAENDE, when="timeframe_begun"),
+    Transition(trigger=Trigger.END, sources=_LIVE, dest=AVSLUTAD),
+    Transition(trigger=Trigger.RESTORE, sources=(AVSLUTAD,), dest=PLANERAD),
 )
 
-TRIGGERS: Final = tuple(dict.fromkeys(row[0] for row in TABLE))
+TRIGGERS: Final = tuple(dict.fromkeys(row.trigger for row in TABLE))
 
 # What a person may type for a state: the Swedish spelling or its ASCII form.
 _ASCII = str.maketrans({"å": "a", "ä": "a", "ö": "o"})
-_STATE_ALIASES: Final = {s: s for s in STATES} | {s.translate(_ASCII): s for s in STATES}
+_STATE_ALIASES: Final = {s.value: s for s in STATES} | {s.value.translate(_ASCII): s for s in STATES}
 
 
-def parse_state(text: str) -> str:
+def parse_state(text: str) -> State:
     """A state as typed by a person (``pagaende`` or ``pågående``) → the stored value."""
     state = _STATE_ALIASES.get(text.strip().lower())
     if state is None:
@@ -70,28 +119,30 @@ def parse_state(text: str) -> str:
     return state
 
 
-def parse_trigger(text: str) -> str:
+def parse_trigger(text: str) -> Trigger:
     trigger = text.strip().lower().replace("-", "_")
     if trigger not in TRIGGERS:
         raise UnknownTrigger(text, TRIGGERS)
-    return trigger
+    return Trigger(trigger)
 
 
 def _build() -> Machine:
     transitions = []
-    for trigger, sources, dest, condition in TABLE:
-        row: dict[str, object] = {"trigger": trigger, "source": list(sources), "dest": dest}
-        if condition is not None:
-            negate, _, name = condition.rpartition(" ")
-            row["unless" if negate == "not" else "conditions"] = [name]
-        transitions.append(row)
+    for row in TABLE:
+        spec: dict[str, object] = {"trigger": row.trigger.value, "source": [s.value for s in row.sources]}
+        spec["dest"] = row.dest.value
+        if row.when is not None:
+            spec["conditions"] = [row.when]
+        if row.unless is not None:
+            spec["unless"] = [row.unless]
+        transitions.append(spec)
     return Machine(
         model=None,
-        states=list(STATES),
+        states=[s.value for s in STATES],
         transitions=transitions,
         initial=None,
         auto_transitions=False,
-        # A wrong move must raise, never pass silently (LIBRARIES.md).
+        # A wrong move must raise, never pass silently (docs/libraries.md).
         ignore_invalid_triggers=False,
     )
 
@@ -105,7 +156,7 @@ class _Subject:
     timeframe_begun: bool
 
 
-def next_state(commitment: str, state: str, trigger: str, *, timeframe_begun: bool = True) -> str:
+def next_state(commitment: str, state: str, trigger: str, *, timeframe_begun: bool = True) -> State:
     """The state ``trigger`` leads to from ``state``, or TransitionNotAllowed.
 
     ``timeframe_begun`` decides where ``reinstate`` goes: pågående when the revised
@@ -115,18 +166,19 @@ def next_state(commitment: str, state: str, trigger: str, *, timeframe_begun: bo
         raise UnknownTrigger(trigger, TRIGGERS)
     if state not in STATES:
         raise UnknownState(state, STATES)
-    subject = _Subject(state=state, timeframe_begun=timeframe_begun)
+    # A plain str: transitions looks an Enum state up by its name (PLANERAD), not its value.
+    subject = _Subject(state=str(state), timeframe_begun=timeframe_begun)
     try:
-        moved = _MACHINE.events[trigger].trigger(subject)
+        moved = _MACHINE.events[str(trigger)].trigger(subject)
     except MachineError:
         raise TransitionNotAllowed(commitment, trigger, state) from None
     if not moved:
         raise TransitionNotAllowed(commitment, trigger, state)
-    return subject.state
+    return State(subject.state)
 
 
-def allowed_triggers(state: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(t for t, sources, _, _ in TABLE if state in sources))
+def allowed_triggers(state: str) -> tuple[Trigger, ...]:
+    return tuple(dict.fromkeys(row.trigger for row in TABLE if state in row.sources))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,9 +186,9 @@ class Moved:
     """What one move makes of a commitment: the row's new state, open period and dates."""
 
     commitment: str
-    trigger: str
-    from_state: str
-    state: str
+    trigger: Trigger
+    from_state: State
+    state: State
     period: int
     # The report due for ``period`` (working-day moved); None once the commitment has ended.
     next_due: date | None
@@ -174,8 +226,8 @@ def move(
     ended = new_state == AVSLUTAD
     return Moved(
         commitment=commitment,
-        trigger=trigger,
-        from_state=state,
+        trigger=Trigger(trigger),
+        from_state=State(state),
         state=new_state,
         period=period,
         next_due=None if ended else calendar.follow_up_due(period, due_md),

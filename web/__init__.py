@@ -1,7 +1,7 @@
 """The web: the process owner's dashboard and the one-click follow-up from a reminder mail.
 
-``web.app.create_app`` builds the Starlette application; ``web.links`` makes and reads
+``web.app.create_app`` builds the Starlette application; ``notifications.links`` makes and reads
 the signed follow-up links that the dispatcher puts in reminder, overdue and
 escalation mails (it imports no web framework, so the dispatcher can use it);
-``samverkan serve`` runs the app with uvicorn (``web.server``). docs/web.md tells how.
+``samverkan serve`` runs the app with uvicorn (``samverkan.serve``). docs/web.md tells how.
 """

@@ -35,16 +35,12 @@ from starlette.staticfiles import StaticFiles
 from engine import db, service
 from engine.agreement import parse_agreement
 from engine.clock import Clock, SystemClock
+from engine.keys import load_secret
 from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, UnitRow, User
 from engine.report import STATE_CLASS, STATE_COLOUR
+from engine.users import Person, authenticate, person
 from notifications.context import LinkMaker
-from notifications.render import FILTERS, KIND_NAMES
-from notifications.settings import Settings
-from rules import lifecycle
-from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
-from web import views
-from web.keys import load_secret
-from web.links import (
+from notifications.links import (
     LinkExpired,
     LinkInvalid,
     base_url_for,
@@ -53,7 +49,11 @@ from web.links import (
     link_maker,
     read_token,
 )
-from web.users import Person, authenticate, person
+from notifications.render import FILTERS
+from notifications.settings import Settings
+from rules import lifecycle, texts
+from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
+from web import views
 
 SESSION_COOKIE = "samverkan_session"
 SESSION_HOURS = 12
@@ -128,23 +128,13 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
-    env.filters["slag"] = lambda kind: KIND_NAMES.get(kind, kind)
-    env.filters["overgang"] = lambda t: views.TRIGGER_SV.get(t, t)
-    env.filters["utskick"] = lambda s: views.OUTBOX_STATE_SV.get(s, s)
+    env.filters["slag"] = texts.kind_name
+    env.filters["overgang"] = lambda t: texts.name(texts.TRIGGER_NAMES, t)
+    env.filters["utskick"] = lambda s: texts.name(texts.OUTBOX_STATE_NAMES, s)
     env.filters["tillstand_css"] = lambda s: STATE_CLASS.get(s, "avslutad")
-    env.filters["dagar_kvar"] = _days_left
+    env.filters["dagar_kvar"] = texts.days_left
     env.globals["STATE_COLOUR"] = STATE_COLOUR
     return env
-
-
-def _days_left(days: int | None) -> str:
-    if days is None:
-        return ""
-    if days == 0:
-        return "i dag"
-    if days > 0:
-        return f"om {days} {'dag' if days == 1 else 'dagar'}"
-    return f"{-days} {'dag' if days == -1 else 'dagar'} sen"
 
 
 def csrf_token(request: Request) -> str:
@@ -334,7 +324,7 @@ def overdue(web: Web, ctx: Ctx) -> Response:
 
     with db.transaction(web.engine) as session:
         result = review(session, ctx.now)
-    return render(web, ctx, "overdue.html", r=result, kinds=KIND_NAMES)
+    return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
 
 
 # -- one commitment and its follow-up --------------------------------------------------------
@@ -522,7 +512,7 @@ def revision(web: Web, ctx: Ctx) -> Response:
 
 
 def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] | None = None) -> HTMLResponse:
-    from engine.revisions import DECISION_SV, current_revision, decisions
+    from engine.revisions import current_revision, decisions
 
     with db.transaction(web.engine) as session:
         agreement, agreements = _agreement_choice(session, ctx)
@@ -553,7 +543,7 @@ def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] |
         rows=rows,
         due=due,
         undecided=sum(1 for r in rows if r["decision"] is None),
-        decision_sv=DECISION_SV,
+        decision_sv=texts.DECISION_NAMES,
         errors=errors or [],
     )
 
@@ -581,7 +571,7 @@ def revision_start(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner",))
 def revision_decide(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import DECISION_SV, decide
+    from engine.revisions import decide
 
     try:
         with db.transaction(web.engine) as session:
@@ -598,7 +588,7 @@ def revision_decide(web: Web, ctx: Ctx) -> Response:
             aid, cid, decision = c.agreement_id, d.commitment_id, d.decision
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[_message(exc)])
-    flash(ctx.request, f"{cid}: {DECISION_SV[decision]}.")
+    flash(ctx.request, f"{cid}: {texts.DECISION_NAMES[decision]}.")
     return _back_to_revision(aid)
 
 
@@ -834,7 +824,7 @@ def report(web: Web, ctx: Ctx) -> Response:
 
 @page()
 def calendar(web: Web, ctx: Ctx) -> Response:
-    from engine.calendar_export import export_ics
+    from notifications.calendar_export import export_ics
 
     unit = ctx.query("enhet") or None
     party = ctx.query("part") or None

@@ -24,26 +24,8 @@ from engine.models import (
     UnitRow,
 )
 from engine.report import STATE_CLASS
-from rules import lifecycle
-from web.users import Person
-
-TRIGGER_SV = {
-    "start": "start",
-    "follow_up": "uppföljning",
-    "new_period": "ny period",
-    "revise": "revidering",
-    "reinstate": "återinsatt",
-    "end": "avslutat",
-}
-# How the dashboard names a party in a commitment's line (the plan's own words); others by name.
-PARTY_LABEL = {"kommun": "Kommunen", "polis": "Polisen"}
-OUTBOX_STATE_SV = {
-    "pending": "väntar",
-    "sending": "skickas",
-    "sent": "skickad",
-    "failed": "misslyckad",
-    "withdrawn": "återkallad",
-}
+from engine.users import Person
+from rules import lifecycle, texts
 
 
 def today_in(agreement: AgreementRow, now: datetime) -> date:
@@ -133,7 +115,7 @@ def dashboard(session: Session, who: Person, now: datetime) -> list[AgreementBlo
         line = CommitmentLine(
             id=c.id,
             party=c.party,
-            party_name=PARTY_LABEL.get(c.party) or parties.get((c.agreement_id, c.party), c.party),
+            party_name=texts.party_label(c.party, parties.get((c.agreement_id, c.party), c.party)),
             responsible_name=unit_name,
             state=c.state,
             css=STATE_CLASS[c.state],
@@ -144,7 +126,7 @@ def dashboard(session: Session, who: Person, now: datetime) -> list[AgreementBlo
         efforts[-1].commitments.append(line)
         block.counts[c.state] = block.counts.get(c.state, 0) + 1
         block.late += line.late
-    order = {s: i for i, s in enumerate(lifecycle.STATES)}
+    order: dict[str, int] = {s: i for i, s in enumerate(lifecycle.STATES)}
     for block in blocks.values():
         block.counts = dict(sorted(block.counts.items(), key=lambda kv: order[kv[0]]))
     return list(blocks.values())

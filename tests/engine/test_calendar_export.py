@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 
 from engine import db
 from engine.agreement import Agreement
-from engine.cli import main
 from engine.plan import load_plan
 from engine.tick import tick
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 

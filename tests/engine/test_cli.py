@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from engine import db
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import AgreementRow, Base, OutboxRow, PartyEvent, PlanVersion
+from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")

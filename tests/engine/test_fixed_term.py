@@ -17,12 +17,12 @@ from sqlalchemy import Engine, select
 
 from engine import db, service
 from engine.agreement import Agreement, load_agreement, parse_agreement
-from engine.cli import main
 from engine.models import AgreementRow, Commitment, OutboxRow
 from engine.plan import load_plan
 from engine.revisions import complete, decide
 from engine.simulate import simulate
 from engine.tick import next_wakeup, tick
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 FILE = Path(__file__).resolve().parents[1] / "data" / "fixed_term.yaml"

@@ -18,11 +18,11 @@ from sqlalchemy import Engine, func, select
 
 from engine import db, service
 from engine.agreement import load_agreement, parse_agreement
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import TransitionRecord
 from engine.revisions import complete, decide
 from engine.tick import tick
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"

@@ -22,7 +22,6 @@ from engine.agreement import Agreement
 from engine.models import AgreementRow
 from engine.plan import load_plan
 from engine.report import (
-    MONTH_ABBR,
     Report,
     build_chart,
     build_report,
@@ -37,6 +36,7 @@ from engine.report import (
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue
 from rules.model import Schedule
+from rules.texts import MONTH_ABBR
 
 MBU_TEXT = "Utbildning två gånger per år: antal genomförda utbildningar"
 MBU_COMMENT = "Endast en utbildning hölls"

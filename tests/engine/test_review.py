@@ -11,11 +11,11 @@ from sqlalchemy import Engine, select, update
 
 from engine import db, service
 from engine.agreement import Agreement
-from engine.cli import main
 from engine.models import Commitment, OutboxRow
 from engine.plan import load_plan
 from engine.review import review
 from engine.tick import tick
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 

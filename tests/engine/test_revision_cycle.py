@@ -12,12 +12,12 @@ from sqlalchemy import Engine, select
 
 from engine import db, service
 from engine.agreement import Agreement, parse_agreement
-from engine.cli import main
 from engine.models import AgreementRow, OutboxRow, Revision
 from engine.plan import load_plan
 from engine.revisions import complete, decide, open_revision, plan_diff
 from engine.tick import next_wakeup, tick
 from rules.errors import SamverkanError
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 BORAS = Path(__file__).resolve().parents[2] / "config" / "boras-2015.yaml"

@@ -19,12 +19,12 @@ from icalendar import Calendar
 from sqlalchemy import Engine, select
 
 from engine import db
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import OutboxRow
 from engine.tick import tick
 from notifications.dispatcher import deliver
 from notifications.settings import Settings
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"

@@ -19,12 +19,13 @@ import pytest
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import Engine, update
 
-from engine import db, outbox, runner
-from engine.cli import main
+from engine import db, outbox
 from engine.clock import FixedClock
 from engine.models import OutboxRow
 from notifications.settings import Settings
 from rules.model import QueueNotice
+from samverkan import run as runner
+from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.agreement import Agreement, parse_agreement
-from engine.cli import main
 from engine.simulate import Event, simulate
 from rules.calendar import SwedishCalendar
+from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")

@@ -18,10 +18,10 @@ from sqlalchemy import Engine, select, text
 
 from engine import db
 from engine.agreement import load_agreement
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import AgreementRow, OutboxRow, Revision
 from engine.plan import load_plan
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"

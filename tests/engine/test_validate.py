@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
+from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -182,7 +182,7 @@ def _console_script() -> Path:
 
 
 def test_installed_command_exits_2_without_traceback_on_a_bad_file() -> None:
-    """The real `samverkan` entry point (engine.cli:run) turns a bad file into exit code 2."""
+    """The real `samverkan` entry point (samverkan.cli:run) turns a bad file into exit code 2."""
     script = _console_script()
     assert script.exists(), f"console script not installed: {script}"
     path = BAD / "unknown_unit.yaml"

@@ -19,7 +19,6 @@ from sqlalchemy import Engine, select
 
 from engine import db, service
 from engine.agreement import Agreement, load_agreement, parse_agreement
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import OutboxRow
 from engine.plan import load_plan
@@ -27,6 +26,7 @@ from engine.revisions import complete, decide
 from engine.tick import tick
 from notifications.dispatcher import deliver
 from notifications.settings import Settings
+from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
 LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"

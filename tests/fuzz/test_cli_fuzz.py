@@ -27,9 +27,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import FollowUp, OutboxRow, TransitionRecord
+from samverkan.cli import main
 
 PROFILE = "samverkan-fuzz"
 MINIMAL = Path(__file__).resolve().parents[1] / "data" / "minimal.yaml"

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from engine.agreement import parse_agreement
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.service import check_values
 from rules.errors import AgreementFileError, InvalidValue
+from samverkan.cli import main
 
 MINIMAL_PATH = Path(__file__).resolve().parents[1] / "data" / "minimal.yaml"
 MINIMAL = MINIMAL_PATH.read_text(encoding="utf-8")

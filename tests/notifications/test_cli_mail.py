@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from engine.cli import main
 from engine.clock import FixedClock
+from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")

@@ -28,16 +28,15 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from engine import db
+from engine import db, users
 from engine.agreement import Agreement
 from engine.clock import FixedClock
 from engine.plan import load_plan
 from engine.tick import tick
+from engine.users import add_user
+from notifications.links import make_token
 from notifications.settings import Settings, SmtpSettings
-from web import users
 from web.app import create_app
-from web.links import make_token
-from web.users import add_user
 
 STHLM = ZoneInfo("Europe/Stockholm")
 SECRET = "test-secret-" + "x" * 40

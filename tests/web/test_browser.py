@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
-from web.links import link_maker
+from notifications.links import link_maker
 
 CHROMIUM = Path(os.environ.get("SAMVERKAN_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE = os.environ.get("SAMVERKAN_REQUIRE_BROWSER") == "1"

@@ -16,10 +16,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 
-from engine import db
-from engine.cli import main
+from engine import db, users
 from engine.models import User
-from web import users
+from samverkan.cli import main
 
 EXE = Path(sys.executable).parent / "samverkan"
 BORAS = Path(__file__).resolve().parents[2] / "config" / "boras-2015.yaml"

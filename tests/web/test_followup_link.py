@@ -9,9 +9,9 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from engine import db
-from engine.cli import main
 from engine.clock import FixedClock
 from engine.models import Commitment, FollowUp, OutboxRow, TransitionRecord
+from samverkan.cli import main
 
 MBU = "boras.mbu.kommun"  # one count measure, "Utbildning två gånger per år" with target 2
 BRA = "boras.bra-samordning.kommun"  # a count and a text measure

@@ -10,13 +10,10 @@ from sqlalchemy import Engine, select
 from starlette.testclient import TestClient
 
 from engine.clock import FixedClock
+from engine.keys import load_secret
 from engine.models import OutboxRow, WebSecret
 from notifications.dispatcher import deliver
-from notifications.settings import Settings
-from rules.errors import InvalidValue
-from web.app import create_app
-from web.keys import load_secret
-from web.links import (
+from notifications.links import (
     LinkClaim,
     LinkExpired,
     LinkInvalid,
@@ -27,6 +24,9 @@ from web.links import (
     make_token,
     read_token,
 )
+from notifications.settings import Settings
+from rules.errors import InvalidValue
+from web.app import create_app
 
 SECRET = "s" * 48
 ISSUED = datetime(2027, 3, 1, 7, tzinfo=UTC)

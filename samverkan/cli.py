@@ -20,7 +20,7 @@ from engine import db, service
 from engine.agreement import FIRST_YEAR, LAST_YEAR, load_agreement
 from engine.clock import Clock, ShiftedClock, SystemClock
 from engine.plan import load_plan
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
 
 if TYPE_CHECKING:
@@ -418,25 +418,9 @@ def parse_date(text: str, where: str) -> date:
         raise InvalidValue(where, f"ogiltigt datum '{text}' (ÅÅÅÅ-MM-DD)") from None
 
 
-KIND_SV = {
-    "transition": "övergång",
-    "reminder": "påminnelse",
-    "overdue": "försenad uppföljning",
-    "escalation": "eskalering",
-    "revision_kickoff": "revisionsstart",
-    "revision_overdue": "försenad revision",
-    "change_notice": "ändrade förutsättningar",
-    "termination_notice": "uppsägning",
-    "deviation": "avvikelse",
-    "revision_completed": "revision genomförd",
-    "weekly_summary": "veckans genomgång",
-    "delivery_failed": "leveransfel",
-}
-
-
 def describe(kind: str, subject: str | None, recipients: Sequence[str], details: dict[str, Any]) -> str:
     """One readable Swedish line for an event."""
-    label = KIND_SV.get(kind, kind)
+    label = texts.kind_name(kind)
     if kind == "transition":
         return f"{label:<24} {subject}: {details['from']} → {details['to']} ({details['by']}: {details['why']})"
     parts = [f"{label:<24} {subject or ''}"]
@@ -445,7 +429,7 @@ def describe(kind: str, subject: str | None, recipients: Sequence[str], details:
     if kind in ("revision_kickoff", "revision_overdue", "revision_completed"):
         parts.append(f"revision {details['revision']}" + (f", senast {details['due']}" if "due" in details else ""))
     if "days_late" in details and kind != "reminder":
-        parts.append(f"{details['days_late']} dagar sent")
+        parts.append(f"{texts.days(details['days_late'])} sent")
     if kind == "deviation":
         parts.append(f"{details['text']}: {details['value']} (mål {details['target']})")
     if recipients:
@@ -589,7 +573,7 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             t.add_column(col, overflow="fold")
         for u in result.undeliverable:
             t.add_row(
-                KIND_SV.get(u.kind, u.kind),
+                texts.kind_name(u.kind),
                 ", ".join(u.recipients),
                 u.commitment or u.agreement,
                 str(u.attempts),
@@ -626,14 +610,14 @@ def cmd_revision_start(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_revision_decide(args: argparse.Namespace, clock: Clock) -> int:
-    from engine.revisions import DECISION_SV, decide
+    from engine.revisions import decide
 
     now = parse_instant(args.now) if args.now else clock.now()
     engine = _engine(args)
     with db.transaction(engine) as session:
         d = decide(session, args.commitment, args.decision.strip().lower(), text=args.text, by=args.by, now=now)
         cid, decision = d.commitment_id, d.decision
-    print(f"{cid}: {DECISION_SV[decision]} ({args.text.strip()})")
+    print(f"{cid}: {texts.DECISION_NAMES[decision]} ({args.text.strip()})")
     return 0
 
 
@@ -663,7 +647,7 @@ def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
     from sqlalchemy import select
 
     from engine.models import Commitment
-    from engine.revisions import DECISION_SV, current_revision, decisions
+    from engine.revisions import current_revision, decisions
 
     engine = _engine(args)
     with db.transaction(engine) as session:
@@ -684,7 +668,7 @@ def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
         )
         for cid in active:
             d = decided.get(cid)
-            print(f"  {cid}: " + (f"{DECISION_SV[d.decision]} – {d.text}" if d else "inget beslut"))
+            print(f"  {cid}: " + (f"{texts.DECISION_NAMES[d.decision]} – {d.text}" if d else "inget beslut"))
     return 0
 
 
@@ -728,7 +712,7 @@ def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
-    from engine.calendar_export import export_ics
+    from notifications.calendar_export import export_ics
 
     now = parse_instant(args.now) if args.now else clock.now()
     engine = _engine(args)
@@ -746,7 +730,7 @@ def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     from notifications.settings import load_settings
-    from web.server import serve
+    from samverkan.serve import serve
 
     port = parse_int(args.port, "--port", low=0, high=65535)
     settings = load_settings(getattr(args, "settings", None))
@@ -757,7 +741,7 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
-    from web.users import add_user
+    from engine.users import add_user
 
     password = os.environ.get("SAMVERKAN_PASSWORD")
     if password is None:
@@ -836,8 +820,8 @@ def cmd_tick(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
-    from engine.runner import run_forever
     from notifications.settings import load_settings
+    from samverkan.run import run_forever
 
     retry = timedelta(seconds=parse_int(args.retry_seconds, "--retry-seconds", low=1, high=86400))
     settings = load_settings(getattr(args, "settings", None))
@@ -855,7 +839,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _deliver_now(engine: Any, settings: Settings, now: datetime) -> str:
     from notifications.dispatcher import deliver
-    from web.links import link_maker_for
+    from notifications.links import link_maker_for
 
     r = deliver(engine, now, settings, link=link_maker_for(engine, settings))
     where = f" till {settings.mail_dir}/" if settings.mailer == "file" else f" via {settings.mailer}"
@@ -898,20 +882,14 @@ def cmd_outbox(args: argparse.Namespace, clock: Clock) -> int:
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
-    states = {
-        "pending": "väntar",
-        "sending": "skickas",
-        "sent": "skickad",
-        "failed": "misslyckad",
-        "withdrawn": "återkallad",
-    }
+    states = texts.OUTBOX_STATE_NAMES
     if not rows:
         print("Utkorgen är tom.")
     for r in rows:
         when = r.send_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
         note = f" – {r.last_error}" if r.last_error and r.state != "sent" else ""
         print(
-            f"{when}  {states.get(r.state, r.state):<10} {KIND_SV.get(r.kind, r.kind):<24} "
+            f"{when}  {states.get(r.state, r.state):<10} {texts.kind_name(r.kind):<24} "
             f"{r.commitment_id or r.agreement_id} → {', '.join(r.recipients)}{note}"
         )
     return 0
@@ -989,13 +967,13 @@ def cmd_simulate(args: argparse.Namespace, clock: Clock) -> int:
     for event in simulate([agreement], start, end, follow_ups=args.follow_ups, revisions=args.revisions):
         counts[event.kind] = counts.get(event.kind, 0) + 1
         if args.json:
-            if event.kind in KIND_SV and event.kind != "revision_completed":
+            if event.kind in texts.KIND_NAMES and event.kind != "revision_completed":
                 print(json.dumps(event.as_json(), ensure_ascii=False))
             continue
         when = event.at.strftime("%Y-%m-%d %H:%M")
         print(f"{when}  {describe(event.kind, event.commitment or event.agreement, event.recipients, event.details)}")
     if not args.json:
-        summary = ", ".join(f"{n} {KIND_SV.get(k, k)}" for k, n in sorted(counts.items()))
+        summary = ", ".join(f"{n} {texts.kind_name(k)}" for k, n in sorted(counts.items()))
         print(f"Simulerat {start}–{end}: {summary or 'inga händelser'}. Inget skickades.")
     return 0
 

@@ -1,7 +1,7 @@
 """Personal follow-up links in reminder, overdue and escalation mails.
 
 A link is ``{base_url}/uppfoljning/{token}``. The token is signed (itsdangerous, HMAC
-with the secret of ``web.keys``) and carries the commitment, the period and when it
+with the secret of ``engine.keys``) and carries the commitment, the period and when it
 was issued; nothing else is stored. It is refused when
 
 * the signature does not match (a typo, a forged or altered link): *ogiltig*;
@@ -146,6 +146,6 @@ def link_maker_for(engine: Engine, settings: Settings) -> LinkMaker | None:
     base = base_url_for(settings)
     if base is None:
         return None
-    from web.keys import load_secret
+    from engine.keys import load_secret
 
     return link_maker(base, load_secret(engine))

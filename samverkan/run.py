@@ -31,8 +31,8 @@ from engine.db import as_utc
 from engine.models import OutboxRow
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
+from notifications.links import link_maker_for
 from notifications.settings import Settings
-from web.links import link_maker_for
 
 log = logging.getLogger("samverkan.run")
 ZONE = ZoneInfo("Europe/Stockholm")
