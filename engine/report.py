@@ -361,12 +361,12 @@ def _agreement(session: Session, agreement_id: str | None) -> AgreementRow:
         found = session.get(AgreementRow, agreement_id)
         if found is None:
             known = ", ".join(sorted(session.scalars(select(AgreementRow.id)))) or "inga"
-            raise InvalidValue("--agreement", f"okänd överenskommelse '{agreement_id}' (finns: {known})")
+            raise InvalidValue("agreement", f"okänd överenskommelse '{agreement_id}' (finns: {known})")
         return found
     rows = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
     if len(rows) != 1:
         names = ", ".join(a.id for a in rows) or "inga"
-        raise InvalidValue("--agreement", f"ange vilken överenskommelse rapporten gäller (finns: {names})")
+        raise InvalidValue("agreement", f"ange vilken överenskommelse rapporten gäller (finns: {names})")
     return rows[0]
 
 
@@ -1029,4 +1029,4 @@ def render_report(report: Report, fmt: Format) -> str:
         return render_markdown(report)
     if fmt == "csv":
         return render_csv(report)
-    raise InvalidValue("--format", f"okänt format '{fmt}' (giltiga: {', '.join(FORMATS)})")
+    raise InvalidValue("format", f"okänt format '{fmt}' (giltiga: {', '.join(FORMATS)})")

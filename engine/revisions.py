@@ -122,12 +122,12 @@ def decisions(session: Session, revision: Revision) -> dict[str, RevisionDecisio
 
 def decide(session: Session, key: str, decision: str, *, text: str, by: str, now: datetime) -> RevisionDecision:
     if decision not in DECISIONS:
-        raise InvalidValue("BESLUT", f"'{decision}' (giltiga: keep, change, remove)")
-    text = _require_text("--text", text)
-    by = _require_text("--by", by)
+        raise InvalidValue("decision", f"'{decision}' (giltiga: keep, change, remove)")
+    text = _require_text("text", text)
+    by = _require_text("by", by)
     c = resolve_commitment(session, key, lock=True)
     if c.state == lifecycle.AVSLUTAD:
-        raise InvalidValue("ÅTAGANDE", f"{c.id} är avslutat")
+        raise InvalidValue("commitment", f"{c.id} är avslutat")
     revision = _require_open(session, c.agreement_id)
     if c.state in (lifecycle.PAGAENDE, lifecycle.UPPFOLJD):
         why = f"revision {revision.number}: {texts.DECISION_NAMES[decision]} – {text}"
@@ -153,7 +153,7 @@ class Completed:
 
 
 def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Completed:
-    by = _require_text("--by", by)
+    by = _require_text("by", by)
     agreement = session.get(AgreementRow, new.id, with_for_update=True)
     if agreement is None:
         raise NotFound("överenskommelse", new.id, "filens agreement.id måste vara den reviderade överenskommelsens")
@@ -168,7 +168,7 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
     )
     undecided = [c.id for c in active if c.id not in decided]
     if undecided:
-        raise InvalidValue("revision complete", f"{len(undecided)} åtaganden saknar beslut: {', '.join(undecided)}")
+        raise InvalidValue("revision", f"{len(undecided)} åtaganden saknar beslut: {', '.join(undecided)}")
     in_file = {commitment_id(new.id, e.id, p) for _, e, p, _ in new.commitments()}
     conflicts = [
         f"{cid} ska tas bort men finns kvar i filen"
@@ -180,7 +180,7 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
         if d.decision != "remove" and cid not in in_file
     ]
     if conflicts:
-        raise InvalidValue("--config", "; ".join(sorted(conflicts)))
+        raise InvalidValue("config", "; ".join(sorted(conflicts)))
 
     before = set(session.scalars(select(Commitment.id).where(Commitment.agreement_id == agreement.id)))
     result = load_plan(session, new, now=now, by=f"revision {revision.number}: {by}")
@@ -222,6 +222,6 @@ def plan_diff(session: Session, v1: int, v2: int, *, agreement_id: str | None = 
         row = session.get(PlanVersion, (agreement.id, v))
         if row is None:
             known = sorted(session.scalars(select(PlanVersion.version).where(PlanVersion.agreement_id == agreement.id)))
-            raise InvalidValue("VERSION", f"planversion {v} finns inte (finns: {', '.join(map(str, known))})")
+            raise InvalidValue("version", f"planversion {v} finns inte (finns: {', '.join(map(str, known))})")
         docs[v] = row.document
     return describe_changes(docs[v1], docs[v2])

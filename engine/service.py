@@ -106,8 +106,8 @@ def apply_transition(
     calendar: SwedishCalendar | None = None,
 ) -> TransitionRecord:
     """Move ``c`` by ``trigger`` (rules.lifecycle.move) and append the history row, or raise and write nothing."""
-    by = _require_text("--by", by)
-    why = _require_text("--why", why)
+    by = _require_text("by", by)
+    why = _require_text("why", why)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None
     moved = lifecycle.move(
@@ -130,7 +130,7 @@ def transition(session: Session, key: str, trigger: str, *, by: str, why: str, n
     c = resolve_commitment(session, key, lock=True)
     if trigger == "restore":
         lifecycle.next_state(c.id, c.state, trigger)  # refused from any state but avslutad
-        raise InvalidValue("ÖVERGÅNG", "ett avslutat åtagande återinförs när en plan som har det läses in (init)")
+        raise InvalidValue("trigger", "ett avslutat åtagande återinförs när en plan som har det läses in (init)")
     return apply_transition(session, c, trigger, by=by, why=why, now=now)
 
 
@@ -183,12 +183,12 @@ def status(
     if party is not None:
         known = set(session.scalars(select(Commitment.party).distinct()))
         if party not in known:
-            raise InvalidValue("--party", f"okänd part '{party}' (parter: {', '.join(sorted(known))})")
+            raise InvalidValue("party", f"okänd part '{party}' (parter: {', '.join(sorted(known))})")
         stmt = stmt.where(Commitment.party == party)
     if unit is not None:
         known = set(session.scalars(select(UnitRow.id).distinct()))
         if unit not in known:
-            raise InvalidValue("--unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known))})")
+            raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known))})")
         stmt = stmt.where(Commitment.responsible == unit)
     if state is not None:
         stmt = stmt.where(Commitment.state == lifecycle.parse_state(state))
@@ -233,9 +233,9 @@ def _count_value(mid: str, value: Any) -> int:
         # isdigit() alone admits "²" and other digits int() refuses; 18 digits stay an int64.
         if text.isascii() and text.isdigit() and len(text) <= 18:
             return int(text)
-        raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+        raise InvalidValue("value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidValue("--value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
+        raise InvalidValue("value", f"'{mid}' ska vara ett heltal ≥ 0, inte {value!r}")
     return value
 
 
@@ -248,16 +248,16 @@ def check_values(measures: list[dict[str, Any]], values: dict[str, Any]) -> dict
     known = {m["id"]: m for m in measures}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise InvalidValue("--value", f"okänt aktivitetsmått {', '.join(unknown)} (giltiga: {', '.join(known) or '-'})")
+        raise InvalidValue("value", f"okänt aktivitetsmått {', '.join(unknown)} (giltiga: {', '.join(known) or '-'})")
     out: dict[str, Any] = {}
     for mid, m in known.items():
         if mid not in values:
-            raise InvalidValue("--value", f"aktivitetsmåttet '{mid}' saknas ({m['text']})")
+            raise InvalidValue("value", f"aktivitetsmåttet '{mid}' saknas ({m['text']})")
         value = values[mid]
         if m.get("kind", "count") == "count":
             out[mid] = _count_value(mid, value)
         elif not isinstance(value, str) or not value.strip():
-            raise InvalidValue("--value", f"'{mid}' ska vara en text som inte är tom")
+            raise InvalidValue("value", f"'{mid}' ska vara en text som inte är tom")
         else:
             out[mid] = value.strip()
     return out
@@ -290,10 +290,10 @@ def record_follow_up(
     ``replace`` corrects a recorded follow-up: a new version is stored, the earlier one kept.
     """
     cal = calendar or SwedishCalendar()
-    comment = _require_text("--comment", comment)
-    by = _require_text("--by", by)
+    comment = _require_text("comment", comment)
+    by = _require_text("by", by)
     if hours is not None and (hours < 0 or hours != hours):
-        raise InvalidValue("--hours", f"ska vara ett tal ≥ 0, inte {hours}")
+        raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte {hours}")
     c = resolve_commitment(session, key, lock=True)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None
@@ -303,7 +303,7 @@ def record_follow_up(
     checked = check_values(_measures_for(session, c), values)
     if replace:
         if existing is None:
-            raise InvalidValue("--replace", f"{c.id} har ingen uppföljning för {period} att rätta")
+            raise InvalidValue("replace", f"{c.id} har ingen uppföljning för {period} att rätta")
         version = existing.version + 1
     else:
         if existing is not None:
@@ -312,14 +312,14 @@ def record_follow_up(
                 "--period", f"{c.id}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
             )
         if c.state == lifecycle.AVSLUTAD:
-            raise InvalidValue("ÅTAGANDE", f"{c.id} är avslutat och följs inte upp")
+            raise InvalidValue("commitment", f"{c.id} är avslutat och följs inte upp")
         if c.state == lifecycle.PLANERAD:
-            raise InvalidValue("ÅTAGANDE", f"{c.id} har inte startat (planerat)")
+            raise InvalidValue("commitment", f"{c.id} har inte startat (planerat)")
         if period != c.period:
-            raise InvalidValue("--period", f"{c.id} följs nu upp för {c.period}, inte {period}")
+            raise InvalidValue("period", f"{c.id} följs nu upp för {c.period}, inte {period}")
         opens = follow_up_rules.reporting_opens(period, schedule, cal)
         if today < opens:
-            raise InvalidValue("--period", f"uppföljningen för {period} kan lämnas från {opens.isoformat()}")
+            raise InvalidValue("period", f"uppföljningen för {period} kan lämnas från {opens.isoformat()}")
         version = 1
     record = FollowUp(
         commitment_id=c.id,
@@ -409,14 +409,14 @@ def _agreement_for(session: Session, agreement_id: str | None) -> AgreementRow:
     rows = list(session.scalars(select(AgreementRow)))
     if len(rows) != 1:
         names = ", ".join(sorted(a.id for a in rows)) or "inga"
-        raise InvalidValue("--agreement", f"ange vilken överenskommelse (finns: {names})")
+        raise InvalidValue("agreement", f"ange vilken överenskommelse (finns: {names})")
     return rows[0]
 
 
 def _other_party_recipients(session: Session, agreement: AgreementRow, party: str) -> tuple[str, ...]:
     parties = {p.id: p for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))}
     if party not in parties:
-        raise InvalidValue("--party", f"okänd part '{party}' (parter: {', '.join(sorted(parties))})")
+        raise InvalidValue("party", f"okänd part '{party}' (parter: {', '.join(sorted(parties))})")
     emails = []
     for pid, p in sorted(parties.items()):
         if pid != party:
@@ -441,15 +441,15 @@ def notify_change(
 ) -> PartyEvent:
     """Changed conditions: recorded, sent at once to the other party and the process owner,
     and the commitments named are flagged for the next revision."""
-    text = _require_text("--text", text)
-    by = _require_text("--by", by)
+    text = _require_text("text", text)
+    by = _require_text("by", by)
     agreement = _agreement_for(session, agreement_id)
     recipients = _other_party_recipients(session, agreement, party)
     flagged = []
     for key in commitments or []:
         c = resolve_commitment(session, key, lock=True)
         if c.agreement_id != agreement.id:
-            raise InvalidValue("--commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
+            raise InvalidValue("commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
         c.revision_flag = f"ändrade förutsättningar ({party}, {now.date().isoformat()}): {text[:200]}"
         flagged.append(c.id)
     return _record_party_event(
@@ -520,15 +520,15 @@ def terminate(
 ) -> PartyEvent:
     """A termination: recorded and sent at once; every commitment ends on ``effective``,
     and nothing queued for that day or later is sent."""
-    reason = _require_text("--reason", reason)
-    by = _require_text("--by", by)
+    reason = _require_text("reason", reason)
+    by = _require_text("by", by)
     agreement = _agreement_for(session, agreement_id)
     recipients = _other_party_recipients(session, agreement, party)
     today = now.astimezone(ZoneInfo(agreement.timezone)).date()
     if effective < today:
-        raise InvalidValue("--effective", f"{effective} har redan passerat")
+        raise InvalidValue("effective", f"{effective} har redan passerat")
     if agreement.terminates is not None:
-        raise InvalidValue("--party", f"överenskommelsen är redan uppsagd från {agreement.terminates}")
+        raise InvalidValue("party", f"överenskommelsen är redan uppsagd från {agreement.terminates}")
     agreement.terminates = effective
     agreement.next_check = now
     session.execute(
@@ -562,8 +562,8 @@ def close_agreement(
     term lasts (a termination is the way to end it early) and for an open-ended agreement.
     Returns the commitments it ended.
     """
-    by = _require_text("--by", by)
-    why = _require_text("--why", why)
+    by = _require_text("by", by)
+    why = _require_text("why", why)
     agreement = _agreement_for(session, agreement_id)
     today = now.astimezone(ZoneInfo(agreement.timezone)).date()
     if agreement.valid_to is None:

@@ -83,7 +83,7 @@ def normalise_email(text: str) -> str:
     try:
         return validate_email(text.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise InvalidValue("E-POST", f"'{text}' är ingen giltig e-postadress ({exc})") from None
+        raise InvalidValue("email", f"'{text}' är ingen giltig e-postadress ({exc})") from None
 
 
 def add_user(
@@ -100,27 +100,27 @@ def add_user(
     """Create a user; every problem is one InvalidValue and nothing is written."""
     address = normalise_email(email)
     if role not in ROLES:
-        raise InvalidValue("--role", f"'{role}' (giltiga: owner, party, unit)")
+        raise InvalidValue("role", f"'{role}' (giltiga: owner, party, unit)")
     if role == "party" and not party:
-        raise InvalidValue("--party", "krävs för --role party (t.ex. --party polis)")
+        raise InvalidValue("party", "krävs för --role party (t.ex. --party polis)")
     if role == "unit" and not unit:
-        raise InvalidValue("--unit", "krävs för --role unit (t.ex. --unit fritid-folkhalsa)")
+        raise InvalidValue("unit", "krävs för --role unit (t.ex. --unit fritid-folkhalsa)")
     if role != "party" and party:
-        raise InvalidValue("--party", "gäller bara --role party")
+        raise InvalidValue("party", "gäller bara --role party")
     if role != "unit" and unit:
-        raise InvalidValue("--unit", "gäller bara --role unit")
+        raise InvalidValue("unit", "gäller bara --role unit")
     if party:
         known = set(session.scalars(select(PartyRow.id)))
         if party not in known:
-            raise InvalidValue("--party", f"okänd part '{party}' (parter: {', '.join(sorted(known)) or 'inga'})")
+            raise InvalidValue("party", f"okänd part '{party}' (parter: {', '.join(sorted(known)) or 'inga'})")
     if unit:
         known = set(session.scalars(select(UnitRow.id)))
         if unit not in known:
-            raise InvalidValue("--unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known)) or 'inga'})")
+            raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known)) or 'inga'})")
     if len(password) < MIN_PASSWORD:
-        raise InvalidValue("lösenordet", f"ska vara minst {MIN_PASSWORD} tecken")
+        raise InvalidValue("password", f"ska vara minst {MIN_PASSWORD} tecken")
     if session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
-        raise InvalidValue("E-POST", f"användaren {address} finns redan")
+        raise InvalidValue("email", f"användaren {address} finns redan")
     user = User(
         email=address,
         name=(name or "").strip() or None,

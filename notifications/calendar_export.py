@@ -43,10 +43,10 @@ def export_ics(
 ) -> tuple[bytes, int]:
     if unit is not None and session.scalar(select(UnitRow.id).where(UnitRow.id == unit).limit(1)) is None:
         known = ", ".join(sorted(set(session.scalars(select(UnitRow.id)))))
-        raise InvalidValue("--unit", f"okänd enhet '{unit}' (enheter: {known})")
+        raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {known})")
     if party is not None and session.scalar(select(PartyRow.id).where(PartyRow.id == party).limit(1)) is None:
         known = ", ".join(sorted(set(session.scalars(select(PartyRow.id)))))
-        raise InvalidValue("--party", f"okänd part '{party}' (parter: {known})")
+        raise InvalidValue("party", f"okänd part '{party}' (parter: {known})")
     ical = Calendar()
     ical.add("prodid", "-//samverkan//SE")
     ical.add("version", "2.0")

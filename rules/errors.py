@@ -73,11 +73,18 @@ class NotFound(SamverkanError):
 
 
 class InvalidValue(SamverkanError):
-    """A value given on the command line or in a form that cannot be used."""
+    """A value a person gave (an option, a form field, a setting) that cannot be used.
 
-    def __init__(self, where: str, message: str) -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}")
+    ``field`` names the value in the engine's own words (``by``, ``period``, ``agreement``;
+    a setting by its key or variable, ``SAMVERKAN_LINK_DAYS``). Each edge says it in its
+    own: the CLI as ``--by`` or ``ÅTAGANDE`` (samverkan.cli.common.spell), the web as the
+    form field next to which the message is shown. ``message`` is the Swedish text alone.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
 
 
 class DatabaseNotReady(SamverkanError):

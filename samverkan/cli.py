@@ -456,9 +456,9 @@ def parse_values(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise InvalidValue("--value", f"'{item}' ska skrivas MÅTT=VÄRDE, t.ex. utbildningar=2")
+            raise InvalidValue("value", f"'{item}' ska skrivas MÅTT=VÄRDE, t.ex. utbildningar=2")
         if key.strip() in values:
-            raise InvalidValue("--value", f"'{key.strip()}' anges två gånger")
+            raise InvalidValue("value", f"'{key.strip()}' anges två gånger")
         values[key.strip()] = value
     return values
 
@@ -471,7 +471,7 @@ def cmd_followup(args: argparse.Namespace, clock: Clock) -> int:
         try:
             hours = float(args.hours.replace(",", "."))
         except ValueError:
-            raise InvalidValue("--hours", f"ska vara ett tal ≥ 0, inte '{args.hours}'") from None
+            raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte '{args.hours}'") from None
     engine = _engine(args)
     with db.transaction(engine) as session:
         record = service.record_follow_up(
@@ -696,7 +696,7 @@ def _write(path: str, text: str) -> None:
         tmp.write_text(text, encoding="utf-8", newline="")
         os.replace(tmp, target)
     except OSError as exc:
-        raise InvalidValue("--out", f"{path}: kan inte skrivas ({exc.strerror})") from None
+        raise InvalidValue("out", f"{path}: kan inte skrivas ({exc.strerror})") from None
 
 
 def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
@@ -723,7 +723,7 @@ def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
     try:
         Path(args.out).write_bytes(data)
     except OSError as exc:
-        raise InvalidValue("--out", f"{args.out}: kan inte skrivas ({exc.strerror})") from None
+        raise InvalidValue("out", f"{args.out}: kan inte skrivas ({exc.strerror})") from None
     print(f"{count} kommande sista dagar skrivna till {args.out}.")
     return 0
 
@@ -746,12 +746,12 @@ def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
     password = os.environ.get("SAMVERKAN_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
-            raise InvalidValue("lösenordet", "sätt SAMVERKAN_PASSWORD eller kör kommandot i en terminal")
+            raise InvalidValue("password", "sätt SAMVERKAN_PASSWORD eller kör kommandot i en terminal")
         import getpass
 
         password = getpass.getpass(f"Lösenord för {args.email}: ")
         if getpass.getpass("Samma lösenord igen: ") != password:
-            raise InvalidValue("lösenordet", "de två lösenorden är olika; inget sparat")
+            raise InvalidValue("password", "de två lösenorden är olika; inget sparat")
     engine = _engine(args)
     with db.transaction(engine) as session:
         user = add_user(
@@ -962,7 +962,7 @@ def cmd_simulate(args: argparse.Namespace, clock: Clock) -> int:
     agreement = load_agreement(args.config)
     start, end = parse_date(args.start, "--from"), parse_date(args.end, "--to")
     if end < start:
-        raise InvalidValue("--to", f"{end} ligger före --from {start}")
+        raise InvalidValue("to", f"{end} ligger före --from {start}")
     counts: dict[str, int] = {}
     for event in simulate([agreement], start, end, follow_ups=args.follow_ups, revisions=args.revisions):
         counts[event.kind] = counts.get(event.kind, 0) + 1
@@ -986,6 +986,34 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
+# How the CLI names a value the engine's error is about: a positional argument by its
+# metavar; any other lower-case field is the option of that name (``by`` → ``--by``).
+SPELLING = {
+    "commitment": "ÅTAGANDE",
+    "trigger": "ÖVERGÅNG",
+    "decision": "BESLUT",
+    "version": "VERSION",
+    "email": "E-POST",
+    "password": "lösenordet",
+    "revision": "revision",
+}
+
+
+def spell(field: str) -> str:
+    """``field`` of an InvalidValue as this CLI's user typed it."""
+    if field in SPELLING:
+        return SPELLING[field]
+    if field.replace("_", "").isascii() and field.replace("_", "").isalpha() and field.islower():
+        return "--" + field.replace("_", "-")
+    return field  # a setting (SAMVERKAN_LINK_DAYS, smtp.password_env), a file, an option already spelt
+
+
+def _error_lines(exc: SamverkanError) -> list[str]:
+    if isinstance(exc, InvalidValue):
+        return [f"{spell(exc.field)}: {exc.message}"]
+    return exc.lines()
+
+
 def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
     for arg in sys.argv[1:] if argv is None else argv:
         try:
@@ -1004,7 +1032,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None) -> int:
             print(_one_line(line), file=sys.stderr)
         return EXIT_USAGE
     except SamverkanError as exc:
-        for line in exc.lines():
+        for line in _error_lines(exc):
             print(f"samverkan: fel: {_one_line(line)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -31,7 +31,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise InvalidValue("--port", f"kan inte lyssna på {host}:{port} ({exc.strerror})") from None
+        raise InvalidValue("port", f"kan inte lyssna på {host}:{port} ({exc.strerror})") from None
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

@@ -76,9 +76,7 @@ def _message(exc: SamverkanError) -> str:
     """An engine error as a sentence for a form (without the CLI's "--flag:" prefix)."""
     if isinstance(exc, AgreementFileError):
         return "; ".join(exc.lines())
-    text = str(exc)
-    if isinstance(exc, InvalidValue) and text.startswith(exc.where + ": "):
-        text = text[len(exc.where) + 2 :]
+    text = exc.message if isinstance(exc, InvalidValue) else str(exc)
     return text[:1].upper() + text[1:]
 
 
@@ -560,7 +558,7 @@ def revision_start(web: Web, ctx: Ctx) -> Response:
         with db.transaction(web.engine) as session:
             agreement, _ = _agreement_choice(session, ctx)
             if agreement is None:
-                raise InvalidValue("överenskommelse", "ingen överenskommelse är inläst")
+                raise InvalidValue("agreement", "ingen överenskommelse är inläst")
             rev = open_revision(session, by=ctx.me.label, now=ctx.now, agreement_id=agreement.id)
             aid, number = agreement.id, rev.number
     except SamverkanError as exc:

@@ -88,8 +88,8 @@ def test_a_text_measure_must_not_be_empty(running: Engine) -> None:
         ("mbu.polis", {"period": 2027}, "följs nu upp för 2026, inte 2027"),
         ("mbu.polis", {"now": at(2026, 12, 30)}, "uppföljningen för 2026 kan lämnas från 2027-01-01"),
         ("trafik.polis", {}, "är avslutat"),
-        ("mbu.polis", {"hours": -3.0}, "--hours"),
-        ("mbu.polis", {"comment": " "}, "--comment"),
+        ("mbu.polis", {"hours": -3.0}, "^hours: "),
+        ("mbu.polis", {"comment": " "}, "^comment: "),
     ],
 )
 def test_a_follow_up_at_the_wrong_time_or_for_an_ended_commitment_is_refused(

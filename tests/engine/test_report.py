@@ -321,14 +321,14 @@ def test_a_period_without_follow_ups_still_renders_with_everything_missing(follo
 
 
 def test_an_unknown_agreement_is_refused_with_the_known_ones(followed_up: Engine) -> None:
-    with pytest.raises(InvalidValue, match=r"--agreement: .*'nope'.*boras"), db.transaction(followed_up) as s:
+    with pytest.raises(InvalidValue, match=r"^agreement: .*'nope'.*boras"), db.transaction(followed_up) as s:
         build_report(s, period=2016, agreement_id="nope")
 
 
 def test_several_agreements_need_one_named(followed_up: Engine, minimal: Agreement) -> None:
     with db.transaction(followed_up) as s:
         load_plan(s, minimal, now=at(2020, 3, 2))
-    with pytest.raises(InvalidValue, match=r"--agreement: .*boras, exempel"), db.transaction(followed_up) as s:
+    with pytest.raises(InvalidValue, match=r"^agreement: .*boras, exempel"), db.transaction(followed_up) as s:
         build_report(s, period=2016)
     with db.transaction(followed_up) as s:
         assert build_report(s, period=2016, agreement_id="boras").summary.followed_up == 3
