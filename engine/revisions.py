@@ -33,7 +33,7 @@ from engine.models import (
 )
 from engine.outbox import queue
 from engine.plan import commitment_id, describe_changes, load_plan
-from engine.service import _agreement_for, _require_text, apply_transition, complete_revision, resolve_commitment
+from engine.service import agreement_for, apply_transition, complete_revision, require_text, resolve_commitment
 from rules import lifecycle, texts
 from rules.errors import InvalidValue, NotFound
 from rules.model import QueueNotice
@@ -43,7 +43,7 @@ DECISIONS: Final = ("keep", "change", "remove")
 
 def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str | None = None) -> Revision:
     """Open the agreement's current revision (idempotent) and queue its kick-off notice."""
-    agreement = _agreement_for(session, agreement_id)
+    agreement = agreement_for(session, agreement_id)
     found = current_revision(session, agreement.id)
     if found is not None:
         return found
@@ -123,8 +123,8 @@ def decisions(session: Session, revision: Revision) -> dict[str, RevisionDecisio
 def decide(session: Session, key: str, decision: str, *, text: str, by: str, now: datetime) -> RevisionDecision:
     if decision not in DECISIONS:
         raise InvalidValue("decision", f"'{decision}' (giltiga: keep, change, remove)")
-    text = _require_text("text", text)
-    by = _require_text("by", by)
+    text = require_text("text", text)
+    by = require_text("by", by)
     c = resolve_commitment(session, key, lock=True)
     if c.state == lifecycle.AVSLUTAD:
         raise InvalidValue("commitment", f"{c.id} är avslutat")
@@ -153,7 +153,7 @@ class Completed:
 
 
 def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Completed:
-    by = _require_text("by", by)
+    by = require_text("by", by)
     agreement = session.get(AgreementRow, new.id, with_for_update=True)
     if agreement is None:
         raise NotFound("överenskommelse", new.id, "filens agreement.id måste vara den reviderade överenskommelsens")
@@ -216,7 +216,7 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
 
 
 def plan_diff(session: Session, v1: int, v2: int, *, agreement_id: str | None = None) -> list[str]:
-    agreement = _agreement_for(session, agreement_id)
+    agreement = agreement_for(session, agreement_id)
     docs = {}
     for v in (v1, v2):
         row = session.get(PlanVersion, (agreement.id, v))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import outbox, withdraw
@@ -21,8 +21,6 @@ from engine.models import (
     Commitment,
     EffortRow,
     FollowUp,
-    PartyEvent,
-    PartyRow,
     Revision,
     TransitionRecord,
     UnitRow,
@@ -32,13 +30,13 @@ from rules import follow_up as follow_up_rules
 from rules import revision as revision_rules
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue, NotFound
-from rules.model import NoticeKind, QueueNotice, Schedule
+from rules.model import Schedule
 
 
-def _require_text(where: str, value: str) -> str:
+def require_text(field: str, value: str) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidValue(where, "får inte vara tomt")
+        raise InvalidValue(field, "får inte vara tomt")
     return value
 
 
@@ -57,6 +55,24 @@ def resolve_commitment(session: Session, key: str, *, lock: bool = False) -> Com
     if len(matches) > 1:
         raise NotFound("åtagande", key, "flera träffar: " + ", ".join(sorted(matches)))
     raise NotFound("åtagande", key, "se 'samverkan status' för giltiga id")
+
+
+def agreement_for(session: Session, agreement_id: str | None, *, lock: bool = True) -> AgreementRow:
+    """The agreement a command means: the one named, or the only one loaded.
+
+    Every edge asks this (CLI ``--agreement``, the web's choice, the report), so they
+    refuse the same way: an unknown id names the known ones; with several loaded and none
+    named, the person is asked to choose.
+    """
+    known = sorted(session.scalars(select(AgreementRow.id)))
+    if agreement_id is None:
+        if len(known) != 1:
+            raise InvalidValue("agreement", f"ange vilken överenskommelse (finns: {', '.join(known) or 'inga'})")
+        agreement_id = known[0]
+    found = session.get(AgreementRow, agreement_id, with_for_update=lock)
+    if found is None:
+        raise InvalidValue("agreement", f"okänd överenskommelse '{agreement_id}' (finns: {', '.join(known) or 'inga'})")
+    return found
 
 
 def _timeframe_begun(session: Session, c: Commitment, now: datetime) -> bool:
@@ -106,8 +122,8 @@ def apply_transition(
     calendar: SwedishCalendar | None = None,
 ) -> TransitionRecord:
     """Move ``c`` by ``trigger`` (rules.lifecycle.move) and append the history row, or raise and write nothing."""
-    by = _require_text("by", by)
-    why = _require_text("why", why)
+    by = require_text("by", by)
+    why = require_text("why", why)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None
     moved = lifecycle.move(
@@ -290,8 +306,8 @@ def record_follow_up(
     ``replace`` corrects a recorded follow-up: a new version is stored, the earlier one kept.
     """
     cal = calendar or SwedishCalendar()
-    comment = _require_text("comment", comment)
-    by = _require_text("by", by)
+    comment = require_text("comment", comment)
+    by = require_text("by", by)
     if hours is not None and (hours < 0 or hours != hours):
         raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte {hours}")
     c = resolve_commitment(session, key, lock=True)
@@ -309,7 +325,7 @@ def record_follow_up(
         if existing is not None:
             when = existing.recorded_at.astimezone(schedule.zone).date().isoformat()
             raise InvalidValue(
-                "--period", f"{c.id}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
+                "period", f"{c.id}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
             )
         if c.state == lifecycle.AVSLUTAD:
             raise InvalidValue("commitment", f"{c.id} är avslutat och följs inte upp")
@@ -398,196 +414,3 @@ def takeover(session: Session, agreement_id: str) -> tuple[int, date | None, dat
         )
     ).one()
     return period, due, agreement.revision_due
-
-
-def _agreement_for(session: Session, agreement_id: str | None) -> AgreementRow:
-    if agreement_id is not None:
-        found = session.get(AgreementRow, agreement_id, with_for_update=True)
-        if found is None:
-            raise NotFound("överenskommelse", agreement_id)
-        return found
-    rows = list(session.scalars(select(AgreementRow)))
-    if len(rows) != 1:
-        names = ", ".join(sorted(a.id for a in rows)) or "inga"
-        raise InvalidValue("agreement", f"ange vilken överenskommelse (finns: {names})")
-    return rows[0]
-
-
-def _other_party_recipients(session: Session, agreement: AgreementRow, party: str) -> tuple[str, ...]:
-    parties = {p.id: p for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))}
-    if party not in parties:
-        raise InvalidValue("party", f"okänd part '{party}' (parter: {', '.join(sorted(parties))})")
-    emails = []
-    for pid, p in sorted(parties.items()):
-        if pid != party:
-            unit = session.get(UnitRow, (agreement.id, p.contact_unit))
-            assert unit is not None
-            emails.append(unit.email)
-    owner = session.get(UnitRow, (agreement.id, agreement.process_owner))
-    assert owner is not None
-    emails.append(owner.email)
-    return tuple(dict.fromkeys(emails))
-
-
-def notify_change(
-    session: Session,
-    *,
-    party: str,
-    text: str,
-    by: str,
-    now: datetime,
-    commitments: list[str] | None = None,
-    agreement_id: str | None = None,
-) -> PartyEvent:
-    """Changed conditions: recorded, sent at once to the other party and the process owner,
-    and the commitments named are flagged for the next revision."""
-    text = _require_text("text", text)
-    by = _require_text("by", by)
-    agreement = _agreement_for(session, agreement_id)
-    recipients = _other_party_recipients(session, agreement, party)
-    flagged = []
-    for key in commitments or []:
-        c = resolve_commitment(session, key, lock=True)
-        if c.agreement_id != agreement.id:
-            raise InvalidValue("commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
-        c.revision_flag = f"ändrade förutsättningar ({party}, {now.date().isoformat()}): {text[:200]}"
-        flagged.append(c.id)
-    return _record_party_event(
-        session,
-        agreement,
-        "change",
-        party=party,
-        text=text,
-        effective=None,
-        commitments=flagged,
-        by=by,
-        now=now,
-        recipients=recipients,
-    )
-
-
-def _record_party_event(
-    session: Session,
-    agreement: AgreementRow,
-    kind: str,
-    *,
-    party: str,
-    text: str,
-    effective: date | None,
-    commitments: list[str],
-    by: str,
-    now: datetime,
-    recipients: tuple[str, ...],
-) -> PartyEvent:
-    """Store a party's notice and queue it, to go at once, to the other party and the process owner."""
-    event = PartyEvent(
-        agreement_id=agreement.id,
-        kind=kind,
-        party=party,
-        text=text,
-        effective=effective,
-        commitments=commitments,
-        by=by,
-        recorded_at=now,
-    )
-    session.add(event)
-    session.flush()
-    data: dict[str, Any] = {"event": event.id, "party": party}
-    if effective is not None:
-        data["effective"] = effective.isoformat()
-    notice_kind: NoticeKind = "change_notice" if kind == "change" else "termination_notice"
-    notice = QueueNotice(
-        key=f"{notice_kind}:{agreement.id}:{event.id}",
-        kind=notice_kind,
-        recipients=recipients,
-        send_at=now,
-        agreement=agreement.id,
-        data=data,
-    )
-    outbox.queue(session.connection(), [notice], now)
-    return event
-
-
-def terminate(
-    session: Session,
-    *,
-    party: str,
-    effective: date,
-    reason: str,
-    by: str,
-    now: datetime,
-    agreement_id: str | None = None,
-) -> PartyEvent:
-    """A termination: recorded and sent at once; every commitment ends on ``effective``,
-    and nothing queued for that day or later is sent."""
-    reason = _require_text("reason", reason)
-    by = _require_text("by", by)
-    agreement = _agreement_for(session, agreement_id)
-    recipients = _other_party_recipients(session, agreement, party)
-    today = now.astimezone(ZoneInfo(agreement.timezone)).date()
-    if effective < today:
-        raise InvalidValue("effective", f"{effective} har redan passerat")
-    if agreement.terminates is not None:
-        raise InvalidValue("party", f"överenskommelsen är redan uppsagd från {agreement.terminates}")
-    agreement.terminates = effective
-    agreement.next_check = now
-    session.execute(
-        update(Commitment)
-        .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-        .values(next_check=now)
-    )
-    session.flush()
-    # Everything queued for the day it takes effect or later lost its reason.
-    withdraw.withdraw_stale(session.connection(), now, agreement=agreement.id)
-    return _record_party_event(
-        session,
-        agreement,
-        "termination",
-        party=party,
-        text=reason,
-        effective=effective,
-        commitments=[],
-        by=by,
-        now=now,
-        recipients=recipients,
-    )
-
-
-def close_agreement(
-    session: Session, *, by: str, why: str, now: datetime, agreement_id: str | None = None
-) -> list[str]:
-    """The process owner closes a fixed-term agreement whose term is over: every live commitment ends.
-
-    Nothing more is asked or sent for it (what is queued is withdrawn). Refused while the
-    term lasts (a termination is the way to end it early) and for an open-ended agreement.
-    Returns the commitments it ended.
-    """
-    by = _require_text("by", by)
-    why = _require_text("why", why)
-    agreement = _agreement_for(session, agreement_id)
-    today = now.astimezone(ZoneInfo(agreement.timezone)).date()
-    if agreement.valid_to is None:
-        raise InvalidValue(
-            "--agreement", f"{agreement.id} gäller tills vidare; en part säger upp den med 'samverkan terminate'"
-        )
-    if today <= agreement.valid_to:
-        raise InvalidValue(
-            "--agreement",
-            f"{agreement.id} gäller till och med {agreement.valid_to}; "
-            "den kan avslutas först efter det, eller sägas upp med 'samverkan terminate'",
-        )
-    live = list(
-        session.scalars(
-            select(Commitment)
-            .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-            .order_by(Commitment.id)
-            .with_for_update()
-        )
-    )
-    for c in live:
-        apply_transition(session, c, "end", by=by, why=f"överenskommelsen avslutad: {why}", now=now)
-    agreement.revision_due = None
-    agreement.next_check = now
-    session.flush()
-    withdraw.withdraw_stale(session.connection(), now, agreement=agreement.id)
-    return [c.id for c in live]

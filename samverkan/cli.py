@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import FIRST_YEAR, LAST_YEAR, load_agreement
 from engine.clock import Clock, ShiftedClock, SystemClock
 from engine.plan import load_plan
@@ -651,7 +651,7 @@ def cmd_revision_status(args: argparse.Namespace, clock: Clock) -> int:
 
     engine = _engine(args)
     with db.transaction(engine) as session:
-        agreement = service._agreement_for(session, args.agreement)
+        agreement = service.agreement_for(session, args.agreement)
         rev = current_revision(session, agreement.id)
         if rev is None:
             print("Ingen revision pågår. " + next_revision_line(agreement.revision_due, agreement.valid_to))
@@ -908,7 +908,7 @@ def cmd_notify_change(args: argparse.Namespace, clock: Clock) -> int:
     settings = _settings(args)  # a bad settings file is refused before anything is recorded
     engine = _engine(args)
     with db.transaction(engine) as session:
-        event = service.notify_change(
+        event = parties.notify_change(
             session,
             party=args.party,
             text=args.text,
@@ -933,7 +933,7 @@ def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
     settings = _settings(args)  # a bad settings file is refused before anything is recorded
     engine = _engine(args)
     with db.transaction(engine) as session:
-        service.terminate(
+        parties.terminate(
             session,
             party=args.party,
             effective=effective,
@@ -951,7 +951,7 @@ def cmd_close(args: argparse.Namespace, clock: Clock) -> int:
     now = _now(args, clock)
     engine = _engine(args)
     with db.transaction(engine) as session:
-        ended = service.close_agreement(session, by=args.by, why=args.why, now=now, agreement_id=args.agreement)
+        ended = parties.close_agreement(session, by=args.by, why=args.why, now=now, agreement_id=args.agreement)
     print(f"Överenskommelsen avslutad: {len(ended)} åtaganden avslutade; inget mer efterfrågas eller skickas för den.")
     return 0
 

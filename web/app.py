@@ -33,6 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from engine import db, service
+from engine import parties as party_events
 from engine.agreement import parse_agreement
 from engine.clock import Clock, SystemClock
 from engine.keys import load_secret
@@ -707,7 +708,7 @@ def notify_change(web: Web, ctx: Ctx) -> Response:
     party, aid = who
     try:
         with db.transaction(web.engine) as session:
-            event = service.notify_change(
+            event = party_events.notify_change(
                 session,
                 party=party,
                 text=ctx.form.get("text", ""),
@@ -742,7 +743,7 @@ def terminate(web: Web, ctx: Ctx) -> Response:
         )
     try:
         with db.transaction(web.engine) as session:
-            event = service.terminate(
+            event = party_events.terminate(
                 session,
                 party=party,
                 effective=effective,

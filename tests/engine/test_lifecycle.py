@@ -122,5 +122,5 @@ def test_ending_clears_the_next_due_date(loaded: Engine, now: datetime) -> None:
 
 
 def test_by_and_why_are_required(loaded: Engine, now: datetime) -> None:
-    with pytest.raises(SamverkanError, match="^why: "), db.transaction(loaded) as s:
+    with pytest.raises(SamverkanError, match=r"^why: "), db.transaction(loaded) as s:
         service.transition(s, "mbu.kommun", "start", by="BråB", why="  ", now=now)

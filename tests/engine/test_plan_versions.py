@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import load_agreement, parse_agreement
 from engine.clock import FixedClock
 from engine.models import TransitionRecord
@@ -211,7 +211,7 @@ def test_nothing_is_brought_back_after_the_agreement_was_terminated(
 ) -> None:
     engine = v2_without_skolor
     with db.transaction(engine) as s:
-        service.terminate(
+        parties.terminate(
             s, party="polis", effective=date(2027, 6, 30), reason="Ny överenskommelse", by="LPO", now=at(2027, 1, 10)
         )
     out = init(engine, write(tmp_path, "v3.yaml", TEXT), at(2027, 1, 15), capsys)

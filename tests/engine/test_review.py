@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select, update
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import Agreement
 from engine.models import Commitment, OutboxRow
 from engine.plan import load_plan
@@ -45,7 +45,7 @@ def april_2027(engine: Engine, boras: Agreement) -> Engine:
             by="Kommunpolisen",
             now=at(2027, 3, 20),
         )
-        service.notify_change(
+        parties.notify_change(
             s,
             party="polis",
             text="Färre kommunpoliser",

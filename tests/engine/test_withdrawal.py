@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import Agreement, load_agreement, parse_agreement
 from engine.clock import FixedClock
 from engine.models import OutboxRow
@@ -137,7 +137,7 @@ def test_notices_queued_for_the_day_a_termination_takes_effect_or_later_are_with
     assert {r.kind for r in stale.values()} == kinds
     assert all(r.state == "pending" for r in stale.values())
     with db.transaction(running) as s:
-        service.terminate(
+        parties.terminate(
             s, party="kommun", effective=effective, reason="Ny överenskommelse", by="KS", now=terminated_at
         )
         # In the transaction that records the termination.

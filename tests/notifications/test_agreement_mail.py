@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from engine import db, service
+from engine import db, parties
 from engine.agreement import Agreement, load_agreement
 from engine.models import OutboxRow
 from engine.plan import load_plan
@@ -178,7 +178,7 @@ def test_reply_to_in_the_settings_must_be_an_address() -> None:
 def terminate_and_deliver(engine: Engine, agreement: Agreement, tmp_path: Path) -> EmailMessage:
     with db.transaction(engine) as s:
         load_plan(s, agreement, now=LOADED)
-        service.terminate(
+        parties.terminate(
             s, party="kommun", effective=date(2027, 6, 30), reason="Ny överenskommelse", by="KS", now=LOADED
         )
     deliver(engine, LOADED, Settings(mailer="file", mail_dir=tmp_path / "outbox"))
@@ -224,7 +224,7 @@ def test_a_change_notice_quotes_the_files_change_clause_only_when_it_has_one(
         load_plan(s, boras, now=LOADED)
         load_plan(s, minimal, now=LOADED)
         for agreement_id in ("boras", "exempel"):
-            service.notify_change(
+            parties.notify_change(
                 s, party="polis", text="Kommunpolisen halveras.", by="LPO", now=LOADED, agreement_id=agreement_id
             )
     deliver(engine, LOADED, Settings(mailer="file", mail_dir=tmp_path / "outbox"))

@@ -14,7 +14,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import Engine, select, text
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import Agreement
 from engine.models import OutboxRow
 from engine.plan import load_plan
@@ -235,7 +235,7 @@ def test_two_dispatchers_at_once_never_send_a_notice_twice(reminders_due: Engine
 
 def test_change_notice_reaches_the_other_party_and_the_process_owner(reminders_due: Engine, smtp_server) -> None:  # type: ignore[no-untyped-def]
     with db.transaction(reminders_due) as s:
-        service.notify_change(
+        parties.notify_change(
             s,
             party="polis",
             text="Kommunpolisen halveras under hösten.\r\nBcc: angripare@example.com <b>fet</b>",
@@ -256,7 +256,7 @@ def test_change_notice_reaches_the_other_party_and_the_process_owner(reminders_d
 def test_termination_reaches_the_other_party_and_nothing_is_sent_after_it(reminders_due: Engine, smtp_server) -> None:  # type: ignore[no-untyped-def]
     settings = smtp(smtp_server.port)
     with db.transaction(reminders_due) as s:
-        service.terminate(
+        parties.terminate(
             s,
             party="kommun",
             effective=date(2027, 3, 20),

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from engine import db, service
+from engine import db, parties, service
 from engine.agreement import Agreement, load_agreement
 from engine.clock import FixedClock
 from engine.models import OutboxRow
@@ -144,8 +144,8 @@ def test_change_and_termination_notices_are_never_withdrawn_while_what_they_ende
 ) -> None:
     tick(running, at(2027, 4, 1))  # the first overdue notices and the week's review, not delivered
     with db.transaction(running) as s:
-        service.notify_change(s, party="polis", text="Färre kommunpoliser", by="LPO-chef", now=at(2027, 4, 1, 9))
-        service.terminate(
+        parties.notify_change(s, party="polis", text="Färre kommunpoliser", by="LPO-chef", now=at(2027, 4, 1, 9))
+        parties.terminate(
             s, party="kommun", effective=date(2027, 4, 5), reason="Ny överenskommelse", by="KS", now=at(2027, 4, 1, 10)
         )
     tick(running, at(2027, 4, 5, 0))  # the termination takes effect: every commitment ends
@@ -182,7 +182,7 @@ def test_a_notice_held_up_past_the_day_a_termination_takes_effect_is_not_sent_th
     """Queued for 24 March, the termination takes effect on the 26th, and nothing ticks or delivers until the 29th."""
     tick(running, at(2027, 3, 24))  # the -7 reminders, for 08:00 today
     with db.transaction(running) as s:
-        service.terminate(
+        parties.terminate(
             s, party="polis", effective=date(2027, 3, 26), reason="Ny överenskommelse", by="LPO", now=at(2027, 3, 24, 9)
         )
     assert {r.state for r in by_key(running).values()} == {"pending"}  # due before the 26th: they still go…

@@ -24,7 +24,7 @@ The people, all through the engine's API as the CLI and the web call it:
   (``engine.revisions.complete``) that keeps, changes (text), removes, re-adds an effort an
   earlier revision removed, adds a new one, and for a fixed term sometimes renews it; or
   leaves the revision unfinished;
-* sometimes a party terminates the agreement (``engine.service.terminate``).
+* sometimes a party terminates the agreement (``engine.parties.terminate``).
 
 Everything is recorded in a ``Run``: each tick's events, each person's action (refusals and
 crashes too), each delivery, and at the end the outbox, the transition log, the follow-ups and
@@ -50,7 +50,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import db, service
+from engine import db, parties, service
 from engine.models import AgreementRow, Commitment, FollowUp, OutboxRow, Revision, RevisionDecision, TransitionRecord
 from engine.plan import load_plan
 from engine.revisions import complete, decide, open_revision
@@ -88,7 +88,7 @@ MAX_ITERATIONS_PER_YEAR = 1500
 
 def _close(session: Any, *, now: datetime) -> None:
     """`samverkan close`: the process owner closes an agreement whose term has ended."""
-    service.close_agreement(session, agreement_id=AGREEMENT_ID, by=OWNER, why="giltighetstiden är slut", now=now)
+    parties.close_agreement(session, agreement_id=AGREEMENT_ID, by=OWNER, why="giltighetstiden är slut", now=now)
 
 
 def commitment_id(effort: str, party: str) -> str:
@@ -437,7 +437,7 @@ class _Driver:
         self.terminated_at = now
         try:
             with db.transaction(self.engine) as s:
-                service.terminate(
+                parties.terminate(
                     s, party=script.termination.party, effective=effective, reason="Provet avslutas.", by=OWNER, now=now
                 )
         except SamverkanError as exc:
