@@ -29,6 +29,11 @@ from rules.errors import DatabaseNotReady
 DEFAULT_URL = "sqlite:///samverkan.db"
 
 
+# What the edges hold: an opened database, passed to engine.api and engine.tick.
+# (A SQLAlchemy Engine; the name keeps "engine" for the package.)
+Database = Engine
+
+
 def database_url(flag: str | None = None) -> str:
     """``--db`` wins over ``SAMVERKAN_DB``, which wins over the embedded default."""
     return flag or os.environ.get("SAMVERKAN_DB") or DEFAULT_URL

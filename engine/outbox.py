@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from engine.models import OutboxRow
 from rules.model import QueueNotice
@@ -56,3 +57,22 @@ def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> se
         return set()
     rows = [_row(n, now) for n in notices]
     return set(insert_ignoring(conn, OUTBOX, rows, ["key"]).scalars().all())
+
+
+def queue_in(session: Session, notices: Sequence[QueueNotice], now: datetime) -> set[str]:
+    """``queue`` within a command's session, remembering what it inserted for the command's result.
+
+    engine.api reads ``queued(session)`` at the end of the command, so a command returns
+    the notices it queued and no edge rebuilds an outbox key to find them.
+    """
+    inserted = queue(session.connection(), notices, now)
+    session.info.setdefault(_QUEUED, []).extend(n for n in notices if n.key in inserted)
+    return inserted
+
+
+def queued(session: Session) -> list[QueueNotice]:
+    """The notices ``queue_in`` inserted in this session so far (and forgets them)."""
+    return list(session.info.pop(_QUEUED, []))
+
+
+_QUEUED = "samverkan.queued"

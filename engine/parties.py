@@ -113,7 +113,7 @@ def _record_party_event(
         agreement=agreement.id,
         data=data,
     )
-    outbox.queue(session.connection(), [notice], now)
+    outbox.queue_in(session, [notice], now)
     return event
 
 

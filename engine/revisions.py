@@ -31,7 +31,7 @@ from engine.models import (
     RevisionDecision,
     UnitRow,
 )
-from engine.outbox import queue
+from engine.outbox import queue_in
 from engine.plan import commitment_id, describe_changes, load_plan
 from engine.service import agreement_for, apply_transition, complete_revision, require_text, resolve_commitment
 from rules import lifecycle, texts
@@ -74,8 +74,8 @@ def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str
     owner = session.get(UnitRow, (agreement.id, agreement.process_owner))
     assert owner is not None
     # The same key as the rule's kick-off: opened by hand before the rule, it is sent once.
-    queue(
-        session.connection(),
+    queue_in(
+        session,
         [
             QueueNotice(
                 key=f"revision_kickoff:{agreement.id}:{agreement.revision_number}",

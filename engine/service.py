@@ -237,7 +237,7 @@ def history(session: Session, key: str) -> tuple[Commitment, list[TransitionReco
     return c, rows
 
 
-def _measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
+def measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
     effort = session.get(EffortRow, (c.agreement_id, c.effort_id))
     assert effort is not None
     return [m for m in effort.measures if not m.get("parties") or c.party in m["parties"]]
@@ -316,7 +316,7 @@ def record_follow_up(
     schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
     today = now.astimezone(schedule.zone).date()
     existing = latest_follow_up(session, c.id, period)
-    checked = check_values(_measures_for(session, c), values)
+    checked = check_values(measures_for(session, c), values)
     if replace:
         if existing is None:
             raise InvalidValue("replace", f"{c.id} har ingen uppföljning för {period} att rätta")
@@ -360,7 +360,7 @@ def record_follow_up(
         period=period,
         party=c.party,
         values=checked,
-        measures=_measures_for(session, c),
+        measures=measures_for(session, c),
         owner_email=owner.email,
         now=now,
         s=schedule,
@@ -371,7 +371,7 @@ def record_follow_up(
     # The reminders and overdue notices for this period lost their reason, and a
     # corrected value may have taken a deviation's away.
     withdraw.withdraw_stale(session.connection(), now, commitments=[c.id])
-    outbox.queue(session.connection(), list(notices), now)
+    outbox.queue_in(session, list(notices), now)
     return record
 
 

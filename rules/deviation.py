@@ -21,6 +21,21 @@ def next_send_instant(now: datetime, s: Schedule, cal: SwedishCalendar) -> datet
     return slot(now, s.send_time, s.zone, cal)
 
 
+def below_target(
+    measures: Sequence[Mapping[str, Any]], party: str, values: Mapping[str, Any]
+) -> list[Mapping[str, Any]]:
+    """The measures of ``party`` whose recorded value is a number below the measure's target."""
+    out = []
+    for m in measures:
+        target = m.get("target")
+        if target is None or (m.get("parties") and party not in m["parties"]):
+            continue
+        value = values.get(m["id"])
+        if isinstance(value, int | float) and value < target:
+            out.append(m)
+    return out
+
+
 def evaluate(
     *,
     commitment: str,
@@ -35,22 +50,18 @@ def evaluate(
     cal: SwedishCalendar,
 ) -> tuple[QueueNotice, ...]:
     out: list[QueueNotice] = []
-    for m in measures:
-        target = m.get("target")
-        if target is None or (m.get("parties") and party not in m["parties"]):
-            continue
-        value = values.get(m["id"])
-        if isinstance(value, int | float) and value < target:
-            out.append(
-                QueueNotice(
-                    key=f"deviation:{commitment}:{period}:{m['id']}",
-                    kind="deviation",
-                    recipients=(owner_email,),
-                    send_at=next_send_instant(now, s, cal),
-                    agreement=agreement,
-                    commitment=commitment,
-                    period=period,
-                    data={"measure": m["id"], "text": m["text"], "value": value, "target": target},
-                )
+    for m in below_target(measures, party, values):
+        target, value = m["target"], values[m["id"]]
+        out.append(
+            QueueNotice(
+                key=f"deviation:{commitment}:{period}:{m['id']}",
+                kind="deviation",
+                recipients=(owner_email,),
+                send_at=next_send_instant(now, s, cal),
+                agreement=agreement,
+                commitment=commitment,
+                period=period,
+                data={"measure": m["id"], "text": m["text"], "value": value, "target": target},
             )
+        )
     return tuple(out)

@@ -1,0 +1,239 @@
+"""Every change a person makes, as one transaction each: what the CLI and the web call.
+
+Each command opens its transaction on ``db``, calls the engine function that holds
+the rule (engine.service, engine.parties, engine.revisions, engine.plan, engine.users),
+commits, and returns a frozen value that names what was queued. A refused command
+raises a SamverkanError and has written nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from engine import db, outbox, parties, revisions, service, users
+from engine.agreement import Agreement
+from engine.db import Database
+from engine.plan import load_plan as _load_plan
+from engine.revisions import Completed
+from engine.users import Person
+from rules import deviation
+from rules.model import QueueNotice
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanLoaded:
+    agreement: str
+    plan_version: int
+    created: bool
+    changes: tuple[str, ...]
+    # On the first load: the first period the engine follows, its due date, and the next revision's deadline.
+    first_period: int | None = None
+    first_due: date | None = None
+    revision_due: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Moved:
+    commitment: str
+    trigger: str
+    from_state: str
+    to_state: str
+    at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUpRecorded:
+    commitment: str
+    period: int
+    version: int
+    # The measures below their target in this follow-up (the process owner is told of each once).
+    deviations: tuple[str, ...]
+    queued: tuple[QueueNotice, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionOpened:
+    agreement: str
+    number: int
+    due: date
+    queued: tuple[QueueNotice, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decided:
+    commitment: str
+    decision: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartyNoticeRecorded:
+    agreement: str
+    kind: str  # "change" or "termination"
+    party: str
+    commitments: tuple[str, ...]  # flagged for the next revision (changed conditions)
+    effective: date | None
+    queued: tuple[QueueNotice, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Closed:
+    agreement: str
+    ended: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserAdded:
+    email: str
+    role: str
+    party: str | None
+    unit: str | None
+
+
+def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> PlanLoaded:
+    """Load or update the plan (``samverkan init``); the first load also says where the engine takes over."""
+    with db.transaction(database) as session:
+        result = _load_plan(session, agreement, now=now)
+        first = due = revision_due = None
+        if result.created:
+            first, due, revision_due = service.takeover(session, result.agreement_id)
+    return PlanLoaded(
+        agreement=result.agreement_id,
+        plan_version=result.plan_version,
+        created=result.created,
+        changes=tuple(result.changes),
+        first_period=first,
+        first_due=due,
+        revision_due=revision_due,
+    )
+
+
+def transition(database: Database, key: str, trigger: str, *, by: str, why: str, now: datetime) -> Moved:
+    with db.transaction(database) as session:
+        r = service.transition(session, key, trigger, by=by, why=why, now=now)
+        return Moved(
+            commitment=r.commitment_id, trigger=r.trigger, from_state=r.from_state, to_state=r.to_state, at=r.at
+        )
+
+
+def record_follow_up(
+    database: Database,
+    key: str,
+    *,
+    period: int,
+    values: dict[str, Any],
+    comment: str,
+    by: str,
+    now: datetime,
+    hours: float | None = None,
+    replace: bool = False,
+) -> FollowUpRecorded:
+    """Record (or, with ``replace``, correct) a period's follow-up: pågående → uppföljd."""
+    with db.transaction(database) as session:
+        record = service.record_follow_up(
+            session, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=replace
+        )
+        c = service.resolve_commitment(session, record.commitment_id)
+        below = deviation.below_target(service.measures_for(session, c), c.party, record.values)
+        return FollowUpRecorded(
+            commitment=record.commitment_id,
+            period=record.period,
+            version=record.version,
+            deviations=tuple(m["id"] for m in below),
+            queued=tuple(outbox.queued(session)),
+        )
+
+
+def open_revision(database: Database, *, by: str, now: datetime, agreement: str | None = None) -> RevisionOpened:
+    with db.transaction(database) as session:
+        rev = revisions.open_revision(session, by=by, now=now, agreement_id=agreement)
+        queued = tuple(outbox.queued(session))
+        return RevisionOpened(agreement=rev.agreement_id, number=rev.number, due=rev.due, queued=queued)
+
+
+def decide(database: Database, key: str, decision: str, *, text: str, by: str, now: datetime) -> Decided:
+    with db.transaction(database) as session:
+        d = revisions.decide(session, key, decision.strip().lower(), text=text, by=by, now=now)
+        return Decided(commitment=d.commitment_id, decision=d.decision, text=d.text)
+
+
+def complete_revision(database: Database, new: Agreement, *, by: str, now: datetime) -> Completed:
+    with db.transaction(database) as session:
+        return revisions.complete(session, new, by=by, now=now)
+
+
+def notify_change(
+    database: Database,
+    *,
+    party: str,
+    text: str,
+    by: str,
+    now: datetime,
+    commitments: list[str] | None = None,
+    agreement: str | None = None,
+) -> PartyNoticeRecorded:
+    with db.transaction(database) as session:
+        event = parties.notify_change(
+            session, party=party, text=text, by=by, now=now, commitments=commitments, agreement_id=agreement
+        )
+        return _party_notice(event, tuple(outbox.queued(session)))
+
+
+def terminate(
+    database: Database,
+    *,
+    party: str,
+    effective: date,
+    reason: str,
+    by: str,
+    now: datetime,
+    agreement: str | None = None,
+) -> PartyNoticeRecorded:
+    with db.transaction(database) as session:
+        event = parties.terminate(
+            session, party=party, effective=effective, reason=reason, by=by, now=now, agreement_id=agreement
+        )
+        return _party_notice(event, tuple(outbox.queued(session)))
+
+
+def _party_notice(event: Any, queued: tuple[QueueNotice, ...]) -> PartyNoticeRecorded:
+    return PartyNoticeRecorded(
+        agreement=event.agreement_id,
+        kind=event.kind,
+        party=event.party,
+        commitments=tuple(event.commitments),
+        effective=event.effective,
+        queued=queued,
+    )
+
+
+def close(database: Database, *, by: str, why: str, now: datetime, agreement: str | None = None) -> Closed:
+    with db.transaction(database) as session:
+        ended = parties.close_agreement(session, by=by, why=why, now=now, agreement_id=agreement)
+        chosen = service.agreement_for(session, agreement, lock=False)
+        return Closed(agreement=chosen.id, ended=tuple(ended))
+
+
+def add_user(
+    database: Database,
+    email: str,
+    *,
+    role: str,
+    password: str,
+    now: datetime,
+    party: str | None = None,
+    unit: str | None = None,
+    name: str | None = None,
+) -> UserAdded:
+    with db.transaction(database) as session:
+        u = users.add_user(session, email, role=role, password=password, now=now, party=party, unit=unit, name=name)
+        return UserAdded(email=u.email, role=u.role, party=u.party, unit=u.unit)
+
+
+def sign_in(database: Database, email: str, password: str) -> Person | None:
+    """The person with this e-mail and password, or None (the same time either way)."""
+    with db.transaction(database) as session:
+        u = users.authenticate(session, email, password)
+        return users.person(u) if u is not None else None
