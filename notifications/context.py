@@ -76,6 +76,8 @@ def _agreement(agreement: AgreementRow) -> dict[str, Any]:
     return {
         "id": agreement.id,
         "title": agreement.title,
+        # Instants in the mail are shown in the agreement's own zone (render's datumtid filter).
+        "timezone": agreement.timezone,
         "termination_clause": head.get("termination_clause"),
         "change_clause": head.get("change_clause"),
     }

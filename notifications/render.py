@@ -14,9 +14,11 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2.exceptions import FilterArgumentError
@@ -76,6 +78,23 @@ def _filter(fn: Callable[..., str]) -> Callable[..., str]:
 
 datum = _filter(texts.datum)
 datumtid = _filter(texts.datumtid)
+
+
+def _zone(context: Any) -> ZoneInfo:
+    """The zone of the agreement a template renders for; the file format's default otherwise."""
+    agreement = context.get("agreement")
+    name = agreement.get("timezone") if isinstance(agreement, dict) else getattr(agreement, "timezone", None)
+    return ZoneInfo(name) if isinstance(name, str) and name else texts.DEFAULT_ZONE
+
+
+@jinja2.pass_context
+def _datumtid_in_zone(context: Any, value: datetime | str) -> str:
+    return datumtid(value, _zone(context))
+
+
+@jinja2.pass_context
+def _datum_in_zone(context: Any, value: date | datetime | str) -> str:
+    return datum(value, _zone(context))
 antal_dagar = texts.days
 tal = texts.tal
 
@@ -218,6 +237,8 @@ def _environment_with(loader: jinja2.BaseLoader) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
+    # A mail shows instants in its agreement's zone (the context's agreement.timezone).
+    env.filters.update(datum=_datum_in_zone, datumtid=_datumtid_in_zone)
     return env
 
 

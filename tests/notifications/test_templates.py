@@ -635,3 +635,12 @@ def test_an_include_tag_inside_raw_stays_text(tmp_path: Path) -> None:
     ctx = sample("reminder")
     assert _pasted("reminder", ctx, tmp_path) == _as_written("reminder", ctx, tmp_path)
     assert render("reminder", ctx, templates_dir=tmp_path).text.strip() == '{% include "_footer.txt" %}'
+
+
+def test_an_instant_in_a_mail_is_shown_in_the_agreements_own_time_zone() -> None:
+    stockholm = render("change_notice", sample("change_notice"))
+    assert "1 mars 2027 kl. 08:00" in stockholm.text
+    ctx = sample("change_notice")
+    ctx["agreement"] = dict(ctx["agreement"], timezone="Europe/Helsinki")  # one hour ahead of Stockholm
+    helsinki = render("change_notice", ctx)
+    assert "1 mars 2027 kl. 09:00" in helsinki.text and "kl. 08:00" not in helsinki.text
