@@ -120,7 +120,7 @@ def run_add_model(commitments: list[Commitment]) -> tuple[float, float]:
     start = time.perf_counter()
     machine = Machine(model=None, initial=None, **machine_options())
     # Without initial= every loaded row would be reset to the machine's initial state
-    # (LIBRARIES.md), so add the rows grouped by the state they were loaded in.
+    # (docs/libraries.md), so add the rows grouped by the state they were loaded in.
     by_state: defaultdict[str, list[Commitment]] = defaultdict(list)
     for c in commitments:
         by_state[c.state].append(c)

@@ -2,7 +2,7 @@
 
 Nothing a person typed reaches a header unchecked. Python 3.11.7 and 3.12.1 write an
 RFC 2047 encoded word such as ``=?utf-8?q?Hej=0D=0ABcc=3A_x=40evil?=`` in a Subject
-out as a real header line (CVE-2024-6923, LIBRARIES.md), so a header value with CR,
+out as a real header line (CVE-2024-6923, docs/libraries.md), so a header value with CR,
 LF or an encoded-word opener ``=?`` is refused, and every address is validated.
 """
 

@@ -1,6 +1,6 @@
 """Calendar arithmetic for deadlines, pure and explicit.
 
-Rules (DESIGN.md, "Calendar"):
+Rules (docs/design.md, "Calendar"):
 
 * Periods are calendar years. The follow-up for period Y is due on the configured
   month-day of year Y+1.

@@ -16,7 +16,7 @@ Rules of this module:
 One ``transitions.Machine`` is built at import and never bound to rows: a row's state
 is copied onto a small ``_Subject``, the event is fired on it, and the resulting
 state is read back. Binding every row as a model costs O(n) memory and, with
-``add_model`` one at a time, O(n²) time (LIBRARIES.md; bench/lifecycle.py measures
+``add_model`` one at a time, O(n²) time (docs/libraries.md; bench/lifecycle.py measures
 it here); firing an event on a plain object costs about 10 µs.
 
 The machine has no callbacks, so a refused move changes nothing, and the caller

@@ -3,7 +3,7 @@
 One one-off job at a time, each wake-up adding the next at the earliest instant the database
 knows something is due (a commitment's ``next_check``, the next pending notice, the end of the
 lease of a notice left ``sending``), and at least once a day (so a plan edited by ``init`` is picked up).
-Never one job per commitment (LIBRARIES.md: 10,000 jobs take ~10 s to add; the
+Never one job per commitment (docs/libraries.md: 10,000 jobs take ~10 s to add; the
 database's index answers "what is due" instead), and no job store: several
 instances coordinate through the database's tick lock, not through APScheduler.
 

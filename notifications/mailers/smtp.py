@@ -1,6 +1,6 @@
 """SMTP through aiosmtplib: a few reused connections in parallel.
 
-Measured (LIBRARIES.md): one reused connection is ~2.5× a new connection per
+Measured (docs/libraries.md): one reused connection is ~2.5× a new connection per
 message, and 4 connections in parallel add more when the server is slow. Each worker
 keeps its connection across messages and reconnects after the server drops it.
 

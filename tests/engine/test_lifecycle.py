@@ -1,4 +1,4 @@
-"""The lifecycle table of DESIGN.md, every state × trigger pair, and what a refusal leaves."""
+"""The lifecycle table of docs/design.md, every state × trigger pair, and what a refusal leaves."""
 
 from __future__ import annotations
 

@@ -202,7 +202,7 @@ def test_a_notice_held_up_past_the_day_a_termination_takes_effect_is_not_sent_th
 def test_a_reminder_held_up_past_its_due_date_is_withdrawn_for_the_overdue_notice(
     engine: Engine, boras: Agreement, tmp_path: Path
 ) -> None:
-    """DESIGN: a reminder whose due date has passed is replaced by the overdue notice, not sent late."""
+    """docs/design.md: a reminder whose due date has passed is replaced by the overdue notice, not sent late."""
     with db.transaction(engine) as s:
         load_plan(s, boras, now=datetime(2026, 11, 24, 9, tzinfo=STHLM))
     tick(engine, datetime(2027, 3, 1, 8, tzinfo=STHLM))  # the -30 reminders, then the mail server is down
