@@ -1,7 +1,7 @@
 """What a party says to the other, and how an agreement ends: changed conditions, termination, closing.
 
 Each is recorded and queued to go at once to the other party and the process owner
-(docs/rules.md, "Notices a person triggers"). Every function takes the caller's session
+(a person's act is sent at once, not held for a send slot; docs/design.md). Every function takes the caller's session
 and an explicit ``now``; nothing here reads the clock or commits.
 """
 

@@ -9,7 +9,9 @@
   otherwise the file is loaded as the next plan version (new commitments start
   ``planerad``), removed commitments end, kept and changed ones are reinstated
   (``pågående``, or ``planerad`` if their new timeframe has not begun), flags from
-  changed-conditions notices are cleared, and the next revision is due N years on.
+  changed-conditions notices are cleared, and the next revision is the first whose
+  deadline (counted from the signing date, capped by a fixed term: rules.revision) is
+  still to come; none when the term has no revision left.
 """
 
 from __future__ import annotations
