@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from engine.models import (
@@ -27,6 +27,7 @@ from engine.models import (
     Revision,
     UnitRow,
 )
+from engine.revisions import decisions
 from rules import lifecycle
 
 
@@ -115,32 +116,6 @@ class Review:
         }
 
 
-def needs_attention(conn: Connection, ids: list[str], today: dict[str, date]) -> set[str]:
-    """Agreements with something for the weekly review: a late follow-up, a failed notice, a flag.
-
-    ``today`` is each agreement's local date. The tick asks this to decide whether a
-    week's summary goes out; the dispatcher asks it again before sending one late.
-    """
-    if not ids:
-        return set()
-    c = cast(Table, Commitment.__table__)
-    out = cast(Table, OutboxRow.__table__)
-    late = (
-        select(c.c.agreement_id, func.min(c.c.next_due))
-        .where(c.c.agreement_id.in_(ids), c.c.state == lifecycle.PAGAENDE, c.c.next_due.is_not(None))
-        .group_by(c.c.agreement_id)
-    )
-    found = {aid for aid, due in conn.execute(late) if due is not None and _as_date(due) < today[aid]}
-    flagged = select(c.c.agreement_id).where(c.c.agreement_id.in_(ids), c.c.revision_flag.is_not(None))
-    failed = select(out.c.agreement_id).where(out.c.agreement_id.in_(ids), out.c.state == "failed")
-    return found | set(conn.execute(flagged.union(failed)).scalars())
-
-
-def _as_date(value: Any) -> date:
-    # An aggregate skips the column type's result processing; SQLite returns text.
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def review(session: Session, now: datetime, *, agreement_id: str | None = None) -> Review:
     out = Review(now=now)
     agreements = {
@@ -226,8 +201,6 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
         )
         decided = 0
         if rev is not None:
-            from engine.revisions import decisions
-
             decided = len(decisions(session, rev))
         out.revisions.append(
             LateRevision(

@@ -24,6 +24,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, text, update
 
 from engine import bulk, outbox, withdraw
+from engine.attention import needs_attention
 from engine.db import as_utc
 from engine.models import (
     AgreementRow,
@@ -36,7 +37,6 @@ from engine.models import (
     TransitionRecord,
     UnitRow,
 )
-from engine.review import needs_attention
 from rules import commitment as commitment_rules
 from rules import lifecycle
 from rules import revision as revision_rules

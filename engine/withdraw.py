@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, and_, bindparam, exists, or_, select, update
 
+from engine.attention import needs_attention
 from engine.models import AgreementRow, Commitment, EffortRow, FollowUp, OutboxRow, Revision
 from engine.outbox import PENDING
-from engine.review import needs_attention
 from rules import withdrawal
 from rules.lifecycle import AVSLUTAD
 

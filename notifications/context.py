@@ -28,6 +28,7 @@ from engine.models import (
     PartyRow,
     UnitRow,
 )
+from engine.review import review
 
 # A hook for the web issue: (outbox row) -> personal follow-up link, or None.
 LinkMaker = Callable[[OutboxRow], str | None]
@@ -176,8 +177,6 @@ def contexts(
             "review": None,
         }
         if r.kind == "weekly_summary":
-            from engine.review import review
-
             # As of sending: a summary sent late counts what is late when it is read.
             context["review"] = review(session, now or r.send_at, agreement_id=r.agreement_id).as_json()
         if c is not None:

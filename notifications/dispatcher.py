@@ -47,7 +47,8 @@ from engine.outbox import queue
 from engine.withdraw import withdraw_stale
 from notifications import message as mime
 from notifications.context import LinkMaker, contexts
-from notifications.mailers import Mailer, Outgoing, SendResult, make_mailer
+from notifications.mailers import Mailer, Outgoing, SendResult
+from notifications.mailers.factory import make_mailer
 from notifications.render import Rendered, render
 from notifications.settings import Settings
 from rules.model import QueueNotice

@@ -28,6 +28,7 @@ from typing import Any, Final
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine
 
+from engine.keys import load_secret
 from engine.models import OutboxRow
 from notifications.context import LinkMaker
 from notifications.settings import Settings
@@ -146,6 +147,4 @@ def link_maker_for(engine: Engine, settings: Settings) -> LinkMaker | None:
     base = base_url_for(settings)
     if base is None:
         return None
-    from engine.keys import load_secret
-
     return link_maker(base, load_secret(engine))

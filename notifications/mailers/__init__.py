@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from notifications.message import Built
-from notifications.settings import Settings
 
 Status = Literal["sent", "retry", "failed"]
 
@@ -41,17 +40,3 @@ class Mailer(Protocol):
     async def close(self) -> None:
         """Release what the mailer kept between batches (connections)."""
         ...
-
-
-def make_mailer(settings: Settings) -> Mailer:
-    if settings.mailer == "smtp":
-        from notifications.mailers.smtp import SmtpMailer
-
-        return SmtpMailer(settings.smtp)
-    if settings.mailer == "console":
-        from notifications.mailers.console import ConsoleMailer
-
-        return ConsoleMailer()
-    from notifications.mailers.file import FileMailer
-
-    return FileMailer(settings.mail_dir)
