@@ -9,7 +9,7 @@ import pytest
 
 from rules.calendar import SwedishCalendar
 from rules.errors import TransitionNotAllowed
-from rules.lifecycle import AVSLUTAD, PAGAENDE, PLANERAD, REVIDERAD, UPPFOLJD, move
+from rules.lifecycle import AVSLUTAD, PAGAENDE, PLANERAD, REVIDERAD, TABLE, UPPFOLJD, State, Transition, Trigger, move
 
 CAL = SwedishCalendar()
 NOW = datetime(2027, 12, 10, 9, tzinfo=ZoneInfo("Europe/Stockholm"))
@@ -43,3 +43,19 @@ def test_restore_opens_the_period_the_plan_gives_and_nothing_else_may_leave_avsl
     for trigger in ("start", "follow_up", "new_period", "revise", "reinstate", "end"):
         with pytest.raises(TransitionNotAllowed):
             go(AVSLUTAD, 2020, trigger)
+
+
+def test_states_and_triggers_are_enums_whose_values_are_what_the_database_stores() -> None:
+    assert [s.value for s in State] == ["planerad", "pågående", "uppföljd", "reviderad", "avslutad"]
+    assert State.PAGAENDE == "pågående" and Trigger.NEW_PERIOD == "new_period"
+    assert f"{State.UPPFOLJD}" == "uppföljd"  # formatted into messages and history as the stored word
+
+
+def test_a_guard_is_a_keyword_naming_a_known_condition() -> None:
+    reinstates = [row for row in TABLE if row.trigger == Trigger.REINSTATE]
+    assert [(r.dest, r.when, r.unless) for r in reinstates] == [
+        (State.PLANERAD, None, "timeframe_begun"),
+        (State.PAGAENDE, "timeframe_begun", None),
+    ]
+    with pytest.raises(ValueError, match="unknown guard"):
+        Transition(trigger=Trigger.START, sources=(State.PLANERAD,), dest=State.PAGAENDE, when="sunny")
