@@ -240,7 +240,7 @@ def history(session: Session, key: str) -> tuple[Commitment, list[TransitionReco
 def measures_for(session: Session, c: Commitment) -> list[dict[str, Any]]:
     effort = session.get(EffortRow, (c.agreement_id, c.effort_id))
     assert effort is not None
-    return [m for m in effort.measures if not m.get("parties") or c.party in m["parties"]]
+    return deviation.for_party(effort.measures, c.party)
 
 
 def _count_value(mid: str, value: Any) -> int:

@@ -8,12 +8,14 @@ the same shortfall is not reported twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rules.calendar import SwedishCalendar, slot
 from rules.model import QueueNotice, Schedule
+
+M = TypeVar("M", bound=Mapping[str, Any])
 
 
 def next_send_instant(now: datetime, s: Schedule, cal: SwedishCalendar) -> datetime:
@@ -21,19 +23,30 @@ def next_send_instant(now: datetime, s: Schedule, cal: SwedishCalendar) -> datet
     return slot(now, s.send_time, s.zone, cal)
 
 
+def applies_to(parties: Collection[str] | None, party: str) -> bool:
+    """Whether a measure naming ``parties`` is ``party``'s to report (none named: every party's)."""
+    return not parties or party in parties
+
+
+def for_party(measures: Iterable[M], party: str) -> list[M]:
+    """The measures of an insats that ``party``'s commitment reports, in the plan's order."""
+    return [m for m in measures if applies_to(m.get("parties"), party)]
+
+
+def falls_short(value: Any, target: float | None) -> bool:
+    """Whether one recorded value is below its measure's target.
+
+    Only a count can be: a text value or a measure without a target never is, nor a
+    bool, which Python would compare as 0 or 1.
+    """
+    return target is not None and isinstance(value, int | float) and not isinstance(value, bool) and value < target
+
+
 def below_target(
     measures: Sequence[Mapping[str, Any]], party: str, values: Mapping[str, Any]
 ) -> list[Mapping[str, Any]]:
     """The measures of ``party`` whose recorded value is a number below the measure's target."""
-    out = []
-    for m in measures:
-        target = m.get("target")
-        if target is None or (m.get("parties") and party not in m["parties"]):
-            continue
-        value = values.get(m["id"])
-        if isinstance(value, int | float) and value < target:
-            out.append(m)
-    return out
+    return [m for m in for_party(measures, party) if falls_short(values.get(m["id"]), m.get("target"))]
 
 
 def evaluate(

@@ -57,3 +57,20 @@ def test_a_deviation_recorded_on_a_saturday_goes_out_monday_at_08() -> None:
 def test_a_measure_for_the_other_party_is_not_held_against_this_one() -> None:
     polis_only = [dict(MBU[0], parties=["polis"])]
     assert evaluate(0, datetime(2027, 3, 10, 12, tzinfo=STHLM), measures=polis_only) == []
+
+
+def test_only_a_count_below_a_set_target_falls_short() -> None:
+    assert deviation.falls_short(1, 2) and deviation.falls_short(1.5, 2)
+    assert not deviation.falls_short(2, 2)
+    assert not deviation.falls_short(0, None)
+    assert not deviation.falls_short("1", 2)  # a text measure's value
+    assert not deviation.falls_short(False, 2)  # a bool is not a count, though Python compares it as 0
+
+
+def test_a_measure_naming_no_party_is_every_partys() -> None:
+    both = {"id": "a", "parties": []}
+    polis = {"id": "b", "parties": ["polis"]}
+    unnamed = {"id": "c"}
+    assert deviation.for_party([both, polis, unnamed], "kommun") == [both, unnamed]
+    assert deviation.for_party([both, polis, unnamed], "polis") == [both, polis, unnamed]
+    assert deviation.applies_to(None, "kommun") and not deviation.applies_to(("polis",), "kommun")
