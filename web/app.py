@@ -38,7 +38,6 @@ from engine.agreement import parse_agreement
 from engine.clock import Clock, SystemClock
 from engine.keys import load_secret
 from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, UnitRow, User
-from engine.report import STATE_CLASS, STATE_COLOUR
 from engine.users import Person, authenticate, person
 from notifications.context import LinkMaker
 from notifications.links import (
@@ -52,6 +51,7 @@ from notifications.links import (
 )
 from notifications.render import FILTERS
 from notifications.settings import Settings
+from notifications.states import STATE_CLASS, STATE_COLOUR
 from rules import lifecycle, texts
 from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
 from web import views
@@ -799,7 +799,8 @@ def reports(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner", "party"))
 def report(web: Web, ctx: Ctx) -> Response:
-    from engine.report import build_report, render_report
+    from engine.report.build import build_report
+    from notifications.report import render_report
 
     year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]
     if fmt not in ("html", "csv", "md") or not year.isdigit() or not 1900 <= int(year) <= 2200:

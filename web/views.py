@@ -23,8 +23,8 @@ from engine.models import (
     TransitionRecord,
     UnitRow,
 )
-from engine.report import STATE_CLASS
 from engine.users import Person
+from notifications.states import STATE_CLASS
 from rules import lifecycle, texts
 
 
