@@ -2,8 +2,9 @@
 
 One all-day event per commitment's next follow-up due date (moved to a working day,
 in the agreement's zone), one for the next revision's due date, each with alarms a
-week and a day before. UIDs are stable, so importing again updates rather than
-duplicates.
+week and a day before. Which deadlines are still coming is engine.deadlines' to say,
+by the agreement's local date. UIDs are stable, so importing again updates rather
+than duplicates.
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ import hashlib
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
-from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, UnitRow
-from rules import lifecycle
-from rules.errors import InvalidValue
+from engine.deadlines import coming_deadlines
 
 
 def _event(uid: str, summary: str, description: str, day: date, stamp: datetime) -> Event:
@@ -41,12 +39,8 @@ def _event(uid: str, summary: str, description: str, day: date, stamp: datetime)
 def export_ics(
     session: Session, *, now: datetime, unit: str | None = None, party: str | None = None
 ) -> tuple[bytes, int]:
-    if unit is not None and session.scalar(select(UnitRow.id).where(UnitRow.id == unit).limit(1)) is None:
-        known = ", ".join(sorted(set(session.scalars(select(UnitRow.id)))))
-        raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {known})")
-    if party is not None and session.scalar(select(PartyRow.id).where(PartyRow.id == party).limit(1)) is None:
-        known = ", ".join(sorted(set(session.scalars(select(PartyRow.id)))))
-        raise InvalidValue("party", f"okänd part '{party}' (parter: {known})")
+    """The coming deadlines (engine.deadlines) as an iCalendar file, and how many events it holds."""
+    deadlines = coming_deadlines(session, now=now, unit=unit, party=party)
     ical = Calendar()
     ical.add("prodid", "-//samverkan//SE")
     ical.add("version", "2.0")
@@ -54,47 +48,24 @@ def export_ics(
     ical.add("method", "PUBLISH")
     ical.add("x-wr-calname", "Samverkan – sista dagar")
     ical.add("x-wr-timezone", "Europe/Stockholm")
-    stmt = (
-        select(Commitment, EffortRow.title, UnitRow.name)
-        .join(EffortRow, and_(EffortRow.agreement_id == Commitment.agreement_id, EffortRow.id == Commitment.effort_id))
-        .join(UnitRow, and_(UnitRow.agreement_id == Commitment.agreement_id, UnitRow.id == Commitment.responsible))
-        .where(Commitment.state != lifecycle.AVSLUTAD, Commitment.next_due.is_not(None))
-        .order_by(Commitment.next_due, Commitment.id)
-    )
-    if unit is not None:
-        stmt = stmt.where(Commitment.responsible == unit)
-    if party is not None:
-        stmt = stmt.where(Commitment.party == party)
-    count = 0
-    today = now.date()
-    for c, title, unit_name in session.execute(stmt):
-        assert c.next_due is not None
-        if c.next_due < today:
-            continue
+    for f in deadlines.follow_ups:
         ical.add_component(
             _event(
-                f"followup:{c.id}:{c.period}",
-                f"Uppföljning {c.period}: {title} ({c.party}) – sista dag",
-                f"Rapportera aktivitetsmåtten för {c.period} för åtagandet {c.id}. Ansvarig: {unit_name}.",
-                c.next_due,
+                f"followup:{f.commitment}:{f.period}",
+                f"Uppföljning {f.period}: {f.effort} ({f.party}) – sista dag",
+                f"Rapportera aktivitetsmåtten för {f.period} för åtagandet {f.commitment}. Ansvarig: {f.unit}.",
+                f.due,
                 now,
             )
         )
-        count += 1
-    for a in session.scalars(select(AgreementRow).order_by(AgreementRow.id)):
-        if a.terminates is not None:
-            continue
-        due = a.revision_due
-        if due is None or due < today:
-            continue
+    for r in deadlines.revisions:
         ical.add_component(
             _event(
-                f"revision:{a.id}:{a.revision_number}",
-                f"Revision {a.revision_number} av samverkansöverenskommelsen – sista dag",
-                f"{a.title}: revisionen av åtagandeplanen ska vara klar.",
-                due,
+                f"revision:{r.agreement}:{r.number}",
+                f"Revision {r.number} av samverkansöverenskommelsen – sista dag",
+                f"{r.title}: revisionen av åtagandeplanen ska vara klar.",
+                r.due,
                 now,
             )
         )
-        count += 1
-    return bytes(ical.to_ical()), count
+    return bytes(ical.to_ical()), len(deadlines.follow_ups) + len(deadlines.revisions)

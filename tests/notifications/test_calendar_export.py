@@ -28,9 +28,9 @@ def url(engine: Engine, boras: Agreement) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def export(url: str, tmp_path: Path, *flags: str) -> Calendar:
+def export(url: str, tmp_path: Path, *flags: str, now: str = "2026-11-24T10:00") -> Calendar:
     out = tmp_path / "deadlines.ics"
-    assert main(["calendar", "--db", url, "--out", str(out), "--now", "2026-11-24T10:00", *flags]) == 0
+    assert main(["calendar", "--db", url, "--out", str(out), "--now", now, *flags]) == 0
     return Calendar.from_ical(out.read_bytes())
 
 
@@ -48,6 +48,16 @@ def test_every_coming_deadline_is_an_all_day_event_with_alarms(url: str, tmp_pat
         assert triggers == [timedelta(days=-7), timedelta(days=-1)]
     assert len({str(e["uid"]) for e in events}) == len(events)
     assert str(cal["version"]) == "2.0" and "samverkan" in str(cal["prodid"])
+
+
+def test_a_deadline_is_past_when_its_day_has_ended_in_the_agreements_zone(url: str, tmp_path: Path) -> None:
+    def summaries(now: str) -> list[str]:
+        return sorted(str(e["summary"])[:16] for e in export(url, tmp_path, now=now).walk("VEVENT"))
+
+    # 23:30 on 31 March in Stockholm: the day of the 2026 follow-ups is not over.
+    assert summaries("2027-03-31T21:30+00:00") == ["Revision 4 av sa"] + ["Uppföljning 2026"] * 28
+    # 00:30 on 1 April in Stockholm, though still 31 March in UTC: only the revision is still coming.
+    assert summaries("2027-03-31T22:30+00:00") == ["Revision 4 av sa"]
 
 
 def test_a_unit_gets_only_its_own_deadlines(url: str, tmp_path: Path) -> None:
