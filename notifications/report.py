@@ -1,10 +1,10 @@
 """The yearly report (engine.report's frozen ``Report``) as HTML, Markdown or CSV.
 
 The HTML is one self-contained file (styles and SVG inline, no scripts or links) that
-prints to A4 landscape as it looks on screen; its template is
-``templates/report/report.html``, apart from the mail templates, which a user's folder
-may override and this one not. Markdown is GitHub's, for a wiki or an issue; CSV has
-one row per commitment for a spreadsheet.
+prints to A4 landscape as it looks on screen. Its template,
+``templates/report/report.html``, is kept apart from the mail templates because a
+user's template folder overrides those and never this one. Markdown is GitHub's, for
+a wiki or an issue; CSV has one row per commitment for a spreadsheet.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def _party_infos(agreement: AgreementRow, rows: Sequence[PartyRow]) -> tuple[Par
     out = []
     for i, p in enumerate(ranked):
         heading, label = texts.party_heading(p.id, p.name), texts.party_label(p.id, p.name)
-        out.append(PartyInfo(id=p.id, name=p.name, heading=heading, label=label, colour=PARTY_COLOURS[i % 5]))
+        colour = PARTY_COLOURS[i % len(PARTY_COLOURS)]
+        out.append(PartyInfo(id=p.id, name=p.name, heading=heading, label=label, colour=colour))
     return tuple(out)
 
 
