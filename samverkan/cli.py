@@ -700,7 +700,7 @@ def _write(path: str, text: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
-    from engine.report.build import build_report
+    from engine.report import build_report
     from notifications.report import render_report
 
     period = parse_int(args.period, "--period", low=1900, high=2200)

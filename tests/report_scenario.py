@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from engine import db, service
-from engine.report.build import build_report
-from engine.report.values import Report
+from engine.report import Report, build_report
 
 MBU_TEXT = "Utbildning två gånger per år: antal genomförda utbildningar"
 MBU_COMMENT = "Endast en utbildning hölls"

@@ -799,7 +799,7 @@ def reports(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner", "party"))
 def report(web: Web, ctx: Ctx) -> Response:
-    from engine.report.build import build_report
+    from engine.report import build_report
     from notifications.report import render_report
 
     year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]

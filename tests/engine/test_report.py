@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from engine import db
 from engine.agreement import Agreement
 from engine.plan import load_plan
-from engine.report.build import build_report
+from engine.report import build_report
 from rules.errors import InvalidValue
 from tests.report_scenario import at, follow_up_some, report_for
 
