@@ -5,7 +5,9 @@
 synchronous; the dispatcher runs its own event loop); the ``page`` decorator reads
 the form, loads the signed-in user, and checks sign-in, role and the CSRF token
 before the function runs. Nothing here decides anything the engine decides: a
-follow-up from the web is ``engine.service.record_follow_up``, exactly as from the CLI.
+follow-up from the web is ``engine.api.commands.record_follow_up``, exactly as from the
+CLI. What a page shows comes from the engine's read models (``engine.api.pages`` and
+``engine.api.pages_agreement``); the web opens no session and sends no SQL.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from importlib.resources import files
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import jinja2
-from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -32,15 +33,17 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import db, service
-from engine import parties as party_events
-from engine.agreement import parse_agreement
+from engine.api import commands, pages, pages_agreement
+from engine.api.pages import CommitmentPage, Refused
+from engine.api.pages_agreement import AgreementChoice
 from engine.clock import Clock, SystemClock
+from engine.db import Database
 from engine.keys import load_secret
-from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, UnitRow, User
-from engine.report import STATE_CLASS, STATE_COLOUR
-from engine.users import Person, authenticate, person
+from engine.report import render_report
+from engine.users import Person
+from notifications.calendar_export import calendar_file
 from notifications.context import LinkMaker
+from notifications.dispatcher import deliver
 from notifications.links import (
     LinkExpired,
     LinkInvalid,
@@ -52,9 +55,11 @@ from notifications.links import (
 )
 from notifications.render import FILTERS
 from notifications.settings import Settings
+from notifications.states import STATE_COLOUR, state_css
 from rules import lifecycle, texts
 from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
-from web import views
+from rules.model import QueueNotice
+from web import forms
 
 SESSION_COOKIE = "samverkan_session"
 SESSION_HOURS = 12
@@ -85,7 +90,7 @@ def _message(exc: SamverkanError) -> str:
 class Web:
     """What every page needs: the database, delivery settings, the clock and the secret."""
 
-    engine: Engine
+    engine: Database
     settings: Settings
     clock: Clock
     secret: str
@@ -130,7 +135,7 @@ def _environment() -> jinja2.Environment:
     env.filters["slag"] = texts.kind_name
     env.filters["overgang"] = lambda t: texts.name(texts.TRIGGER_NAMES, t)
     env.filters["utskick"] = lambda s: texts.name(texts.OUTBOX_STATE_NAMES, s)
-    env.filters["tillstand_css"] = lambda s: STATE_CLASS.get(s, "avslutad")
+    env.filters["tillstand_css"] = state_css
     env.filters["dagar_kvar"] = texts.days_left
     env.globals["STATE_COLOUR"] = STATE_COLOUR
     return env
@@ -250,21 +255,24 @@ def _current_user(web: Web, request: Request) -> Person | None:
     uid = request.session.get("uid")
     if not isinstance(uid, int):
         return None
-    with db.transaction(web.engine) as session:
-        user = session.get(User, uid)
-        return person(user) if user is not None else None
+    return pages.signed_in(web.engine, uid)
 
 
-def _agreement_choice(session: Any, ctx: Ctx) -> tuple[AgreementRow | None, list[AgreementRow]]:
-    rows = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
-    wanted = ctx.form.get("overenskommelse") or ctx.query("overenskommelse")
-    chosen = next((a for a in rows if a.id == wanted), rows[0] if rows else None)
-    return chosen, rows
+def _wanted(ctx: Ctx) -> str | None:
+    """The agreement a page over one agreement was asked for (the form's, else the address's)."""
+    return ctx.form.get("overenskommelse") or ctx.query("overenskommelse") or None
 
 
-def _commitment_or_404(session: Any, key: str) -> Commitment:
+def _switch(choice: AgreementChoice) -> dict[str, Any]:
+    """What _switch.html and the page heads read: the agreement shown and the ones to switch to."""
+    return {"agreement": choice.chosen, "agreements": choice.agreements}
+
+
+def _commitment_or_404(web: Web, ctx: Ctx, *, to_record: bool = False) -> CommitmentPage | Refused:
     try:
-        return service.resolve_commitment(session, key)
+        return pages.commitment_page(
+            web.engine, ctx.request.path_params["cid"], who=ctx.me, now=ctx.now, to_record=to_record
+        )
     except NotFound:
         raise HTTPException(404) from None
 
@@ -284,15 +292,13 @@ def login_page(web: Web, ctx: Ctx) -> Response:
             return _redirect(nxt)
         return render(web, ctx, "login.html", email="", nasta=nxt, error=None)
     email = ctx.form.get("email", "")
-    with db.transaction(web.engine) as session:
-        user = authenticate(session, email, ctx.form.get("losenord", ""))
-        uid = user.id if user is not None else None
-    if uid is None:
+    who = commands.sign_in(web.engine, email, ctx.form.get("losenord", ""))
+    if who is None:
         return render(
             web, ctx, "login.html", 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen."
         )
     ctx.request.session.clear()  # a new session at sign-in: no fixation
-    ctx.request.session["uid"] = uid
+    ctx.request.session["uid"] = who.id
     csrf_token(ctx.request)
     return _redirect(nxt)
 
@@ -309,20 +315,15 @@ def logout(web: Web, ctx: Ctx) -> Response:
 
 @page()
 def dashboard(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        blocks = views.dashboard(session, ctx.me, ctx.now)
-        unit_name = None
-        if ctx.me.role == "unit":
-            unit_name = session.scalar(select(UnitRow.name).where(UnitRow.id == ctx.me.unit).limit(1))
-    return render(web, ctx, "dashboard.html", agreements=blocks, unit_name=unit_name, states=lifecycle.STATES)
+    shown = pages.dashboard(web.engine, ctx.me, ctx.now)
+    return render(
+        web, ctx, "dashboard.html", agreements=shown.agreements, unit_name=shown.unit_name, states=lifecycle.STATES
+    )
 
 
 @page(roles=("owner", "party"))
 def overdue(web: Web, ctx: Ctx) -> Response:
-    from engine.review import review
-
-    with db.transaction(web.engine) as session:
-        result = review(session, ctx.now)
+    result = pages_agreement.overdue(web.engine, ctx.now)
     return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
 
 
@@ -331,12 +332,10 @@ def overdue(web: Web, ctx: Ctx) -> Response:
 
 @page()
 def commitment(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        c = _commitment_or_404(session, ctx.request.path_params["cid"])
-        if not ctx.me.may_see(c):
-            return _refused(web, ctx)
-        data = views.commitment_page(session, c, ctx.now)
-    return render(web, ctx, "commitment.html", p=data, may_record=ctx.me.may_record(data.c))
+    data = _commitment_or_404(web, ctx)
+    if isinstance(data, Refused):
+        return _refused(web, ctx)
+    return render(web, ctx, "commitment.html", p=data, may_record=data.may_record)
 
 
 def _refused(web: Web, ctx: Ctx) -> Response:
@@ -353,31 +352,28 @@ def _refused(web: Web, ctx: Ctx) -> Response:
 @page()
 def followup(web: Web, ctx: Ctx) -> Response:
     """The signed-in follow-up form for the commitment's current period."""
-    with db.transaction(web.engine) as session:
-        c = _commitment_or_404(session, ctx.request.path_params["cid"])
-        if not ctx.me.may_see(c) or not ctx.me.may_record(c):
-            return _refused(web, ctx)
-        data = views.commitment_page(session, c, ctx.now)
+    data = _commitment_or_404(web, ctx, to_record=True)
+    if isinstance(data, Refused):
+        return _refused(web, ctx)
     if not data.recordable:
         flash(ctx.request, f"Det finns ingen uppföljning att registrera för {data.c.id} just nu.", "fel")
         return _redirect(f"/atagande/{quote(data.c.id)}")
     if ctx.request.method == "GET":
-        return _form(web, ctx, data, views.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
-    form, values, hours = views.read_form(data.measures, ctx.form, ask_name=False)
+        return _form(web, ctx, data, forms.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
+    form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=False)
     if form.invalid:
         return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
     try:
-        with db.transaction(web.engine) as session:
-            service.record_follow_up(
-                session,
-                data.c.id,
-                period=data.c.period,
-                values=values,
-                comment=form.comment,
-                by=ctx.me.label,
-                now=ctx.now,
-                hours=hours,
-            )
+        commands.record_follow_up(
+            web.engine,
+            data.c.id,
+            period=data.c.period,
+            values=values,
+            comment=form.comment,
+            by=ctx.me.label,
+            now=ctx.now,
+            hours=hours,
+        )
     except SamverkanError as exc:
         form.message = _message(exc)
         return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
@@ -388,8 +384,8 @@ def followup(web: Web, ctx: Ctx) -> Response:
 def _form(
     web: Web,
     ctx: Ctx,
-    data: views.CommitmentPage,
-    form: views.FollowUpForm,
+    data: CommitmentPage,
+    form: forms.FollowUpForm,
     *,
     action: str,
     csrf: str | None,
@@ -430,15 +426,11 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
             f"Kontakta {owner} för att rapportera uppföljningen, eller logga in.",
             home=False,
         )
-    with db.transaction(web.engine) as session:
-        c = session.get(Commitment, claim.commitment)
-        done = service.latest_follow_up(session, claim.commitment, claim.period) if c is not None else None
-        data = views.commitment_page(session, c, ctx.now) if c is not None else None
-        unit_email = data.unit.email if data is not None else ""
+    state = pages.follow_up_link(web.engine, claim.commitment, claim.period, now=ctx.now)
+    data, done = state.page, state.done
     if done is not None:
         if ctx.query("klar") == "1":
-            labels = {m["id"]: m["text"] for m in data.measures} if data is not None else {}
-            return render(web, ctx, "link_done.html", p=data, f=done, labels=labels)
+            return render(web, ctx, "link_done.html", p=data, f=done)
         when = done.recorded_at
         return message_page(
             web,
@@ -462,29 +454,27 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     bound = form_token(web.secret, token)
     action = ctx.request.url.path
     if ctx.request.method == "GET":
-        return _form(web, ctx, data, views.empty_form(data.measures), action=action, csrf=bound, via_link=True)
+        return _form(web, ctx, data, forms.empty_form(data.measures), action=action, csrf=bound, via_link=True)
     if not hmac.compare_digest(ctx.form.get("csrf", ""), bound):
         return message_page(
             web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
         )
-    form, values, hours = views.read_form(data.measures, ctx.form, ask_name=True)
+    form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=True)
     if form.invalid:
         return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
     try:
-        with db.transaction(web.engine) as session:
-            service.record_follow_up(
-                session,
-                data.c.id,
-                period=claim.period,
-                values=values,
-                comment=form.comment,
-                by=f"{form.name} ({unit_email}, via länk i e-post)",
-                now=ctx.now,
-                hours=hours,
-            )
+        commands.record_follow_up(
+            web.engine,
+            data.c.id,
+            period=claim.period,
+            values=values,
+            comment=form.comment,
+            by=f"{form.name} ({data.unit.email}, via länk i e-post)",
+            now=ctx.now,
+            hours=hours,
+        )
     except SamverkanError as exc:
-        with db.transaction(web.engine) as session:
-            raced = service.latest_follow_up(session, data.c.id, claim.period)
+        raced = pages.follow_up_link(web.engine, data.c.id, claim.period, now=ctx.now).done
         if raced is not None:
             return _redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
         form.message = _message(exc)
@@ -493,13 +483,8 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
 
 
 def _owner_of(web: Web, commitment_id: str) -> str:
-    with db.transaction(web.engine) as session:
-        c = session.get(Commitment, commitment_id)
-        if c is None:
-            return "processägaren"
-        agreement = session.get(AgreementRow, c.agreement_id)
-        owner = session.get(UnitRow, (c.agreement_id, agreement.process_owner)) if agreement else None
-        return f"{owner.name} ({owner.email})" if owner is not None else "processägaren"
+    owner = pages.process_owner_of(web.engine, commitment_id)
+    return f"{owner.name} ({owner.email})" if owner is not None else "processägaren"
 
 
 # -- the revision ----------------------------------------------------------------------------
@@ -511,37 +496,17 @@ def revision(web: Web, ctx: Ctx) -> Response:
 
 
 def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] | None = None) -> HTMLResponse:
-    from engine.revisions import current_revision, decisions
-
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        rev = current_revision(session, agreement.id) if agreement is not None else None
-        decided = decisions(session, rev) if rev is not None else {}
-        rows = []
-        if agreement is not None:
-            for c, title in session.execute(
-                select(Commitment, EffortRow.title)
-                .join(
-                    EffortRow,
-                    (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
-                )
-                .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-                .order_by(EffortRow.position, Commitment.party)
-            ):
-                rows.append({"c": c, "effort": title, "decision": decided.get(c.id)})
-
-        due = agreement.revision_due if agreement is not None else None
+    shown = pages_agreement.revision_page(web.engine, _wanted(ctx))
     return render(
         web,
         ctx,
         "revision.html",
         status,
-        agreement=agreement,
-        agreements=agreements,
-        rev=rev,
-        rows=rows,
-        due=due,
-        undecided=sum(1 for r in rows if r["decision"] is None),
+        **_switch(shown.choice),
+        rev=shown.revision,
+        rows=shown.rows,
+        due=shown.due,
+        undecided=shown.undecided,
         decision_sv=texts.DECISION_NAMES,
         errors=errors or [],
     )
@@ -553,15 +518,12 @@ def _back_to_revision(agreement_id: str) -> RedirectResponse:
 
 @page(roles=("owner",))
 def revision_start(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import open_revision
-
     try:
-        with db.transaction(web.engine) as session:
-            agreement, _ = _agreement_choice(session, ctx)
-            if agreement is None:
-                raise InvalidValue("agreement", "ingen överenskommelse är inläst")
-            rev = open_revision(session, by=ctx.me.label, now=ctx.now, agreement_id=agreement.id)
-            aid, number = agreement.id, rev.number
+        agreement = pages_agreement.agreement_choice(web.engine, _wanted(ctx)).chosen
+        if agreement is None:
+            raise InvalidValue("agreement", "ingen överenskommelse är inläst")
+        opened = commands.open_revision(web.engine, by=ctx.me.label, now=ctx.now, agreement=agreement.id)
+        aid, number = opened.agreement, opened.number
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[_message(exc)])
     flash(ctx.request, f"Revision {number} är inledd. Revisionsstarten skickas till parterna och processägaren.")
@@ -570,21 +532,16 @@ def revision_start(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner",))
 def revision_decide(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import decide
-
     try:
-        with db.transaction(web.engine) as session:
-            d = decide(
-                session,
-                ctx.form.get("atagande", ""),
-                ctx.form.get("beslut", ""),
-                text=ctx.form.get("motivering", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-            )
-            c = session.get(Commitment, d.commitment_id)
-            assert c is not None
-            aid, cid, decision = c.agreement_id, d.commitment_id, d.decision
+        d = commands.decide(
+            web.engine,
+            ctx.form.get("atagande", ""),
+            ctx.form.get("beslut", ""),
+            text=ctx.form.get("motivering", ""),
+            by=ctx.me.label,
+            now=ctx.now,
+        )
+        aid, cid, decision = pages_agreement.agreement_of(web.engine, d.commitment), d.commitment, d.decision
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[_message(exc)])
     flash(ctx.request, f"{cid}: {texts.DECISION_NAMES[decision]}.")
@@ -593,8 +550,6 @@ def revision_decide(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner",))
 def revision_complete(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import complete
-
     upload = ctx.files.get("fil")
     if upload is None or not upload[1]:
         return _revision_page(web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."])
@@ -606,9 +561,8 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
     except UnicodeDecodeError:
         return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är inte UTF-8-text."])
     try:
-        new = parse_agreement(text, name)
-        with db.transaction(web.engine) as session:
-            done = complete(session, new, by=ctx.me.label, now=ctx.now)
+        new = pages_agreement.revised_plan(text, name)
+        done = commands.complete_revision(web.engine, new, by=ctx.me.label, now=ctx.now)
     except AgreementFileError as exc:
         return _revision_page(web, ctx, status=400, errors=exc.lines())
     except SamverkanError as exc:
@@ -635,40 +589,16 @@ def parties(web: Web, ctx: Ctx) -> Response:
 
 
 def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = None, which: str = "") -> HTMLResponse:
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        party_rows: list[PartyRow] = []
-        active: list[tuple[Commitment, str]] = []
-        events: list[Any] = []
-        if agreement is not None:
-            party_rows = [
-                p
-                for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))
-                if ctx.me.may_speak_for(p.id)
-            ]
-            active = [
-                (c, t)
-                for c, t in session.execute(
-                    select(Commitment, EffortRow.title)
-                    .join(
-                        EffortRow,
-                        (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
-                    )
-                    .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-                    .order_by(EffortRow.position, Commitment.party)
-                )
-            ]
-            events = views.party_events(session, agreement.id)
+    shown = pages_agreement.parties_page(web.engine, _wanted(ctx), who=ctx.me)
     return render(
         web,
         ctx,
         "parties.html",
         status,
-        agreement=agreement,
-        agreements=agreements,
-        parties=party_rows,
-        active=active,
-        events=events,
+        **_switch(shown.choice),
+        parties=shown.parties,
+        active=shown.active,
+        events=shown.events,
         error=error,
         which=which,
         f=ctx.form,
@@ -678,8 +608,6 @@ def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = 
 
 
 def _deliver_now(web: Web, now: datetime) -> str:
-    from notifications.dispatcher import deliver
-
     try:
         r = deliver(web.engine, now, web.settings, link=web.link)
     except Exception as exc:  # the record stands; `samverkan run` sends what is left
@@ -707,23 +635,21 @@ def notify_change(web: Web, ctx: Ctx) -> Response:
         return who
     party, aid = who
     try:
-        with db.transaction(web.engine) as session:
-            event = party_events.notify_change(
-                session,
-                party=party,
-                text=ctx.form.get("text", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-                commitments=ctx.multi.get("atagande", []),
-                agreement_id=aid,
-            )
-            recipients = _recipients(session, f"change_notice:{event.agreement_id}:{event.id}")
-            aid = event.agreement_id
+        told = commands.notify_change(
+            web.engine,
+            party=party,
+            text=ctx.form.get("text", ""),
+            by=ctx.me.label,
+            now=ctx.now,
+            commitments=ctx.multi.get("atagande", []),
+            agreement=aid,
+        )
     except SamverkanError as exc:
         return _parties_page(web, ctx, status=400, error=_message(exc), which="change")
+    recipients = _recipients(told.queued, "change_notice")
     sent = _deliver_now(web, ctx.now)
     flash(ctx.request, f"Ändrade förutsättningar registrerade och meddelade till {', '.join(recipients)}. {sent}")
-    return _redirect("/parter?" + urlencode({"overenskommelse": aid}))
+    return _redirect("/parter?" + urlencode({"overenskommelse": told.agreement}))
 
 
 @page(roles=("owner", "party"))
@@ -742,32 +668,30 @@ def terminate(web: Web, ctx: Ctx) -> Response:
             web, ctx, status=400, error="Bekräfta att överenskommelsen ska sägas upp.", which="terminate"
         )
     try:
-        with db.transaction(web.engine) as session:
-            event = party_events.terminate(
-                session,
-                party=party,
-                effective=effective,
-                reason=ctx.form.get("text", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-                agreement_id=aid,
-            )
-            recipients = _recipients(session, f"termination_notice:{event.agreement_id}:{event.id}")
-            aid = event.agreement_id
+        told = commands.terminate(
+            web.engine,
+            party=party,
+            effective=effective,
+            reason=ctx.form.get("text", ""),
+            by=ctx.me.label,
+            now=ctx.now,
+            agreement=aid,
+        )
     except SamverkanError as exc:
         return _parties_page(web, ctx, status=400, error=_message(exc), which="terminate")
+    recipients = _recipients(told.queued, "termination_notice")
     sent = _deliver_now(web, ctx.now)
     flash(
         ctx.request,
         f"Uppsägningen är registrerad: alla åtaganden avslutas {FILTERS['datum'](effective)}. "
         f"Meddelad till {', '.join(recipients)}. {sent}",
     )
-    return _redirect("/parter?" + urlencode({"overenskommelse": aid}))
+    return _redirect("/parter?" + urlencode({"overenskommelse": told.agreement}))
 
 
-def _recipients(session: Any, key: str) -> list[str]:
-    row = session.scalars(select(OutboxRow).where(OutboxRow.key == key)).first()
-    return list(row.recipients) if row is not None else []
+def _recipients(queued: tuple[QueueNotice, ...], kind: str) -> list[str]:
+    """Whom the command's notice of ``kind`` goes to: the command says what it queued."""
+    return [r for n in queued if n.kind == kind for r in n.recipients]
 
 
 # -- the yearly report and the calendar ------------------------------------------------------
@@ -775,63 +699,51 @@ def _recipients(session: Any, key: str) -> list[str]:
 
 @page(roles=("owner", "party"))
 def reports(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        years: list[int] = []
-        if agreement is not None:
-            first = int(agreement.schedule.get("follow_up", {}).get("first_period") or agreement.signed.year)
-            last = views.today_in(agreement, ctx.now).year
-            years = list(range(last, first - 1, -1))
-        aid = agreement.id if agreement is not None else ""
-        units = list(session.scalars(select(UnitRow).where(UnitRow.agreement_id == aid)))
-        party_rows = list(session.scalars(select(PartyRow).where(PartyRow.agreement_id == aid)))
+    shown = pages_agreement.reports_page(web.engine, _wanted(ctx), now=ctx.now)
     return render(
         web,
         ctx,
         "reports.html",
-        agreement=agreement,
-        agreements=agreements,
-        years=years,
-        units=units,
-        parties=party_rows,
+        **_switch(shown.choice),
+        years=shown.years,
+        units=shown.units,
+        parties=shown.parties,
     )
 
 
 @page(roles=("owner", "party"))
 def report(web: Web, ctx: Ctx) -> Response:
-    from engine.report import build_report, render_report
-
     year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]
     if fmt not in ("html", "csv", "md") or not year.isdigit() or not 1900 <= int(year) <= 2200:
         raise HTTPException(404)
     try:
-        with db.transaction(web.engine) as session:
-            agreement, _ = _agreement_choice(session, ctx)
-            data = build_report(session, period=int(year), agreement_id=agreement.id if agreement else None)
+        agreement_id, text = _yearly_report(web, int(year), fmt, _wanted(ctx))
     except SamverkanError as exc:
         return message_page(web, ctx, 400, "Rapporten kan inte tas fram", _message(exc))
-    text = render_report(data, fmt)
     if fmt == "html":
         response: Response = HTMLResponse(text)
         response.headers["Content-Security-Policy"] = REPORT_CSP
         return response
     media = "text/csv; charset=utf-8" if fmt == "csv" else "text/markdown; charset=utf-8"
-    filename = f"arsrapport-{data.agreement_id}-{year}.{fmt}"
+    filename = f"arsrapport-{agreement_id}-{year}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return PlainTextResponse(text, media_type=media, headers=disposition)
 
 
+def _yearly_report(web: Web, year: int, fmt: Literal["html", "csv", "md"], wanted: str | None) -> tuple[str, str]:
+    """The report's agreement and its text: building it is the engine's, rendering it notifications'."""
+    data = pages_agreement.yearly_report(web.engine, period=year, wanted=wanted)
+    return data.agreement_id, render_report(data, fmt)
+
+
 @page()
 def calendar(web: Web, ctx: Ctx) -> Response:
-    from notifications.calendar_export import export_ics
-
     unit = ctx.query("enhet") or None
     party = ctx.query("part") or None
     if ctx.me.role == "unit":
         unit, party = ctx.me.unit, None  # a unit's contact gets its own deadlines, whatever was asked
     try:
-        with db.transaction(web.engine) as session:
-            data, _count = export_ics(session, now=ctx.now, unit=unit, party=None if unit else party)
+        data, _count = calendar_file(web.engine, now=ctx.now, unit=unit, party=None if unit else party)
     except SamverkanError as exc:
         return message_page(web, ctx, 400, "Kalendern kan inte tas fram", _message(exc))
     name = f"samverkan-{unit or party or 'alla'}.ics"
@@ -881,7 +793,7 @@ async def _health(request: Request) -> Response:
 
 
 def create_app(
-    engine: Engine,
+    engine: Database,
     settings: Settings,
     clock: Clock | None = None,
     *,
