@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from engine import db, service
-from engine.api import commands, pages, pages_agreement
+from engine.api import commands, pages, pages_agreement, pages_dashboard
 from engine.models import AgreementRow, Base
 from engine.review import Review
 from engine.tick import tick
@@ -54,19 +54,19 @@ def _orm_rows(value: Any) -> list[Any]:
     return []
 
 
-def _shown(dashboard: pages.Dashboard) -> list[str]:
+def _shown(dashboard: pages_dashboard.Dashboard) -> list[str]:
     return [c.id for a in dashboard.agreements for area in a.areas for e in area.efforts for c in e.commitments]
 
 
 def test_a_unit_contacts_dashboard_shows_only_its_units_commitments(running: Engine) -> None:
-    mine = pages.dashboard(running, FRITID, at(2016, 6, 1))
+    mine = pages_dashboard.dashboard(running, FRITID, at(2016, 6, 1))
     with db.transaction(running) as s:
         expected = [r.id for r in service.status(s, unit="fritid-folkhalsa")]
     assert _shown(mine) == expected and len(expected) == 4
     assert mine.unit_name == "Fritids- och folkhälsoförvaltningen"
     (block,) = mine.agreements
     assert block.counts == ((lifecycle.PAGAENDE, 4),)
-    everything = pages.dashboard(running, OWNER, at(2016, 6, 1))
+    everything = pages_dashboard.dashboard(running, OWNER, at(2016, 6, 1))
     assert len(_shown(everything)) == 30 and everything.unit_name is None
 
 
@@ -128,7 +128,7 @@ def test_no_read_model_hands_out_an_orm_row(running: Engine) -> None:
         running, SOMEONE_ELSES, period=2016, values={"utbildningar": 1}, comment="En", by="BråB", now=now
     )
     shown: list[Any] = [
-        pages.dashboard(running, OWNER, now),
+        pages_dashboard.dashboard(running, OWNER, now),
         pages.commitment_page(running, SOMEONE_ELSES, who=OWNER, now=now),
         pages.follow_up_link(running, SOMEONE_ELSES, 2016, now=now),
         pages_agreement.revision_page(running, None),
