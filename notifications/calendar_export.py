@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy.orm import Session
 
+from engine import db
+from engine.db import Database
 from engine.deadlines import coming_deadlines
 
 
@@ -34,6 +36,14 @@ def _event(uid: str, summary: str, description: str, day: date, stamp: datetime)
         alarm.add("trigger", -before)
         event.add_component(alarm)
     return event
+
+
+def calendar_file(
+    database: Database, *, now: datetime, unit: str | None = None, party: str | None = None
+) -> tuple[bytes, int]:
+    """``export_ics`` in a transaction of its own, for an edge that holds the database, not a session."""
+    with db.transaction(database) as session:
+        return export_ics(session, now=now, unit=unit, party=party)
 
 
 def export_ics(

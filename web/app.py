@@ -1,846 +1,37 @@
 """The web application: Starlette routes over the same engine API the CLI calls.
 
-``create_app(engine, settings, clock=...)`` builds it. Every page is a plain function
-``(Web, Ctx) -> Response`` run in a worker thread (the engine and the dispatcher are
-synchronous; the dispatcher runs its own event loop); the ``page`` decorator reads
-the form, loads the signed-in user, and checks sign-in, role and the CSRF token
-before the function runs. Nothing here decides anything the engine decides: a
-follow-up from the web is ``engine.service.record_follow_up``, exactly as from the CLI.
+``create_app(engine, settings, clock=...)`` builds it: the routes to the pages in
+web/pages, the session middleware, and the Swedish error pages. Nothing in the web
+decides anything the engine decides: what a page shows comes from the engine's read
+models (``engine.api.pages``, ``engine.api.pages_agreement``) and what it changes goes
+through ``engine.api.commands``; the web opens no session and sends no SQL.
 """
 
 from __future__ import annotations
 
-import hmac
-import secrets
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from importlib.resources import files
-from typing import Any
-from urllib.parse import quote, urlencode
 
-import jinja2
-from sqlalchemy import Engine, select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from engine import db, service
-from engine import parties as party_events
-from engine.agreement import parse_agreement
 from engine.clock import Clock, SystemClock
+from engine.db import Database
 from engine.keys import load_secret
-from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, UnitRow, User
-from engine.users import Person, authenticate, person
-from notifications.context import LinkMaker
-from notifications.links import (
-    LinkExpired,
-    LinkInvalid,
-    base_url_for,
-    form_token,
-    link_lifetime,
-    link_maker,
-    read_token,
-)
-from notifications.render import FILTERS
+from notifications.links import base_url_for, link_lifetime, link_maker
 from notifications.settings import Settings
-from notifications.states import STATE_CLASS, STATE_COLOUR
-from rules import lifecycle, texts
-from rules.errors import AgreementFileError, InvalidValue, NotFound, SamverkanError
-from web import views
+from web.http import Ctx, Web, current_user, environment, harden, message_page
+from web.pages import auth, dashboard, followup, parties, reports, revision
 
 SESSION_COOKIE = "samverkan_session"
 SESSION_HOURS = 12
-UPLOAD_MAX = 1024 * 1024  # an agreement file is a few tens of kB
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    # The follow-up link is a credential: never hand it on in a Referer header.
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
-# The yearly report is one self-contained file with inline CSS and SVG.
-REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
-
-
-def _message(exc: SamverkanError) -> str:
-    """An engine error as a sentence for a form (without the CLI's "--flag:" prefix)."""
-    if isinstance(exc, AgreementFileError):
-        return "; ".join(exc.lines())
-    text = exc.message if isinstance(exc, InvalidValue) else str(exc)
-    return text[:1].upper() + text[1:]
-
-
-@dataclass
-class Web:
-    """What every page needs: the database, delivery settings, the clock and the secret."""
-
-    engine: Engine
-    settings: Settings
-    clock: Clock
-    secret: str
-    lifetime: timedelta
-    link: LinkMaker | None
-    env: jinja2.Environment
-
-
-@dataclass
-class Ctx:
-    request: Request
-    user: Person | None
-    now: datetime
-    form: dict[str, str] = field(default_factory=dict)
-    multi: dict[str, list[str]] = field(default_factory=dict)
-    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-
-    @property
-    def me(self) -> Person:
-        assert self.user is not None
-        return self.user
-
-    def query(self, name: str, default: str = "") -> str:
-        return self.request.query_params.get(name, default)
-
-
-Handler = Callable[[Web, Ctx], Response]
-
-
-# -- rendering -------------------------------------------------------------------------------
-
-
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(files("web") / "templates"), encoding="utf-8"),
-        undefined=jinja2.StrictUndefined,
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(FILTERS)
-    env.filters["slag"] = texts.kind_name
-    env.filters["overgang"] = lambda t: texts.name(texts.TRIGGER_NAMES, t)
-    env.filters["utskick"] = lambda s: texts.name(texts.OUTBOX_STATE_NAMES, s)
-    env.filters["tillstand_css"] = lambda s: STATE_CLASS.get(s, "avslutad")
-    env.filters["dagar_kvar"] = texts.days_left
-    env.globals["STATE_COLOUR"] = STATE_COLOUR
-    return env
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return token
-
-
-def flash(request: Request, text: str, kind: str = "ok") -> None:
-    request.session.setdefault("flash", []).append([kind, text])
-
-
-def render(web: Web, ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
-    messages = ctx.request.session.pop("flash", [])
-    html = web.env.get_template(template).render(
-        user=ctx.user,
-        csrf=csrf_token(ctx.request),
-        path=ctx.request.url.path,
-        messages=messages,
-        today=ctx.now,
-        **values,
-    )
-    return HTMLResponse(html, status_code=status)
-
-
-def message_page(
-    web: Web, ctx: Ctx, status: int, title: str, text: str, *, detail: str | None = None, home: bool = True
-) -> HTMLResponse:
-    return render(web, ctx, "message.html", status, title=title, text=text, detail=detail, home=home)
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _harden(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers.setdefault("Cache-Control", "no-store")
-    return response
-
-
-# -- the page decorator ----------------------------------------------------------------------
-
-
-def page(
-    *, login: bool = True, roles: tuple[str, ...] | None = None, csrf: bool = True
-) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            web: Web = request.app.state.web
-            form: dict[str, str] = {}
-            multi: dict[str, list[str]] = {}
-            uploads: dict[str, tuple[str, bytes]] = {}
-            if request.method == "POST":
-                data = await request.form(max_files=2, max_fields=500)
-                for key, value in data.multi_items():
-                    if isinstance(value, UploadFile):
-                        content = await value.read(UPLOAD_MAX + 1)
-                        uploads[key] = (value.filename or "fil", content)
-                    else:
-                        multi.setdefault(key, []).append(value)
-                        form.setdefault(key, value)
-                await data.close()
-            return _harden(await run_in_threadpool(_run, web, fn, request, form, multi, uploads, login, roles, csrf))
-
-        endpoint.__name__ = fn.__name__
-        return endpoint
-
-    return wrap
-
-
-def _run(
-    web: Web,
-    fn: Handler,
-    request: Request,
-    form: dict[str, str],
-    multi: dict[str, list[str]],
-    uploads: dict[str, tuple[str, bytes]],
-    login: bool,
-    roles: tuple[str, ...] | None,
-    csrf: bool,
-) -> Response:
-    ctx = Ctx(request=request, user=_current_user(web, request), now=web.clock.now(), form=form, multi=multi)
-    ctx.files = uploads
-    if login and ctx.user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return _redirect("/logga-in?" + urlencode({"nasta": target}))
-    if roles is not None and (ctx.user is None or ctx.user.role not in roles):
-        return message_page(
-            web,
-            ctx,
-            403,
-            "Ingen behörighet",
-            "Sidan är inte tillgänglig för din roll. Fråga processägaren om du behöver den.",
-        )
-    if request.method == "POST" and csrf:
-        expected = request.session.get("csrf")
-        given = form.get("csrf", "")
-        if not isinstance(expected, str) or not hmac.compare_digest(expected, given):
-            return message_page(
-                web,
-                ctx,
-                403,
-                "Formuläret har gått ut",
-                "Formuläret kunde inte kontrolleras (det kan ha legat öppet för länge). "
-                "Ladda om sidan och försök igen. Inget har sparats.",
-            )
-    return fn(web, ctx)
-
-
-def _current_user(web: Web, request: Request) -> Person | None:
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
-        return None
-    with db.transaction(web.engine) as session:
-        user = session.get(User, uid)
-        return person(user) if user is not None else None
-
-
-def _agreement_choice(session: Any, ctx: Ctx) -> tuple[AgreementRow | None, list[AgreementRow]]:
-    rows = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
-    wanted = ctx.form.get("overenskommelse") or ctx.query("overenskommelse")
-    chosen = next((a for a in rows if a.id == wanted), rows[0] if rows else None)
-    return chosen, rows
-
-
-def _commitment_or_404(session: Any, key: str) -> Commitment:
-    try:
-        return service.resolve_commitment(session, key)
-    except NotFound:
-        raise HTTPException(404) from None
-
-
-# -- sign in and out -------------------------------------------------------------------------
-
-
-def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
-
-
-@page(login=False)
-def login_page(web: Web, ctx: Ctx) -> Response:
-    nxt = _safe_next(ctx.form.get("nasta") or ctx.query("nasta", "/"))
-    if ctx.request.method == "GET":
-        if ctx.user is not None:
-            return _redirect(nxt)
-        return render(web, ctx, "login.html", email="", nasta=nxt, error=None)
-    email = ctx.form.get("email", "")
-    with db.transaction(web.engine) as session:
-        user = authenticate(session, email, ctx.form.get("losenord", ""))
-        uid = user.id if user is not None else None
-    if uid is None:
-        return render(
-            web, ctx, "login.html", 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen."
-        )
-    ctx.request.session.clear()  # a new session at sign-in: no fixation
-    ctx.request.session["uid"] = uid
-    csrf_token(ctx.request)
-    return _redirect(nxt)
-
-
-@page()
-def logout(web: Web, ctx: Ctx) -> Response:
-    ctx.request.session.clear()
-    flash(ctx.request, "Du är utloggad.")
-    return _redirect("/logga-in")
-
-
-# -- the dashboard and the review ------------------------------------------------------------
-
-
-@page()
-def dashboard(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        blocks = views.dashboard(session, ctx.me, ctx.now)
-        unit_name = None
-        if ctx.me.role == "unit":
-            unit_name = session.scalar(select(UnitRow.name).where(UnitRow.id == ctx.me.unit).limit(1))
-    return render(web, ctx, "dashboard.html", agreements=blocks, unit_name=unit_name, states=lifecycle.STATES)
-
-
-@page(roles=("owner", "party"))
-def overdue(web: Web, ctx: Ctx) -> Response:
-    from engine.review import review
-
-    with db.transaction(web.engine) as session:
-        result = review(session, ctx.now)
-    return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
-
-
-# -- one commitment and its follow-up --------------------------------------------------------
-
-
-@page()
-def commitment(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        c = _commitment_or_404(session, ctx.request.path_params["cid"])
-        if not ctx.me.may_see(c):
-            return _refused(web, ctx)
-        data = views.commitment_page(session, c, ctx.now)
-    return render(web, ctx, "commitment.html", p=data, may_record=ctx.me.may_record(data.c))
-
-
-def _refused(web: Web, ctx: Ctx) -> Response:
-    return message_page(
-        web,
-        ctx,
-        403,
-        "Ingen behörighet",
-        "Det här åtagandet hör inte till din enhet. "
-        "Du ser och rapporterar bara de åtaganden som din enhet ansvarar för.",
-    )
-
-
-@page()
-def followup(web: Web, ctx: Ctx) -> Response:
-    """The signed-in follow-up form for the commitment's current period."""
-    with db.transaction(web.engine) as session:
-        c = _commitment_or_404(session, ctx.request.path_params["cid"])
-        if not ctx.me.may_see(c) or not ctx.me.may_record(c):
-            return _refused(web, ctx)
-        data = views.commitment_page(session, c, ctx.now)
-    if not data.recordable:
-        flash(ctx.request, f"Det finns ingen uppföljning att registrera för {data.c.id} just nu.", "fel")
-        return _redirect(f"/atagande/{quote(data.c.id)}")
-    if ctx.request.method == "GET":
-        return _form(web, ctx, data, views.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
-    form, values, hours = views.read_form(data.measures, ctx.form, ask_name=False)
-    if form.invalid:
-        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
-    try:
-        with db.transaction(web.engine) as session:
-            service.record_follow_up(
-                session,
-                data.c.id,
-                period=data.c.period,
-                values=values,
-                comment=form.comment,
-                by=ctx.me.label,
-                now=ctx.now,
-                hours=hours,
-            )
-    except SamverkanError as exc:
-        form.message = _message(exc)
-        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
-    flash(ctx.request, f"Uppföljningen för {data.c.period} är registrerad. Tack!")
-    return _redirect(f"/atagande/{quote(data.c.id)}")
-
-
-def _form(
-    web: Web,
-    ctx: Ctx,
-    data: views.CommitmentPage,
-    form: views.FollowUpForm,
-    *,
-    action: str,
-    csrf: str | None,
-    status: int = 200,
-    via_link: bool = False,
-) -> HTMLResponse:
-    return render(
-        web, ctx, "followup.html", status, p=data, form=form, action=action, via_link=via_link, form_csrf=csrf
-    )
-
-
-# -- the follow-up link from the mail --------------------------------------------------------
-
-
-@page(login=False, csrf=False)
-def link_followup(web: Web, ctx: Ctx) -> Response:
-    token = ctx.request.path_params["token"]
-    try:
-        claim = read_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
-    except LinkInvalid:
-        return message_page(
-            web,
-            ctx,
-            404,
-            "Länken fungerar inte",
-            "Länken är ofullständig eller har ändrats. Öppna den direkt från e-postmeddelandet, "
-            "eller kopiera hela adressen. Inget har sparats.",
-            home=False,
-        )
-    except LinkExpired as exc:
-        owner = _owner_of(web, exc.claim.commitment)
-        return message_page(
-            web,
-            ctx,
-            410,
-            "Länken har gått ut",
-            f"Länken gällde i {web.lifetime.days} dagar och kan inte användas längre. "
-            f"Kontakta {owner} för att rapportera uppföljningen, eller logga in.",
-            home=False,
-        )
-    with db.transaction(web.engine) as session:
-        c = session.get(Commitment, claim.commitment)
-        done = service.latest_follow_up(session, claim.commitment, claim.period) if c is not None else None
-        data = views.commitment_page(session, c, ctx.now) if c is not None else None
-        unit_email = data.unit.email if data is not None else ""
-    if done is not None:
-        if ctx.query("klar") == "1":
-            labels = {m["id"]: m["text"] for m in data.measures} if data is not None else {}
-            return render(web, ctx, "link_done.html", p=data, f=done, labels=labels)
-        when = done.recorded_at
-        return message_page(
-            web,
-            ctx,
-            410,
-            "Uppföljningen är redan registrerad",
-            f"Uppföljningen för {claim.period} registrerades {FILTERS['datumtid'](when)} av {done.by}. "
-            "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
-            home=False,
-        )
-    if data is None or data.c.state != lifecycle.PAGAENDE or data.c.period != claim.period:
-        if data is None:
-            why = "Åtagandet finns inte längre i planen."
-        elif data.c.state == lifecycle.AVSLUTAD:
-            why = "Åtagandet är avslutat och följs inte upp längre."
-        elif data.c.period != claim.period:
-            why = f"Länken gällde uppföljningen för {claim.period}; åtagandet följs nu upp för {data.c.period}."
-        else:
-            why = f"Åtagandet är {data.c.state} och kan inte följas upp just nu."
-        return message_page(web, ctx, 410, "Länken gäller inte längre", f"{why} Inget har sparats.", home=False)
-    bound = form_token(web.secret, token)
-    action = ctx.request.url.path
-    if ctx.request.method == "GET":
-        return _form(web, ctx, data, views.empty_form(data.measures), action=action, csrf=bound, via_link=True)
-    if not hmac.compare_digest(ctx.form.get("csrf", ""), bound):
-        return message_page(
-            web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
-        )
-    form, values, hours = views.read_form(data.measures, ctx.form, ask_name=True)
-    if form.invalid:
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
-    try:
-        with db.transaction(web.engine) as session:
-            service.record_follow_up(
-                session,
-                data.c.id,
-                period=claim.period,
-                values=values,
-                comment=form.comment,
-                by=f"{form.name} ({unit_email}, via länk i e-post)",
-                now=ctx.now,
-                hours=hours,
-            )
-    except SamverkanError as exc:
-        with db.transaction(web.engine) as session:
-            raced = service.latest_follow_up(session, data.c.id, claim.period)
-        if raced is not None:
-            return _redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
-        form.message = _message(exc)
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
-    return _redirect(action + "?klar=1")
-
-
-def _owner_of(web: Web, commitment_id: str) -> str:
-    with db.transaction(web.engine) as session:
-        c = session.get(Commitment, commitment_id)
-        if c is None:
-            return "processägaren"
-        agreement = session.get(AgreementRow, c.agreement_id)
-        owner = session.get(UnitRow, (c.agreement_id, agreement.process_owner)) if agreement else None
-        return f"{owner.name} ({owner.email})" if owner is not None else "processägaren"
-
-
-# -- the revision ----------------------------------------------------------------------------
-
-
-@page(roles=("owner", "party"))
-def revision(web: Web, ctx: Ctx) -> Response:
-    return _revision_page(web, ctx)
-
-
-def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] | None = None) -> HTMLResponse:
-    from engine.revisions import current_revision, decisions
-
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        rev = current_revision(session, agreement.id) if agreement is not None else None
-        decided = decisions(session, rev) if rev is not None else {}
-        rows = []
-        if agreement is not None:
-            for c, title in session.execute(
-                select(Commitment, EffortRow.title)
-                .join(
-                    EffortRow,
-                    (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
-                )
-                .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-                .order_by(EffortRow.position, Commitment.party)
-            ):
-                rows.append({"c": c, "effort": title, "decision": decided.get(c.id)})
-
-        due = agreement.revision_due if agreement is not None else None
-    return render(
-        web,
-        ctx,
-        "revision.html",
-        status,
-        agreement=agreement,
-        agreements=agreements,
-        rev=rev,
-        rows=rows,
-        due=due,
-        undecided=sum(1 for r in rows if r["decision"] is None),
-        decision_sv=texts.DECISION_NAMES,
-        errors=errors or [],
-    )
-
-
-def _back_to_revision(agreement_id: str) -> RedirectResponse:
-    return _redirect("/revision?" + urlencode({"overenskommelse": agreement_id}))
-
-
-@page(roles=("owner",))
-def revision_start(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import open_revision
-
-    try:
-        with db.transaction(web.engine) as session:
-            agreement, _ = _agreement_choice(session, ctx)
-            if agreement is None:
-                raise InvalidValue("agreement", "ingen överenskommelse är inläst")
-            rev = open_revision(session, by=ctx.me.label, now=ctx.now, agreement_id=agreement.id)
-            aid, number = agreement.id, rev.number
-    except SamverkanError as exc:
-        return _revision_page(web, ctx, status=400, errors=[_message(exc)])
-    flash(ctx.request, f"Revision {number} är inledd. Revisionsstarten skickas till parterna och processägaren.")
-    return _back_to_revision(aid)
-
-
-@page(roles=("owner",))
-def revision_decide(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import decide
-
-    try:
-        with db.transaction(web.engine) as session:
-            d = decide(
-                session,
-                ctx.form.get("atagande", ""),
-                ctx.form.get("beslut", ""),
-                text=ctx.form.get("motivering", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-            )
-            c = session.get(Commitment, d.commitment_id)
-            assert c is not None
-            aid, cid, decision = c.agreement_id, d.commitment_id, d.decision
-    except SamverkanError as exc:
-        return _revision_page(web, ctx, status=400, errors=[_message(exc)])
-    flash(ctx.request, f"{cid}: {texts.DECISION_NAMES[decision]}.")
-    return _back_to_revision(aid)
-
-
-@page(roles=("owner",))
-def revision_complete(web: Web, ctx: Ctx) -> Response:
-    from engine.revisions import complete
-
-    upload = ctx.files.get("fil")
-    if upload is None or not upload[1]:
-        return _revision_page(web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."])
-    name, content = upload
-    if len(content) > UPLOAD_MAX:
-        return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är större än 1 MB."])
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är inte UTF-8-text."])
-    try:
-        new = parse_agreement(text, name)
-        with db.transaction(web.engine) as session:
-            done = complete(session, new, by=ctx.me.label, now=ctx.now)
-    except AgreementFileError as exc:
-        return _revision_page(web, ctx, status=400, errors=exc.lines())
-    except SamverkanError as exc:
-        return _revision_page(web, ctx, status=400, errors=[_message(exc)])
-    flash(
-        ctx.request,
-        f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen. "
-        f"{len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya. "
-        + (
-            f"Nästa revision senast {FILTERS['datum'](done.next_due)}."
-            if done.next_due is not None
-            else "Ingen revision återstår under överenskommelsens giltighetstid."
-        ),
-    )
-    return _back_to_revision(new.id)
-
-
-# -- changed conditions and termination ------------------------------------------------------
-
-
-@page(roles=("owner", "party"))
-def parties(web: Web, ctx: Ctx) -> Response:
-    return _parties_page(web, ctx)
-
-
-def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = None, which: str = "") -> HTMLResponse:
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        party_rows: list[PartyRow] = []
-        active: list[tuple[Commitment, str]] = []
-        events: list[Any] = []
-        if agreement is not None:
-            party_rows = [
-                p
-                for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))
-                if ctx.me.may_speak_for(p.id)
-            ]
-            active = [
-                (c, t)
-                for c, t in session.execute(
-                    select(Commitment, EffortRow.title)
-                    .join(
-                        EffortRow,
-                        (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
-                    )
-                    .where(Commitment.agreement_id == agreement.id, Commitment.state != lifecycle.AVSLUTAD)
-                    .order_by(EffortRow.position, Commitment.party)
-                )
-            ]
-            events = views.party_events(session, agreement.id)
-    return render(
-        web,
-        ctx,
-        "parties.html",
-        status,
-        agreement=agreement,
-        agreements=agreements,
-        parties=party_rows,
-        active=active,
-        events=events,
-        error=error,
-        which=which,
-        f=ctx.form,
-        chosen=set(ctx.multi.get("atagande", [])),
-        min_date=ctx.now.date().isoformat(),
-    )
-
-
-def _deliver_now(web: Web, now: datetime) -> str:
-    from notifications.dispatcher import deliver
-
-    try:
-        r = deliver(web.engine, now, web.settings, link=web.link)
-    except Exception as exc:  # the record stands; `samverkan run` sends what is left
-        return f"Meddelandet kunde inte skickas nu ({str(exc).splitlines()[0]}); det skickas vid nästa utskick."
-    if r.failed:
-        return "Meddelandet kunde inte levereras; processägaren får veta det i genomgången."
-    if r.retried:
-        return "E-postservern svarar inte just nu; meddelandet skickas så snart den gör det."
-    return "Meddelandet har skickats."
-
-
-def _speaker(web: Web, ctx: Ctx, which: str) -> tuple[str, str | None] | HTMLResponse:
-    party = ctx.form.get("part", "")
-    if not party:
-        return _parties_page(web, ctx, status=400, error="Välj vilken part som meddelar.", which=which)
-    if not ctx.me.may_speak_for(party):
-        return message_page(web, ctx, 403, "Ingen behörighet", "Du kan bara meddela för din egen part.")
-    return party, ctx.form.get("overenskommelse") or None
-
-
-@page(roles=("owner", "party"))
-def notify_change(web: Web, ctx: Ctx) -> Response:
-    who = _speaker(web, ctx, "change")
-    if isinstance(who, HTMLResponse):
-        return who
-    party, aid = who
-    try:
-        with db.transaction(web.engine) as session:
-            event = party_events.notify_change(
-                session,
-                party=party,
-                text=ctx.form.get("text", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-                commitments=ctx.multi.get("atagande", []),
-                agreement_id=aid,
-            )
-            recipients = _recipients(session, f"change_notice:{event.agreement_id}:{event.id}")
-            aid = event.agreement_id
-    except SamverkanError as exc:
-        return _parties_page(web, ctx, status=400, error=_message(exc), which="change")
-    sent = _deliver_now(web, ctx.now)
-    flash(ctx.request, f"Ändrade förutsättningar registrerade och meddelade till {', '.join(recipients)}. {sent}")
-    return _redirect("/parter?" + urlencode({"overenskommelse": aid}))
-
-
-@page(roles=("owner", "party"))
-def terminate(web: Web, ctx: Ctx) -> Response:
-    who = _speaker(web, ctx, "terminate")
-    if isinstance(who, HTMLResponse):
-        return who
-    party, aid = who
-    try:
-        effective = date.fromisoformat(ctx.form.get("fran", "").strip())
-    except ValueError:
-        error = "Ange från vilket datum uppsägningen gäller."
-        return _parties_page(web, ctx, status=400, error=error, which="terminate")
-    if ctx.form.get("bekrafta") != "ja":
-        return _parties_page(
-            web, ctx, status=400, error="Bekräfta att överenskommelsen ska sägas upp.", which="terminate"
-        )
-    try:
-        with db.transaction(web.engine) as session:
-            event = party_events.terminate(
-                session,
-                party=party,
-                effective=effective,
-                reason=ctx.form.get("text", ""),
-                by=ctx.me.label,
-                now=ctx.now,
-                agreement_id=aid,
-            )
-            recipients = _recipients(session, f"termination_notice:{event.agreement_id}:{event.id}")
-            aid = event.agreement_id
-    except SamverkanError as exc:
-        return _parties_page(web, ctx, status=400, error=_message(exc), which="terminate")
-    sent = _deliver_now(web, ctx.now)
-    flash(
-        ctx.request,
-        f"Uppsägningen är registrerad: alla åtaganden avslutas {FILTERS['datum'](effective)}. "
-        f"Meddelad till {', '.join(recipients)}. {sent}",
-    )
-    return _redirect("/parter?" + urlencode({"overenskommelse": aid}))
-
-
-def _recipients(session: Any, key: str) -> list[str]:
-    row = session.scalars(select(OutboxRow).where(OutboxRow.key == key)).first()
-    return list(row.recipients) if row is not None else []
-
-
-# -- the yearly report and the calendar ------------------------------------------------------
-
-
-@page(roles=("owner", "party"))
-def reports(web: Web, ctx: Ctx) -> Response:
-    with db.transaction(web.engine) as session:
-        agreement, agreements = _agreement_choice(session, ctx)
-        years: list[int] = []
-        if agreement is not None:
-            first = int(agreement.schedule.get("follow_up", {}).get("first_period") or agreement.signed.year)
-            last = views.today_in(agreement, ctx.now).year
-            years = list(range(last, first - 1, -1))
-        aid = agreement.id if agreement is not None else ""
-        units = list(session.scalars(select(UnitRow).where(UnitRow.agreement_id == aid)))
-        party_rows = list(session.scalars(select(PartyRow).where(PartyRow.agreement_id == aid)))
-    return render(
-        web,
-        ctx,
-        "reports.html",
-        agreement=agreement,
-        agreements=agreements,
-        years=years,
-        units=units,
-        parties=party_rows,
-    )
-
-
-@page(roles=("owner", "party"))
-def report(web: Web, ctx: Ctx) -> Response:
-    from engine.report import build_report
-    from notifications.report import render_report
-
-    year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]
-    if fmt not in ("html", "csv", "md") or not year.isdigit() or not 1900 <= int(year) <= 2200:
-        raise HTTPException(404)
-    try:
-        with db.transaction(web.engine) as session:
-            agreement, _ = _agreement_choice(session, ctx)
-            data = build_report(session, period=int(year), agreement_id=agreement.id if agreement else None)
-    except SamverkanError as exc:
-        return message_page(web, ctx, 400, "Rapporten kan inte tas fram", _message(exc))
-    text = render_report(data, fmt)
-    if fmt == "html":
-        response: Response = HTMLResponse(text)
-        response.headers["Content-Security-Policy"] = REPORT_CSP
-        return response
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "text/markdown; charset=utf-8"
-    filename = f"arsrapport-{data.agreement_id}-{year}.{fmt}"
-    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return PlainTextResponse(text, media_type=media, headers=disposition)
-
-
-@page()
-def calendar(web: Web, ctx: Ctx) -> Response:
-    from notifications.calendar_export import export_ics
-
-    unit = ctx.query("enhet") or None
-    party = ctx.query("part") or None
-    if ctx.me.role == "unit":
-        unit, party = ctx.me.unit, None  # a unit's contact gets its own deadlines, whatever was asked
-    try:
-        with db.transaction(web.engine) as session:
-            data, _count = export_ics(session, now=ctx.now, unit=unit, party=None if unit else party)
-    except SamverkanError as exc:
-        return message_page(web, ctx, 400, "Kalendern kan inte tas fram", _message(exc))
-    name = f"samverkan-{unit or party or 'alla'}.ics"
-    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(data, media_type="text/calendar; charset=utf-8", headers=disposition)
-
-
-# -- errors and the application --------------------------------------------------------------
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -850,11 +41,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         405: ("Det går inte att göra så", "Sidan tar inte emot den sortens anrop."),
     }
     title, text = titles.get(status, ("Något gick fel", "Sidan kunde inte visas. Försök igen om en stund."))
-    return _harden(await run_in_threadpool(_error_page, request, status, title, text))
+    return harden(await run_in_threadpool(_error_page, request, status, title, text))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
-    return _harden(
+    return harden(
         await run_in_threadpool(
             _error_page,
             request,
@@ -868,7 +59,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def _error_page(request: Request, status: int, title: str, text: str) -> Response:
     web: Web = request.app.state.web
     try:
-        user = _current_user(web, request) if "session" in request.scope else None
+        user = current_user(web, request) if "session" in request.scope else None
     except Exception:
         user = None
     ctx = Ctx(request=request, user=user, now=web.clock.now())
@@ -882,7 +73,7 @@ async def _health(request: Request) -> Response:
 
 
 def create_app(
-    engine: Engine,
+    engine: Database,
     settings: Settings,
     clock: Clock | None = None,
     *,
@@ -900,27 +91,27 @@ def create_app(
         secret=key,
         lifetime=lifetime or link_lifetime(),
         link=link_maker(base, key) if base else None,
-        env=_environment(),
+        env=environment(),
     )
     https = secure_cookies if secure_cookies is not None else bool(base and base.startswith("https://"))
     routes = [
-        Route("/", dashboard),
-        Route("/logga-in", login_page, methods=["GET", "POST"]),
-        Route("/logga-ut", logout, methods=["POST"]),
-        Route("/forsenat", overdue),
-        Route("/atagande/{cid:str}", commitment),
-        Route("/atagande/{cid:str}/uppfoljning", followup, methods=["GET", "POST"]),
-        Route("/uppfoljning/{token:str}", link_followup, methods=["GET", "POST"]),
-        Route("/revision", revision),
-        Route("/revision/inled", revision_start, methods=["POST"]),
-        Route("/revision/beslut", revision_decide, methods=["POST"]),
-        Route("/revision/slutfor", revision_complete, methods=["POST"]),
-        Route("/parter", parties),
-        Route("/parter/andrade-forutsattningar", notify_change, methods=["POST"]),
-        Route("/parter/uppsagning", terminate, methods=["POST"]),
-        Route("/rapport", reports),
-        Route("/rapport/{year:str}.{fmt:str}", report),
-        Route("/kalender.ics", calendar),
+        Route("/", dashboard.dashboard),
+        Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
+        Route("/logga-ut", auth.logout, methods=["POST"]),
+        Route("/forsenat", dashboard.overdue),
+        Route("/atagande/{cid:str}", dashboard.commitment),
+        Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
+        Route("/uppfoljning/{token:str}", followup.link_followup, methods=["GET", "POST"]),
+        Route("/revision", revision.revision),
+        Route("/revision/inled", revision.revision_start, methods=["POST"]),
+        Route("/revision/beslut", revision.revision_decide, methods=["POST"]),
+        Route("/revision/slutfor", revision.revision_complete, methods=["POST"]),
+        Route("/parter", parties.parties),
+        Route("/parter/andrade-forutsattningar", parties.notify_change, methods=["POST"]),
+        Route("/parter/uppsagning", parties.terminate, methods=["POST"]),
+        Route("/rapport", reports.reports),
+        Route("/rapport/{year:str}.{fmt:str}", reports.report),
+        Route("/kalender.ics", reports.calendar),
         Route("/halsa", _health),
         Mount("/static", StaticFiles(directory=str(files("web") / "static")), name="static"),
     ]

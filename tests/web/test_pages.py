@@ -310,7 +310,7 @@ def test_a_second_agreement_in_the_same_database_is_shown_beside_the_first(
 
 
 def test_an_unexpected_error_is_a_swedish_page_without_a_traceback(app: Any, monkeypatch: Any, kit: Any) -> None:
-    from web import views
+    from engine.api import pages_dashboard as views
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("hemlig intern detalj")

@@ -1,0 +1,276 @@
+"""The web's read models for whole agreements: the overdue review, the revision, the
+parties' notices, and the yearly report with its calendar links.
+
+As in ``engine.api.pages``: one transaction per call, frozen values out, no ORM row.
+A page over one agreement shows the one asked for, or the first loaded when none (or an
+unknown one) is asked for, beside the list to switch between them (``AgreementChoice``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import db, revisions, service
+from engine.agreement import Agreement, parse_agreement
+from engine.api.pages import today_in
+from engine.db import Database
+from engine.models import AgreementRow, Commitment, EffortRow, PartyEvent, PartyRow, UnitRow
+from engine.report import Report, build_report
+from engine.review import Review, review
+from engine.users import Person
+from rules import lifecycle
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgreementInfo:
+    id: str
+    title: str
+    plan_version: int
+    valid_to: date | None
+    revision_number: int
+    revision_due: date | None  # None: the term has no revision left
+    terminates: date | None
+    # The agreement's own words on changed conditions and on termination, when its file has them.
+    change_clause: str | None
+    termination_clause: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgreementChoice:
+    chosen: AgreementInfo | None  # None: no agreement is loaded
+    agreements: tuple[AgreementInfo, ...]
+
+
+def _info(a: AgreementRow) -> AgreementInfo:
+    head = a.document.get("agreement", {})
+    return AgreementInfo(
+        id=a.id,
+        title=a.title,
+        plan_version=a.plan_version,
+        valid_to=a.valid_to,
+        revision_number=a.revision_number,
+        revision_due=a.revision_due,
+        terminates=a.terminates,
+        change_clause=head.get("change_clause") or None,
+        termination_clause=head.get("termination_clause") or None,
+    )
+
+
+def _choice(session: Session, wanted: str | None) -> tuple[AgreementRow | None, AgreementChoice]:
+    rows = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
+    # A page shows something rather than refuse: the first agreement unless a known one is named.
+    chosen = next((a for a in rows if a.id == wanted), rows[0] if rows else None)
+    infos = tuple(_info(a) for a in rows)
+    return chosen, AgreementChoice(chosen=_info(chosen) if chosen else None, agreements=infos)
+
+
+def agreement_choice(database: Database, wanted: str | None) -> AgreementChoice:
+    with db.transaction(database) as session:
+        return _choice(session, wanted)[1]
+
+
+# -- the overdue review ----------------------------------------------------------------------
+
+
+def overdue(database: Database, now: datetime) -> Review:
+    """The review ``samverkan overdue`` prints (engine.review), over every agreement."""
+    with db.transaction(database) as session:
+        return review(session, now)
+
+
+# -- the revision ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenRevision:
+    number: int
+    opened_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    decision: str  # keep | change | remove
+    text: str
+    by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveCommitment:
+    id: str
+    party: str
+    state: str
+    effort: str  # the insats's title
+    revision_flag: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionRow:
+    c: ActiveCommitment
+    decision: Decision | None  # the latest one counts
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionPage:
+    choice: AgreementChoice
+    revision: OpenRevision | None  # None: no revision is open
+    rows: tuple[RevisionRow, ...]
+    due: date | None
+
+    @property
+    def undecided(self) -> int:
+        return sum(1 for r in self.rows if r.decision is None)
+
+
+def _active(session: Session, agreement_id: str) -> list[ActiveCommitment]:
+    """The agreement's commitments that have not ended, in plan order."""
+    return [
+        ActiveCommitment(id=c.id, party=c.party, state=c.state, effort=title, revision_flag=c.revision_flag)
+        for c, title in session.execute(
+            select(Commitment, EffortRow.title)
+            .join(
+                EffortRow,
+                (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
+            )
+            .where(Commitment.agreement_id == agreement_id, Commitment.state != lifecycle.AVSLUTAD)
+            .order_by(EffortRow.position, Commitment.party)
+        )
+    ]
+
+
+def revision_page(database: Database, wanted: str | None) -> RevisionPage:
+    with db.transaction(database) as session:
+        agreement, choice = _choice(session, wanted)
+        if agreement is None:
+            return RevisionPage(choice=choice, revision=None, rows=(), due=None)
+        rev = revisions.current_revision(session, agreement.id)
+        decided = revisions.decisions(session, rev) if rev is not None else {}
+        rows = []
+        for c in _active(session, agreement.id):
+            d = decided.get(c.id)
+            decision = Decision(decision=d.decision, text=d.text, by=d.by, decided_at=d.decided_at) if d else None
+            rows.append(RevisionRow(c=c, decision=decision))
+        return RevisionPage(
+            choice=choice,
+            revision=OpenRevision(number=rev.number, opened_at=rev.opened_at) if rev is not None else None,
+            rows=tuple(rows),
+            due=agreement.revision_due,
+        )
+
+
+def agreement_of(database: Database, commitment: str) -> str:
+    """The agreement a commitment (full or short id) belongs to; NotFound when there is none."""
+    with db.transaction(database) as session:
+        return service.resolve_commitment(session, commitment).agreement_id
+
+
+def revised_plan(text: str, name: str) -> Agreement:
+    """An uploaded revised agreement file, checked as ``samverkan init`` checks one.
+
+    Raises AgreementFileError with every problem and its line; reads no database.
+    """
+    return parse_agreement(text, name)
+
+
+# -- changed conditions and termination ------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartyInfo:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartyNotice:
+    kind: str  # change | termination
+    party: str
+    text: str
+    effective: date | None
+    commitments: tuple[str, ...]
+    by: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartiesPage:
+    choice: AgreementChoice
+    parties: tuple[PartyInfo, ...]  # only those the person may speak for
+    active: tuple[ActiveCommitment, ...]
+    events: tuple[PartyNotice, ...]  # the latest first
+
+
+def parties_page(database: Database, wanted: str | None, *, who: Person) -> PartiesPage:
+    with db.transaction(database) as session:
+        agreement, choice = _choice(session, wanted)
+        if agreement is None:
+            return PartiesPage(choice=choice, parties=(), active=(), events=())
+        parties = tuple(
+            PartyInfo(id=p.id, name=p.name)
+            for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))
+            if who.may_speak_for(p.id)
+        )
+        events = tuple(
+            PartyNotice(
+                kind=e.kind,
+                party=e.party,
+                text=e.text,
+                effective=e.effective,
+                commitments=tuple(e.commitments),
+                by=e.by,
+                recorded_at=e.recorded_at,
+            )
+            for e in session.scalars(
+                select(PartyEvent).where(PartyEvent.agreement_id == agreement.id).order_by(PartyEvent.id.desc())
+            )
+        )
+        return PartiesPage(choice=choice, parties=parties, active=tuple(_active(session, agreement.id)), events=events)
+
+
+# -- the yearly report and the calendar ------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitName:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportsPage:
+    choice: AgreementChoice
+    years: tuple[int, ...]  # the latest first: from this year back to the first followed up
+    units: tuple[UnitName, ...]
+    parties: tuple[PartyInfo, ...]
+
+
+def reports_page(database: Database, wanted: str | None, *, now: datetime) -> ReportsPage:
+    with db.transaction(database) as session:
+        agreement, choice = _choice(session, wanted)
+        if agreement is None:
+            return ReportsPage(choice=choice, years=(), units=(), parties=())
+        first = int(agreement.schedule.get("follow_up", {}).get("first_period") or agreement.signed.year)
+        last = today_in(agreement.timezone, now).year
+        return ReportsPage(
+            choice=choice,
+            years=tuple(range(last, first - 1, -1)),
+            units=tuple(
+                UnitName(id=u.id, name=u.name)
+                for u in session.scalars(select(UnitRow).where(UnitRow.agreement_id == agreement.id))
+            ),
+            parties=tuple(
+                PartyInfo(id=p.id, name=p.name)
+                for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))
+            ),
+        )
+
+
+def yearly_report(database: Database, *, period: int, wanted: str | None) -> Report:
+    """The yearly report of the agreement the reports page shows (engine.report.build_report)."""
+    with db.transaction(database) as session:
+        agreement, _ = _choice(session, wanted)
+        return build_report(session, period=period, agreement_id=agreement.id if agreement else None)

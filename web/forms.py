@@ -1,0 +1,80 @@
+"""The follow-up form as posted: each field read and checked before the engine is asked.
+
+Parsing an HTML form is the web's own business; the values it yields go to
+``engine.api.commands.record_follow_up``, which checks them again as it checks the CLI's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from engine.api.pages import Measure
+
+
+@dataclass(kw_only=True)
+class FormField:
+    name: str
+    label: str
+    kind: str  # count | text
+    target: float | None = None
+    value: str = ""
+    error: str | None = None
+
+
+@dataclass(kw_only=True)
+class FollowUpForm:
+    measures: list[FormField]
+    comment: str = ""
+    hours: str = ""
+    name: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # an error that belongs to no single field
+
+    @property
+    def invalid(self) -> bool:
+        return bool(self.errors or self.message or any(m.error for m in self.measures))
+
+
+def empty_form(measures: Sequence[Measure]) -> FollowUpForm:
+    return FollowUpForm(
+        measures=[FormField(name=f"m_{m.id}", label=m.text, kind=m.kind, target=m.target) for m in measures]
+    )
+
+
+def read_form(
+    measures: Sequence[Measure], data: dict[str, str], *, ask_name: bool
+) -> tuple[FollowUpForm, dict[str, str], float | None]:
+    """The form as posted, each field checked; the values for record_follow_up and the hours."""
+    form = empty_form(measures)
+    values: dict[str, str] = {}
+    for f, m in zip(form.measures, measures, strict=True):
+        f.value = data.get(f.name, "").strip()
+        if f.kind == "count":
+            if not f.value:
+                f.error = "Ange ett antal (0 om inget har gjorts)."
+            elif not f.value.isdigit():
+                f.error = "Ange ett heltal, 0 eller större."
+        elif not f.value:
+            f.error = "Fyll i det här fältet."
+        values[m.id] = f.value
+    form.comment = data.get("kommentar", "").strip()
+    if not form.comment:
+        form.errors["kommentar"] = "Skriv en kort kommentar om hur arbetet har gått."
+    form.hours = data.get("timmar", "").strip()
+    hours = None
+    if form.hours:
+        try:
+            hours = float(form.hours.replace(",", ".").replace(" ", ""))
+        except ValueError:
+            hours = -1.0
+        if hours < 0 or hours != hours or hours == float("inf"):
+            form.errors["timmar"] = "Ange timmar som ett tal, 0 eller större (t.ex. 12,5), eller lämna tomt."
+            hours = None
+    if ask_name:
+        form.name = data.get("namn", "").strip()
+        if not form.name:
+            form.errors["namn"] = "Skriv ditt namn, så att det syns vem som rapporterade."
+        elif len(form.name) > 200:
+            form.errors["namn"] = "Namnet får vara högst 200 tecken."
+    return form, values, hours

@@ -1,0 +1,161 @@
+"""Recording a period's follow-up: the signed-in form, and the form behind the link in a mail.
+
+Both post to ``engine.api.commands.record_follow_up``, exactly as the CLI records one.
+The link is a credential of its own (notifications.links): it needs no sign-in, names
+one commitment and period, and is used up once that period is recorded, by any way.
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import quote
+
+from starlette.responses import HTMLResponse, Response
+
+from engine.api import commands, pages
+from engine.api.pages import CommitmentPage, Refused
+from notifications.links import LinkExpired, LinkInvalid, form_token, read_token
+from notifications.render import FILTERS
+from rules import lifecycle
+from rules.errors import SamverkanError
+from web import forms
+from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render
+from web.pages.dashboard import commitment_or_404, refused
+
+
+@page()
+def followup(web: Web, ctx: Ctx) -> Response:
+    """The signed-in follow-up form for the commitment's current period."""
+    data = commitment_or_404(web, ctx, to_record=True)
+    if isinstance(data, Refused):
+        return refused(web, ctx)
+    if not data.recordable:
+        flash(ctx.request, f"Det finns ingen uppföljning att registrera för {data.c.id} just nu.", "fel")
+        return redirect(f"/atagande/{quote(data.c.id)}")
+    if ctx.request.method == "GET":
+        return _form(web, ctx, data, forms.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
+    form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=False)
+    if form.invalid:
+        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
+    try:
+        commands.record_follow_up(
+            web.engine,
+            data.c.id,
+            period=data.c.period,
+            values=values,
+            comment=form.comment,
+            by=ctx.me.label,
+            now=ctx.now,
+            hours=hours,
+        )
+    except SamverkanError as exc:
+        form.message = error_text(exc)
+        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
+    flash(ctx.request, f"Uppföljningen för {data.c.period} är registrerad. Tack!")
+    return redirect(f"/atagande/{quote(data.c.id)}")
+
+
+def _form(
+    web: Web,
+    ctx: Ctx,
+    data: CommitmentPage,
+    form: forms.FollowUpForm,
+    *,
+    action: str,
+    csrf: str | None,
+    status: int = 200,
+    via_link: bool = False,
+) -> HTMLResponse:
+    return render(
+        web, ctx, "followup.html", status, p=data, form=form, action=action, via_link=via_link, form_csrf=csrf
+    )
+
+
+# -- the follow-up link from the mail --------------------------------------------------------
+
+
+@page(login=False, csrf=False)
+def link_followup(web: Web, ctx: Ctx) -> Response:
+    token = ctx.request.path_params["token"]
+    try:
+        claim = read_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
+    except LinkInvalid:
+        return message_page(
+            web,
+            ctx,
+            404,
+            "Länken fungerar inte",
+            "Länken är ofullständig eller har ändrats. Öppna den direkt från e-postmeddelandet, "
+            "eller kopiera hela adressen. Inget har sparats.",
+            home=False,
+        )
+    except LinkExpired as exc:
+        owner = _owner_of(web, exc.claim.commitment)
+        return message_page(
+            web,
+            ctx,
+            410,
+            "Länken har gått ut",
+            f"Länken gällde i {web.lifetime.days} dagar och kan inte användas längre. "
+            f"Kontakta {owner} för att rapportera uppföljningen, eller logga in.",
+            home=False,
+        )
+    state = pages.follow_up_link(web.engine, claim.commitment, claim.period, now=ctx.now)
+    data, done = state.page, state.done
+    if done is not None:
+        if ctx.query("klar") == "1":
+            return render(web, ctx, "link_done.html", p=data, f=done)
+        when = done.recorded_at
+        return message_page(
+            web,
+            ctx,
+            410,
+            "Uppföljningen är redan registrerad",
+            f"Uppföljningen för {claim.period} registrerades {FILTERS['datumtid'](when)} av {done.by}. "
+            "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
+            home=False,
+        )
+    if data is None or data.c.state != lifecycle.PAGAENDE or data.c.period != claim.period:
+        if data is None:
+            why = "Åtagandet finns inte längre i planen."
+        elif data.c.state == lifecycle.AVSLUTAD:
+            why = "Åtagandet är avslutat och följs inte upp längre."
+        elif data.c.period != claim.period:
+            why = f"Länken gällde uppföljningen för {claim.period}; åtagandet följs nu upp för {data.c.period}."
+        else:
+            why = f"Åtagandet är {data.c.state} och kan inte följas upp just nu."
+        return message_page(web, ctx, 410, "Länken gäller inte längre", f"{why} Inget har sparats.", home=False)
+    bound = form_token(web.secret, token)
+    action = ctx.request.url.path
+    if ctx.request.method == "GET":
+        return _form(web, ctx, data, forms.empty_form(data.measures), action=action, csrf=bound, via_link=True)
+    if not hmac.compare_digest(ctx.form.get("csrf", ""), bound):
+        return message_page(
+            web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
+        )
+    form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=True)
+    if form.invalid:
+        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
+    try:
+        commands.record_follow_up(
+            web.engine,
+            data.c.id,
+            period=claim.period,
+            values=values,
+            comment=form.comment,
+            by=f"{form.name} ({data.unit.email}, via länk i e-post)",
+            now=ctx.now,
+            hours=hours,
+        )
+    except SamverkanError as exc:
+        raced = pages.follow_up_link(web.engine, data.c.id, claim.period, now=ctx.now).done
+        if raced is not None:
+            return redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
+        form.message = error_text(exc)
+        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
+    return redirect(action + "?klar=1")
+
+
+def _owner_of(web: Web, commitment_id: str) -> str:
+    owner = pages.process_owner_of(web.engine, commitment_id)
+    return f"{owner.name} ({owner.email})" if owner is not None else "processägaren"

@@ -1,0 +1,71 @@
+"""The yearly report in three formats, and the deadlines as a calendar file."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+
+from engine.api import pages_agreement
+from notifications.calendar_export import calendar_file
+from notifications.report import render_report
+from rules.errors import SamverkanError
+from web.http import Ctx, Web, error_text, message_page, page, render, switch, wanted_agreement
+
+# The yearly report is one self-contained file with inline CSS and SVG.
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+
+@page(roles=("owner", "party"))
+def reports(web: Web, ctx: Ctx) -> Response:
+    shown = pages_agreement.reports_page(web.engine, wanted_agreement(ctx), now=ctx.now)
+    return render(
+        web,
+        ctx,
+        "reports.html",
+        **switch(shown.choice),
+        years=shown.years,
+        units=shown.units,
+        parties=shown.parties,
+    )
+
+
+@page(roles=("owner", "party"))
+def report(web: Web, ctx: Ctx) -> Response:
+    year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]
+    if fmt not in ("html", "csv", "md") or not year.isdigit() or not 1900 <= int(year) <= 2200:
+        raise HTTPException(404)
+    try:
+        agreement_id, text = _yearly_report(web, int(year), fmt, wanted_agreement(ctx))
+    except SamverkanError as exc:
+        return message_page(web, ctx, 400, "Rapporten kan inte tas fram", error_text(exc))
+    if fmt == "html":
+        response: Response = HTMLResponse(text)
+        response.headers["Content-Security-Policy"] = REPORT_CSP
+        return response
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "text/markdown; charset=utf-8"
+    filename = f"arsrapport-{agreement_id}-{year}.{fmt}"
+    disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return PlainTextResponse(text, media_type=media, headers=disposition)
+
+
+def _yearly_report(web: Web, year: int, fmt: Literal["html", "csv", "md"], wanted: str | None) -> tuple[str, str]:
+    """The report's agreement and its text: building it is the engine's, rendering it notifications'."""
+    data = pages_agreement.yearly_report(web.engine, period=year, wanted=wanted)
+    return data.agreement_id, render_report(data, fmt)
+
+
+@page()
+def calendar(web: Web, ctx: Ctx) -> Response:
+    unit = ctx.query("enhet") or None
+    party = ctx.query("part") or None
+    if ctx.me.role == "unit":
+        unit, party = ctx.me.unit, None  # a unit's contact gets its own deadlines, whatever was asked
+    try:
+        data, _count = calendar_file(web.engine, now=ctx.now, unit=unit, party=None if unit else party)
+    except SamverkanError as exc:
+        return message_page(web, ctx, 400, "Kalendern kan inte tas fram", error_text(exc))
+    name = f"samverkan-{unit or party or 'alla'}.ics"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(data, media_type="text/calendar; charset=utf-8", headers=disposition)
