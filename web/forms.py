@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.api.pages import Measure
+from rules.errors import InvalidValue, SamverkanError
+
+# The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
+FIELDS = {"comment": "kommentar", "hours": "timmar", "by": "namn"}
 
 
 @dataclass(kw_only=True)
@@ -34,6 +38,20 @@ class FollowUpForm:
     @property
     def invalid(self) -> bool:
         return bool(self.errors or self.message or any(m.error for m in self.measures))
+
+
+def refused(form: FollowUpForm, exc: SamverkanError, text: str) -> None:
+    """Show the engine's refusal ``text`` beside the field it is about, or above the form.
+
+    A value the form has a field for gets the message there (aria-describedby points at
+    it); anything else (the period, the commitment's state, a measure the plan changed
+    meanwhile) is about the whole form.
+    """
+    name = FIELDS.get(exc.field) if isinstance(exc, InvalidValue) else None
+    if name is not None:
+        form.errors[name] = text
+    else:
+        form.message = text
 
 
 def empty_form(measures: Sequence[Measure]) -> FollowUpForm:

@@ -49,7 +49,7 @@ def followup(web: Web, ctx: Ctx) -> Response:
             hours=hours,
         )
     except SamverkanError as exc:
-        form.message = error_text(exc)
+        forms.refused(form, exc, error_text(exc))
         return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
     flash(ctx.request, f"Uppföljningen för {data.c.period} är registrerad. Tack!")
     return redirect(f"/atagande/{quote(data.c.id)}")
@@ -151,7 +151,7 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         raced = pages.follow_up_link(web.engine, data.c.id, claim.period, now=ctx.now).done
         if raced is not None:
             return redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
-        form.message = error_text(exc)
+        forms.refused(form, exc, error_text(exc))
         return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
     return redirect(action + "?klar=1")
 
