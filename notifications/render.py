@@ -109,6 +109,10 @@ def slag(kind: str) -> str:
     return texts.kind_name(kind)
 
 
+# The same two filters for an environment whose contexts name their agreement (a mail's
+# ``agreement``, a page's agreement shown): an instant is shown in that agreement's zone.
+ZONED_FILTERS: dict[str, Callable[..., str]] = {"datum": _datum_in_zone, "datumtid": _datumtid_in_zone}
+
 FILTERS: dict[str, Callable[..., str]] = {
     "datum": datum,
     "datumtid": datumtid,
@@ -237,8 +241,7 @@ def _environment_with(loader: jinja2.BaseLoader) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(FILTERS)
-    # A mail shows instants in its agreement's zone (the context's agreement.timezone).
-    env.filters.update(datum=_datum_in_zone, datumtid=_datumtid_in_zone)
+    env.filters.update(ZONED_FILTERS)
     return env
 
 

@@ -32,7 +32,7 @@ from engine.clock import Clock
 from engine.db import Database
 from engine.users import Person
 from notifications.context import LinkMaker
-from notifications.render import FILTERS
+from notifications.render import FILTERS, ZONED_FILTERS
 from notifications.settings import Settings
 from notifications.states import STATE_COLOUR, state_css
 from rules import texts
@@ -105,6 +105,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(ZONED_FILTERS)  # a page naming its ``agreement`` shows instants in that agreement's zone
     env.filters["slag"] = texts.kind_name
     env.filters["overgang"] = lambda t: texts.name(texts.TRIGGER_NAMES, t)
     env.filters["utskick"] = lambda s: texts.name(texts.OUTBOX_STATE_NAMES, s)

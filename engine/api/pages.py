@@ -72,6 +72,7 @@ class CommitmentInfo:
 class AgreementHead:
     id: str
     title: str
+    timezone: str  # instants on the page are shown in it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,7 +223,7 @@ def _commitment_page(session: Session, c: Commitment, now: datetime, *, may_reco
     recorded = service.latest_follow_up(session, c.id, c.period) is not None
     return CommitmentPage(
         c=_info(c),
-        agreement=AgreementHead(id=agreement.id, title=agreement.title),
+        agreement=AgreementHead(id=agreement.id, title=agreement.title, timezone=agreement.timezone),
         effort=EffortInfo(id=effort.id, title=effort.title, timeframe_text=effort.timeframe_text),
         area=AreaInfo(number=area.number, title=area.title),
         party_name=party.name if party is not None else c.party,

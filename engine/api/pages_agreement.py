@@ -29,6 +29,7 @@ from rules import lifecycle
 class AgreementInfo:
     id: str
     title: str
+    timezone: str  # instants on the agreement's pages are shown in it
     plan_version: int
     valid_to: date | None
     revision_number: int
@@ -50,6 +51,7 @@ def _info(a: AgreementRow) -> AgreementInfo:
     return AgreementInfo(
         id=a.id,
         title=a.title,
+        timezone=a.timezone,
         plan_version=a.plan_version,
         valid_to=a.valid_to,
         revision_number=a.revision_number,

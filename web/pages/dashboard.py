@@ -40,7 +40,7 @@ def commitment(web: Web, ctx: Ctx) -> Response:
     data = commitment_or_404(web, ctx)
     if isinstance(data, Refused):
         return refused(web, ctx)
-    return render(web, ctx, "commitment.html", p=data, may_record=data.may_record)
+    return render(web, ctx, "commitment.html", p=data, may_record=data.may_record, agreement=data.agreement)
 
 
 def refused(web: Web, ctx: Ctx) -> Response:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hmac
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from starlette.responses import HTMLResponse, Response
 
 from engine.api import commands, pages
 from engine.api.pages import CommitmentPage, Refused
 from notifications.links import LinkExpired, LinkInvalid, form_token, read_token
-from notifications.render import FILTERS
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.errors import SamverkanError
 from web import forms
 from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render
@@ -67,7 +67,16 @@ def _form(
     via_link: bool = False,
 ) -> HTMLResponse:
     return render(
-        web, ctx, "followup.html", status, p=data, form=form, action=action, via_link=via_link, form_csrf=csrf
+        web,
+        ctx,
+        "followup.html",
+        status,
+        p=data,
+        form=form,
+        action=action,
+        via_link=via_link,
+        form_csrf=csrf,
+        agreement=data.agreement,
     )
 
 
@@ -104,14 +113,15 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     data, done = state.page, state.done
     if done is not None:
         if ctx.query("klar") == "1":
-            return render(web, ctx, "link_done.html", p=data, f=done)
+            return render(web, ctx, "link_done.html", p=data, f=done, agreement=data.agreement if data else None)
         when = done.recorded_at
+        zone = ZoneInfo(data.agreement.timezone) if data is not None else texts.DEFAULT_ZONE
         return message_page(
             web,
             ctx,
             410,
             "Uppföljningen är redan registrerad",
-            f"Uppföljningen för {claim.period} registrerades {FILTERS['datumtid'](when)} av {done.by}. "
+            f"Uppföljningen för {claim.period} registrerades {texts.datumtid(when, zone)} av {done.by}. "
             "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
             home=False,
         )
