@@ -1,0 +1,264 @@
+"""The one door's read models: what the CLI prints, each read in one transaction of its own.
+
+Each function opens its transaction on ``db``, asks the engine function that holds the
+decision (engine.service, engine.revisions, engine.review, engine.report) and returns
+frozen keyword-only values; no ORM row or session leaves this module. An instant
+that belongs to an agreement comes back in that agreement's time zone, so an edge
+prints it as it is and never picks a zone of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from engine import db, revisions, service
+from engine.db import Database, as_utc
+from engine.models import AgreementRow, Commitment, OutboxRow, User
+from engine.report import Report, build_report
+from engine.review import Review, review
+from engine.service import StatusRow
+from rules import lifecycle
+from rules.errors import SamverkanError
+from rules.texts import DEFAULT_ZONE
+
+# How many ids one IN (...) carries: well below SQLite's limit on bound parameters.
+CHUNK = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class Zones:
+    """Each agreement's time zone, and the agreement of each commitment asked about."""
+
+    agreements: dict[str, ZoneInfo]
+    commitments: dict[str, str]
+
+    @property
+    def common(self) -> ZoneInfo:
+        """The zone every agreement shares (Borås: Europe/Stockholm), else the file format's default."""
+        found = set(self.agreements.values())
+        return found.pop() if len(found) == 1 else DEFAULT_ZONE
+
+    def of_agreement(self, agreement: str | None) -> ZoneInfo:
+        return self.agreements.get(agreement, self.common) if agreement is not None else self.common
+
+    def of_commitment(self, commitment: str | None) -> ZoneInfo:
+        return self.of_agreement(self.commitments.get(commitment or ""))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Move:
+    """One row of a commitment's history, ``at`` in its agreement's zone."""
+
+    at: datetime
+    trigger: str
+    from_state: str
+    to_state: str
+    by: str
+    why: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class History:
+    commitment: str
+    state: str
+    moves: tuple[Move, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice:
+    """One outbox row as ``samverkan outbox`` shows it; instants in its agreement's zone."""
+
+    key: str
+    kind: str
+    state: str
+    recipients: tuple[str, ...]
+    send_at: datetime
+    attempts: int
+    sent_at: datetime | None
+    message_id: str | None
+    last_error: str | None
+    commitment: str | None
+    agreement: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionShown:
+    """A live commitment in the open revision and its latest decision, if any."""
+
+    commitment: str
+    decision: str | None
+    text: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenRevision:
+    number: int
+    due: date
+    decided: int  # latest decisions recorded in this revision
+    undecided: int  # live commitments without one
+    commitments: tuple[DecisionShown, ...]  # every live commitment, by id
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionStatus:
+    agreement: str
+    revision: OpenRevision | None
+    # The next revision's deadline, None when the term has none left (then valid_to says until when).
+    revision_due: date | None
+    valid_to: date | None
+
+
+def zones(database: Database, *, commitments: Iterable[str] = ()) -> Zones:
+    """Every agreement's zone, and the agreement of each of ``commitments`` that exists (by full id)."""
+    wanted = sorted(set(commitments))
+    with db.transaction(database) as session:
+        agreements = {a: ZoneInfo(tz) for a, tz in session.execute(select(AgreementRow.id, AgreementRow.timezone))}
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
+            stmt = select(Commitment.id, Commitment.agreement_id).where(Commitment.id.in_(chunk))
+            owners.update({c: a for c, a in session.execute(stmt)})
+    return Zones(agreements=agreements, commitments=owners)
+
+
+def zone(database: Database, *, agreement: str | None = None, commitment: str | None = None) -> ZoneInfo:
+    """The zone a wall-clock time typed for a command means (``--now`` without an offset).
+
+    The zone of the commitment's agreement (a full id or an unambiguous short one), else of
+    the agreement named, else the one all agreements share, else ``DEFAULT_ZONE``. Never
+    refuses: an unknown name is the command's own error to report.
+    """
+    with db.transaction(database) as session:
+        agreements = {a: ZoneInfo(tz) for a, tz in session.execute(select(AgreementRow.id, AgreementRow.timezone))}
+        owner = None
+        if commitment is not None:
+            try:
+                owner = service.resolve_commitment(session, commitment).agreement_id
+            except SamverkanError:
+                owner = None
+    return Zones(agreements=agreements, commitments={}).of_agreement(owner or agreement)
+
+
+def status(
+    database: Database, *, party: str | None = None, unit: str | None = None, state: str | None = None
+) -> tuple[StatusRow, ...]:
+    """Every commitment (optionally filtered by party, unit or state), in plan order."""
+    with db.transaction(database) as session:
+        return tuple(service.status(session, party=party, unit=unit, state=state))
+
+
+def history(database: Database, key: str) -> History:
+    """A commitment's state and every move it made, oldest first."""
+    with db.transaction(database) as session:
+        c, rows = service.history(session, key)
+        agreement = session.get(AgreementRow, c.agreement_id)
+        tz = ZoneInfo(agreement.timezone) if agreement is not None else DEFAULT_ZONE
+        moves = tuple(
+            Move(
+                at=r.at.astimezone(tz),
+                trigger=r.trigger,
+                from_state=r.from_state,
+                to_state=r.to_state,
+                by=r.by,
+                why=r.why,
+            )
+            for r in rows
+        )
+        return History(commitment=c.id, state=c.state, moves=moves)
+
+
+def outbox(database: Database, *, state: str | None = None) -> tuple[Notice, ...]:
+    """Every notice in the outbox (or those in ``state``), in the order they go out."""
+    with db.transaction(database) as session:
+        tz = {a: ZoneInfo(t) for a, t in session.execute(select(AgreementRow.id, AgreementRow.timezone))}
+        stmt = select(OutboxRow).order_by(OutboxRow.send_at, OutboxRow.id)
+        if state is not None:
+            stmt = stmt.where(OutboxRow.state == state)
+        rows = list(session.scalars(stmt))
+    notices = []
+    for r in rows:
+        # A notice outlives nothing it names, but a zone lookup must not be what fails.
+        local = tz.get(r.agreement_id, DEFAULT_ZONE)
+        notices.append(
+            Notice(
+                key=r.key,
+                kind=r.kind,
+                state=r.state,
+                recipients=tuple(r.recipients),
+                send_at=r.send_at.astimezone(local),
+                attempts=r.attempts,
+                sent_at=r.sent_at.astimezone(local) if r.sent_at else None,
+                message_id=r.message_id,
+                last_error=r.last_error,
+                commitment=r.commitment_id,
+                agreement=r.agreement_id,
+            )
+        )
+    return tuple(notices)
+
+
+def revision_status(database: Database, *, agreement: str | None = None) -> RevisionStatus:
+    """The open revision of the agreement meant (named, or the only one) and its decisions."""
+    with db.transaction(database) as session:
+        row = service.agreement_for(session, agreement, lock=False)
+        rev = revisions.current_revision(session, row.id)
+        shown = None
+        if rev is not None:
+            decided = revisions.decisions(session, rev)
+            live = session.scalars(
+                select(Commitment.id)
+                .where(Commitment.agreement_id == row.id, Commitment.state != lifecycle.AVSLUTAD)
+                .order_by(Commitment.id)
+            ).all()
+            items = tuple(
+                DecisionShown(
+                    commitment=cid,
+                    decision=decided[cid].decision if cid in decided else None,
+                    text=decided[cid].text if cid in decided else None,
+                )
+                for cid in live
+            )
+            shown = OpenRevision(
+                number=rev.number,
+                due=rev.due,
+                decided=len(decided),
+                undecided=len([c for c in live if c not in decided]),
+                commitments=items,
+            )
+        return RevisionStatus(agreement=row.id, revision=shown, revision_due=row.revision_due, valid_to=row.valid_to)
+
+
+def plan_diff(database: Database, v1: int, v2: int, *, agreement: str | None = None) -> tuple[str, ...]:
+    """What changed between two plan versions, one Swedish line each."""
+    with db.transaction(database) as session:
+        return tuple(revisions.plan_diff(session, v1, v2, agreement_id=agreement))
+
+
+def overdue(database: Database, now: datetime, *, agreement: str | None = None) -> Review:
+    """The process owner's review at ``now``: late follow-ups and revisions, undelivered mail, deviations, flags."""
+    with db.transaction(database) as session:
+        return review(session, now, agreement_id=agreement)
+
+
+def report(database: Database, *, period: int, agreement: str | None = None) -> Report:
+    """Everything the yearly report for ``period`` shows."""
+    with db.transaction(database) as session:
+        return build_report(session, period=period, agreement_id=agreement)
+
+
+def oldest_claim(database: Database) -> datetime | None:
+    """When the oldest notice still ``sending`` was claimed (its lease runs from then)."""
+    with db.transaction(database) as session:
+        oldest = session.execute(select(func.min(OutboxRow.claimed_at)).where(OutboxRow.state == "sending")).scalar()
+    return None if oldest is None else as_utc(oldest)
+
+
+def user_count(database: Database) -> int:
+    """How many people may sign in to the web."""
+    with db.transaction(database) as session:
+        return int(session.scalar(select(func.count()).select_from(User)) or 0)
