@@ -92,7 +92,7 @@ class Flagged:
     reason: str
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Review:
     now: datetime
     follow_ups: list[LateFollowUp] = field(default_factory=list)
