@@ -20,22 +20,23 @@ import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import Engine, func, select
 
+from engine.api import queries
 from engine.clock import Clock
-from engine.db import as_utc
-from engine.models import OutboxRow
+from engine.db import Database
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.links import link_maker_for
 from notifications.settings import Settings
+from rules.texts import DEFAULT_ZONE
 
 log = logging.getLogger("samverkan.run")
-ZONE = ZoneInfo("Europe/Stockholm")
+# The log's times and the scheduler's own zone; a wake-up serves every agreement, so it
+# has none of its own (each trigger is an aware instant, so this changes no wake-up).
+ZONE = DEFAULT_ZONE
 AT_LEAST = timedelta(days=1)
 # After a failed wake-up (the database restarting, say), try again this much later: ``run --retry-seconds``.
 RETRY = timedelta(minutes=1)
@@ -43,19 +44,18 @@ RETRY = timedelta(minutes=1)
 STOPPING = threading.Event()
 
 
-def next_takeover(engine: Engine, lease: timedelta) -> datetime | None:
+def next_takeover(engine: Database, lease: timedelta) -> datetime | None:
     """When the oldest claim still ``sending`` runs out of its lease and may be claimed again.
 
     A delivery run that lost the database (a restart) or its process leaves its batch
     ``sending``; without a wake-up for the lease, that batch would wait for whatever else is
     due next, up to a day later.
     """
-    with engine.connect() as conn:
-        oldest = conn.execute(select(func.min(OutboxRow.claimed_at)).where(OutboxRow.state == "sending")).scalar()
-    return None if oldest is None else as_utc(oldest) + lease
+    oldest = queries.oldest_claim(engine)
+    return None if oldest is None else oldest + lease
 
 
-def next_run(engine: Engine, now: datetime, lease: timedelta) -> datetime:
+def next_run(engine: Database, now: datetime, lease: timedelta) -> datetime:
     found = [t for t in (next_wakeup(engine), next_send(engine), next_takeover(engine, lease)) if t is not None]
     latest = now + AT_LEAST
     if not found or min(found) > latest:
@@ -64,7 +64,7 @@ def next_run(engine: Engine, now: datetime, lease: timedelta) -> datetime:
 
 
 def wake(
-    engine: Engine, clock: Clock, scheduler: BlockingScheduler, settings: Settings, retry: timedelta = RETRY
+    engine: Database, clock: Clock, scheduler: BlockingScheduler, settings: Settings, retry: timedelta = RETRY
 ) -> None:
     """One wake-up: tick, then schedule the next wake-up as a new one-off job.
 
@@ -107,7 +107,7 @@ def _local(at: datetime) -> str:
     return at.astimezone(ZONE).isoformat(timespec="seconds")
 
 
-def run_forever(engine: Engine, clock: Clock, settings: Settings, *, retry: timedelta = RETRY) -> int:
+def run_forever(engine: Database, clock: Clock, settings: Settings, *, retry: timedelta = RETRY) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # Their INFO lines (every job, every state callback) would drown what run itself says.
     for noisy in ("apscheduler", "transitions"):

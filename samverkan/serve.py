@@ -11,11 +11,10 @@ import socket
 import sys
 
 import uvicorn
-from sqlalchemy import Engine, func, select
 
-from engine import db
+from engine.api import queries
 from engine.clock import Clock
-from engine.models import User
+from engine.db import Database
 from notifications.settings import Settings
 from rules.errors import InvalidValue
 from web.app import create_app
@@ -37,13 +36,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(engine: Engine, settings: Settings, *, host: str, port: int, clock: Clock | None = None) -> int:
+def serve(engine: Database, settings: Settings, *, host: str, port: int, clock: Clock | None = None) -> int:
     app = create_app(engine, settings, clock)
     sock = bind(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}/"
-    with db.transaction(engine) as session:
-        users = session.scalar(select(func.count()).select_from(User)) or 0
+    users = queries.user_count(engine)
     print(f"samverkan serve: webben på {url} (Ctrl-C avslutar)", file=sys.stderr, flush=True)
     if not users:
         print(

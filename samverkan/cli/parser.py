@@ -1,0 +1,275 @@
+"""The ``samverkan`` command line's arguments: every command, its options and its help text.
+
+Each subcommand's ``func`` is its function in the command group's module; ``main`` in
+``samverkan.cli`` calls it with the parsed arguments and the clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from rules import lifecycle
+from samverkan.cli import commitments, mail, plan, reports, revision, web
+from samverkan.cli.common import EXIT_USAGE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and still exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: fel: {message} (se '{self.prog} --help')\n")
+
+
+def _db_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=argparse.SUPPRESS,
+        metavar="URL",
+        help="databas-URL (annars SAMVERKAN_DB, annars sqlite:///samverkan.db)",
+    )
+
+
+def _settings_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--settings",
+        default=argparse.SUPPRESS,
+        metavar="FIL",
+        help="inställningar för utskick (YAML; annars SAMVERKAN_SETTINGS, annars .eml-filer i ./outbox)",
+    )
+
+
+# Without an offset, a time typed for a command is wall-clock time in the zone of the
+# agreement it is about (the one named, the commitment's, or the one all share), else
+# Europe/Stockholm, the file format's default (samverkan.cli.common.When).
+def _rehearsal_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--now",
+        metavar="ISO",
+        help="generalrepetition: registrera som vid denna tidpunkt, t.ex. 2027-03-01T08:00 "
+        "(utan zon: överenskommelsens tidszon, normalt svensk tid)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="samverkan", description="Håller en samverkansöverenskommelse levande år efter år.")
+    _db_option(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KOMMANDO", parser_class=_Parser)
+
+    p = sub.add_parser("validate", help="kontrollera en överenskommelsefil")
+    p.add_argument("file", metavar="FIL")
+    p.set_defaults(func=plan.cmd_validate)
+
+    p = sub.add_parser("init", help="skapa eller uppgradera databasen och läs in överenskommelsen")
+    _db_option(p)
+    p.add_argument("--config", required=True, metavar="FIL")
+    _rehearsal_option(p)
+    p.set_defaults(func=plan.cmd_init)
+
+    p = sub.add_parser("status", help="visa varje åtagandes tillstånd")
+    _db_option(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--party", metavar="PART")
+    p.add_argument("--unit", metavar="ENHET")
+    p.add_argument("--state", metavar="TILLSTÅND")
+    p.set_defaults(func=commitments.cmd_status)
+
+    p = sub.add_parser("history", help="visa ett åtagandes historik")
+    _db_option(p)
+    p.add_argument("commitment", metavar="ÅTAGANDE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commitments.cmd_history)
+
+    p = sub.add_parser("transition", help="flytta ett åtagande för hand (processägaren)")
+    _db_option(p)
+    p.add_argument("commitment", metavar="ÅTAGANDE")
+    p.add_argument("trigger", metavar="ÖVERGÅNG", help=", ".join(lifecycle.TRIGGERS))
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--why", required=True, metavar="TEXT")
+    _rehearsal_option(p)
+    p.set_defaults(func=commitments.cmd_transition)
+
+    p = sub.add_parser("followup", help="registrera ett åtagandes uppföljning för en period")
+    _db_option(p)
+    p.add_argument("commitment", metavar="ÅTAGANDE")
+    p.add_argument("--period", required=True, metavar="ÅR")
+    p.add_argument("--value", action="append", default=[], metavar="MÅTT=VÄRDE")
+    p.add_argument("--comment", required=True, metavar="TEXT")
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--hours", metavar="TIMMAR", help="nedlagd tid i timmar (frivilligt)")
+    p.add_argument("--replace", action="store_true", help="rätta en registrerad uppföljning (den tidigare sparas)")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=commitments.cmd_followup)
+
+    p = sub.add_parser("overdue", help="processägarens genomgång: försenat, avvikelser, olevererat")
+    _db_option(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=commitments.cmd_overdue)
+
+    p = sub.add_parser("revision", help="revisionen: start, decide, complete, status")
+    rsub = p.add_subparsers(dest="revision_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = rsub.add_parser("start", help="inled revisionen (skickar revisionsstarten)")
+    _db_option(r)
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--agreement", metavar="ID")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=revision.cmd_start)
+    r = rsub.add_parser("decide", help="beslut för ett åtagande: keep, change eller remove")
+    _db_option(r)
+    r.add_argument("commitment", metavar="ÅTAGANDE")
+    r.add_argument("decision", metavar="BESLUT", help="keep | change | remove")
+    r.add_argument("--text", required=True, metavar="TEXT")
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=revision.cmd_decide)
+    r = rsub.add_parser("complete", help="anta den reviderade planen (ny planversion)")
+    _db_option(r)
+    r.add_argument("--config", required=True, metavar="NY_FIL")
+    r.add_argument("--by", default="processägaren", metavar="NAMN")
+    r.add_argument("--now", metavar="ISO")
+    r.set_defaults(func=revision.cmd_complete)
+    r = rsub.add_parser("status", help="visa pågående revision och besluten")
+    _db_option(r)
+    r.add_argument("--agreement", metavar="ID")
+    r.set_defaults(func=revision.cmd_status)
+
+    p = sub.add_parser("plan", help="planversioner")
+    psub = p.add_subparsers(dest="plan_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = psub.add_parser("diff", help="vad som ändrats mellan två planversioner")
+    _db_option(r)
+    r.add_argument("v1", metavar="V1")
+    r.add_argument("v2", metavar="V2")
+    r.add_argument("--agreement", metavar="ID")
+    r.set_defaults(func=plan.cmd_plan_diff)
+
+    p = sub.add_parser("report", help="årsrapporten (html, md eller csv)")
+    _db_option(p)
+    p.add_argument("--period", required=True, metavar="ÅR")
+    p.add_argument("--format", choices=("html", "md", "csv"), default="html")
+    p.add_argument("--out", required=True, metavar="FIL")
+    p.add_argument("--agreement", metavar="ID")
+    p.set_defaults(func=reports.cmd_report)
+
+    p = sub.add_parser("calendar", help="kommande sista dagar som .ics (Outlook, Google Kalender)")
+    _db_option(p)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--unit", metavar="ENHET")
+    who.add_argument("--party", metavar="PART")
+    p.add_argument("--out", required=True, metavar="FIL.ics")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=reports.cmd_calendar)
+
+    p = sub.add_parser("serve", help="webbgränssnittet: översikt, uppföljning via länk i e-post (docs/web.md)")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--host", default="127.0.0.1", metavar="VÄRD", help="adress att lyssna på (standard 127.0.0.1)")
+    p.add_argument("--port", default="8080", metavar="PORT", help="port (standard 8080)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="generalrepetition som 'run --from': webbens klocka går från denna tidpunkt",
+    )
+    p.set_defaults(func=web.cmd_serve)
+
+    p = sub.add_parser("user", help="användare som loggar in på webben")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="STEG", parser_class=_Parser)
+    r = usub.add_parser("add", help="skapa en användare (lösenord från SAMVERKAN_PASSWORD eller en fråga)")
+    _db_option(r)
+    r.add_argument("email", metavar="E-POST")
+    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
+    r.add_argument("--party", metavar="PART", help="parten, för --role party")
+    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
+    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+    r.set_defaults(func=web.cmd_user_add)
+
+    p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
+    _db_option(p)
+    p.add_argument(
+        "--now",
+        metavar="ISO",
+        help="tidpunkt, t.ex. 2027-03-01T08:00+01:00 (utan zon: överenskommelsens tidszon, normalt svensk tid)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=mail.cmd_tick)
+
+    p = sub.add_parser("run", help="kör schemaläggaren tills Ctrl-C/SIGTERM (regler och utskick)")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO",
+        help="generalrepetition: klockan går från denna tidpunkt i stället för nu (t.ex. 2027-03-01T08:00)",
+    )
+    p.add_argument(
+        "--retry-seconds",
+        default="60",
+        metavar="SEKUNDER",
+        help="när ett uppvaknande misslyckas (t.ex. databasen startas om): försök igen efter så många sekunder, "
+        "i verklig tid även med --from (1–86400; standard 60)",
+    )
+    p.set_defaults(func=mail.cmd_run)
+
+    p = sub.add_parser("outbox", help="visa notiser och deras status")
+    _db_option(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--state", choices=("pending", "sending", "sent", "failed", "withdrawn"))
+    p.set_defaults(func=mail.cmd_outbox)
+
+    p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=mail.cmd_deliver)
+
+    p = sub.add_parser("notify-change", help="meddela ändrade förutsättningar till den andra parten")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--party", required=True, metavar="PART")
+    p.add_argument("--text", required=True, metavar="TEXT")
+    p.add_argument("--commitment", action="append", default=[], metavar="ÅTAGANDE")
+    p.add_argument("--by", default="", metavar="NAMN")
+    p.add_argument("--agreement", metavar="ID")
+    _rehearsal_option(p)
+    p.set_defaults(func=mail.cmd_notify_change)
+
+    p = sub.add_parser("terminate", help="säg upp överenskommelsen")
+    _db_option(p)
+    _settings_option(p)
+    p.add_argument("--party", required=True, metavar="PART")
+    p.add_argument("--effective", required=True, metavar="DATUM")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--by", default="", metavar="NAMN")
+    p.add_argument("--agreement", metavar="ID")
+    _rehearsal_option(p)
+    p.set_defaults(func=mail.cmd_terminate)
+
+    p = sub.add_parser("close", help="avsluta en tidsbegränsad överenskommelse vars giltighetstid är slut")
+    _db_option(p)
+    p.add_argument("--agreement", metavar="ID")
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--why", required=True, metavar="TEXT")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func=mail.cmd_close)
+
+    p = sub.add_parser("simulate", help="kör motorn på en virtuell klocka i en minnesdatabas; skickar inget")
+    p.add_argument("--config", required=True, metavar="FIL")
+    p.add_argument("--from", dest="start", required=True, metavar="DATUM")
+    p.add_argument("--to", dest="end", required=True, metavar="DATUM")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--follow-ups",
+        choices=("on-time", "never"),
+        default="on-time",
+        help="simulerade uppföljningar: i tid på förfallodagen (standard) eller aldrig",
+    )
+    p.add_argument(
+        "--revisions",
+        choices=("completed", "never"),
+        default="completed",
+        help="simulerade revisioner: genomförs på förfallodagen (standard) eller aldrig",
+    )
+    p.set_defaults(func=plan.cmd_simulate)
+    return parser

@@ -1,0 +1,48 @@
+"""The web's commands: ``serve`` and ``user add``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from engine.api import commands
+from engine.clock import Clock, ShiftedClock
+from notifications.settings import load_settings
+from rules.errors import InvalidValue
+from samverkan.cli import common
+from samverkan.serve import serve
+
+
+def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
+    port = common.parse_int(args.port, "--port", low=0, high=65535)
+    settings = load_settings(getattr(args, "settings", None))
+    start = common.when(args.start, "--from") if args.start else None
+    database = common.database(args)
+    if start is not None:
+        clock = ShiftedClock(start=start.resolve(database, clock), base=clock)
+    return serve(database, settings, host=args.host, port=port, clock=clock)
+
+
+def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
+    password = os.environ.get("SAMVERKAN_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise InvalidValue("password", "sätt SAMVERKAN_PASSWORD eller kör kommandot i en terminal")
+        password = getpass.getpass(f"Lösenord för {args.email}: ")
+        if getpass.getpass("Samma lösenord igen: ") != password:
+            raise InvalidValue("password", "de två lösenorden är olika; inget sparat")
+    added = commands.add_user(
+        common.database(args),
+        args.email,
+        role=args.role,
+        password=password,
+        now=clock.now(),
+        party=args.party,
+        unit=args.unit,
+        name=args.name,
+    )
+    scope = f" för {args.party or args.unit}" if args.party or args.unit else ""
+    print(f"Användaren {added.email} skapad ({added.role}{scope}); logga in på webben med 'samverkan serve'.")
+    return 0
