@@ -78,7 +78,7 @@ def _no_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id at its real cost takes ~0.4 s a hash here and the tests make many users;
-    test_cli_web.py checks the real parameters."""
+    tests/samverkan/test_cli_web.py checks the real parameters."""
     monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
