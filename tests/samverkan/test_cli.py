@@ -268,3 +268,20 @@ def test_a_bad_settings_file_refuses_the_event_before_it_is_recorded(
     code, _, err = run(capsys, argv[0], "--db", initialised, *argv[1:], "--settings", str(bad))
     assert code == 2 and len(err.splitlines()) == 1 and "mailer" in err
     assert snapshot(initialised) == before
+
+
+def test_times_typed_and_shown_are_in_the_agreements_own_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    minimal = (ROOT / "tests" / "data" / "minimal.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "helsinki.yaml"
+    path.write_text(minimal.replace("timezone: Europe/Stockholm", "timezone: Europe/Helsinki"), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'helsinki.db'}"
+    assert run(capsys, "init", "--db", url, "--config", str(path), "--now", "2020-01-10T09:00")[0] == 0
+    cid = "exempel.vandringar.kommun"
+    argv = ["transition", cid, "end", "--by", "Anna", "--why", "Slut", "--db", url, "--now", "2020-06-01T10:00"]
+    assert run(capsys, *argv)[0] == 0
+    code, out, _ = run(capsys, "history", cid, "--json", "--db", url)
+    assert code == 0 and json.loads(out)[-1]["at"] == "2020-06-01T10:00:00+03:00"  # Helsinki summer time
+    code, out, _ = run(capsys, "history", cid, "--db", url)
+    assert "2020-06-01T10:00:00+03:00  " in out
