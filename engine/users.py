@@ -14,6 +14,7 @@ recommendation), never as text.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -32,8 +33,16 @@ ROLE_SV: Final = {"owner": "processägare", "party": "partskontakt", "unit": "en
 MIN_PASSWORD: Final = 10
 
 _hasher = PasswordHasher()
-# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY: Final = _hasher.hash("samverkan: ingen sådan användare")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
+
+    Made on first use, not at import: a hash costs ~0.2 s and 64 MiB, and every CLI
+    command imports this module (through engine.api.commands) without signing anyone in.
+    """
+    return _hasher.hash("samverkan: ingen sådan användare")
 
 
 @dataclass(frozen=True)
@@ -137,10 +146,11 @@ def add_user(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user with this e-mail and password, or None (the same time either way)."""
+    dummy = _dummy()  # before the lookup, so the first sign-in costs the same for a known and an unknown address
     address = email.strip().lower()
     user = session.scalars(select(User).where(func.lower(User.email) == address)).first() if address else None
     try:
-        _hasher.verify(user.password_hash if user is not None else _DUMMY, password)
+        _hasher.verify(user.password_hash if user is not None else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None:
