@@ -2,7 +2,7 @@
 """Set up and run samverkan with nothing but Python 3.11+.
 
     python3 tasks.py run    # .venv + install, load the Borås file (SQLite), then `samverkan run` until Ctrl-C
-    python3 tasks.py test   # .venv + install with test tools, then ruff, mypy and pytest
+    python3 tasks.py test   # .venv + install with test tools, then ruff, mypy, lint-imports and pytest
 
 Standard library only: this file runs before anything is installed.
 """
@@ -70,6 +70,8 @@ def test(args: list[str]) -> int:
     failed = 0
     failed |= _sh(BIN / "ruff", "check", ".", check=False)
     failed |= _sh(BIN / "mypy", check=False)
+    # The layers and the one door (pyproject.toml's import-linter contracts; docs/architecture.md).
+    failed |= _sh(BIN / "lint-imports", check=False)
     failed |= _sh(PY, "-m", "pytest", *args, check=False)
     return 1 if failed else 0
 
