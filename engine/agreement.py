@@ -36,6 +36,7 @@ from pydantic import (
 from engine import agreement_yaml
 from engine.agreement_checks import cross_check
 from rules.errors import AgreementFileError, Problem
+from rules.texts import DEFAULT_ZONE
 
 FORMAT_VERSION = 1
 
@@ -184,7 +185,7 @@ class AgreementHead(_Strict):
     signed: CalendarDate
     valid_from: CalendarDate | None = None
     valid_to: CalendarDate | None = None
-    timezone: str = "Europe/Stockholm"
+    timezone: str = str(DEFAULT_ZONE)  # the file format's default
     process_owner: Slug
     # The agreement's own words, quoted in the termination and changed-conditions mails.
     termination_clause: Text | None = None

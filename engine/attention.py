@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from engine.models import Commitment, OutboxRow
 from rules import lifecycle
+from rules.model import OutboxState
 
 
 def needs_attention(conn: Connection, ids: list[str], today: dict[str, date]) -> set[str]:
@@ -29,7 +30,7 @@ def needs_attention(conn: Connection, ids: list[str], today: dict[str, date]) ->
     )
     found = {aid for aid, due in conn.execute(late) if due is not None and _as_date(due) < today[aid]}
     flagged = select(c.c.agreement_id).where(c.c.agreement_id.in_(ids), c.c.revision_flag.is_not(None))
-    failed = select(out.c.agreement_id).where(out.c.agreement_id.in_(ids), out.c.state == "failed")
+    failed = select(out.c.agreement_id).where(out.c.agreement_id.in_(ids), out.c.state == OutboxState.FAILED)
     return found | set(conn.execute(flagged.union(failed)).scalars())
 
 

@@ -42,6 +42,8 @@ class RevisionDeadline:
 class Deadlines:
     follow_ups: tuple[FollowUpDeadline, ...]  # by due date, then commitment
     revisions: tuple[RevisionDeadline, ...]  # by agreement
+    # The agreements' time zone when they share one (the calendar's X-WR-TIMEZONE), else None.
+    timezone: str | None = None
 
 
 def _local_today(zones: dict[str, ZoneInfo], timezone: str, now: datetime) -> date:
@@ -86,11 +88,15 @@ def coming_deadlines(
             )
         )
     revisions = []
-    for a in session.scalars(select(AgreementRow).order_by(AgreementRow.id)):
+    agreements = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
+    shared = {a.timezone for a in agreements}
+    for a in agreements:
         # A terminated agreement is not revised again.
         if a.terminates is not None or a.revision_due is None:
             continue
         if a.revision_due < _local_today(zones, a.timezone, now):
             continue
         revisions.append(RevisionDeadline(agreement=a.id, title=a.title, number=a.revision_number, due=a.revision_due))
-    return Deadlines(follow_ups=tuple(follow_ups), revisions=tuple(revisions))
+    return Deadlines(
+        follow_ups=tuple(follow_ups), revisions=tuple(revisions), timezone=shared.pop() if len(shared) == 1 else None
+    )

@@ -16,11 +16,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.models import OutboxRow
-from rules.model import QueueNotice
+from rules.model import OutboxState, QueueNotice
 
 OUTBOX = cast(Table, OutboxRow.__table__)
 
-PENDING = "pending"
+PENDING = OutboxState.PENDING
 
 
 def _row(n: QueueNotice, now: datetime) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from engine.models import (
 )
 from engine.revisions import decisions
 from rules import lifecycle
+from rules.model import OutboxState
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,7 +153,7 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
             select(OutboxRow.commitment_id, OutboxRow.period, OutboxRow.kind, func.count())
             .where(
                 OutboxRow.commitment_id.in_([c.id for c, _, _ in late_rows]),
-                OutboxRow.state == "sent",
+                OutboxRow.state == OutboxState.SENT,
             )
             .group_by(OutboxRow.commitment_id, OutboxRow.period, OutboxRow.kind)
         ):
@@ -217,7 +218,7 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
     # Notices that could not be delivered.
     for o in session.scalars(
         select(OutboxRow)
-        .where(OutboxRow.agreement_id.in_(ids), OutboxRow.state == "failed")
+        .where(OutboxRow.agreement_id.in_(ids), OutboxRow.state == OutboxState.FAILED)
         .order_by(OutboxRow.send_at)
     ):
         out.undeliverable.append(

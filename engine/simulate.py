@@ -27,6 +27,7 @@ from engine.agreement import Agreement
 from engine.models import AgreementRow, Commitment, EffortRow
 from engine.plan import load_plan
 from engine.tick import NoticeQueued, TransitionApplied, next_wakeup, tick
+from rules import deviation, lifecycle
 from rules.calendar import SwedishCalendar, send_at
 from rules.errors import SimulationStuck
 
@@ -92,7 +93,8 @@ def _next_person(
     best: tuple[datetime | None, Literal["follow_up", "revision"] | None] = (None, None)
     with engine.connect() as conn:
         if follow_ups == "on-time":
-            due = conn.execute(select(func.min(Commitment.next_due)).where(Commitment.state == "pågående")).scalar()
+            running = Commitment.state == lifecycle.PAGAENDE
+            due = conn.execute(select(func.min(Commitment.next_due)).where(running)).scalar()
             if due is not None:
                 best = (send_at(_date(due), PERSON_TIME, zone), "follow_up")
         if revisions == "completed":
@@ -157,14 +159,12 @@ def _act_as_people(engine: Engine, now: datetime, what: str, zone: Any) -> list[
             .join(
                 EffortRow, (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id)
             )
-            .where(Commitment.state == "pågående", Commitment.next_due <= today)
+            .where(Commitment.state == lifecycle.PAGAENDE, Commitment.next_due <= today)
             .order_by(Commitment.id)
         ).all()
         for c, effort in due_today:
             values: dict[str, Any] = {}
-            for m in effort.measures:
-                if m.get("parties") and c.party not in m["parties"]:
-                    continue
+            for m in deviation.for_party(effort.measures, c.party):
                 if m.get("kind", "count") == "count":
                     values[m["id"]] = int(m["target"]) if m.get("target") is not None else 1
                 else:
@@ -180,8 +180,8 @@ def _act_as_people(engine: Engine, now: datetime, what: str, zone: Any) -> list[
                     commitment=c.id,
                     agreement=c.agreement_id,
                     details={
-                        "from": "pågående",
-                        "to": "uppföljd",
+                        "from": lifecycle.PAGAENDE,
+                        "to": lifecycle.UPPFOLJD,
                         "trigger": "follow_up",
                         "by": SIMULATED_UNIT,
                         "why": f"uppföljning {period} registrerad",

@@ -21,8 +21,9 @@ from sqlalchemy import Connection, Table, and_, bindparam, exists, or_, select, 
 from engine.attention import needs_attention
 from engine.models import AgreementRow, Commitment, EffortRow, FollowUp, OutboxRow, Revision
 from engine.outbox import PENDING
-from rules import withdrawal
+from rules import deviation, withdrawal
 from rules.lifecycle import AVSLUTAD
+from rules.model import OutboxState
 
 OUT = cast(Table, OutboxRow.__table__)
 C = cast(Table, Commitment.__table__)
@@ -31,7 +32,7 @@ E = cast(Table, EffortRow.__table__)
 F = cast(Table, FollowUp.__table__)
 R = cast(Table, Revision.__table__)
 
-WITHDRAWN = "withdrawn"
+WITHDRAWN = OutboxState.WITHDRAWN
 
 
 def withdraw_stale(
@@ -68,7 +69,7 @@ def withdraw_stale(
     if ids is not None:
         if not ids:
             return {}
-        stmt = stmt.where(OUT.c.id.in_(list(ids)), OUT.c.state == "sending", OUT.c.claimed_by == worker)
+        stmt = stmt.where(OUT.c.id.in_(list(ids)), OUT.c.state == OutboxState.SENDING, OUT.c.claimed_by == worker)
     else:
         stmt = stmt.where(OUT.c.state == PENDING)
         if commitments is not None:
@@ -99,7 +100,7 @@ def withdraw_stale(
     if reasons:
         conn.execute(
             update(OUT)
-            .where(OUT.c.id == bindparam("b_id"), or_(OUT.c.state == PENDING, OUT.c.state == "sending"))
+            .where(OUT.c.id == bindparam("b_id"), or_(OUT.c.state == PENDING, OUT.c.state == OutboxState.SENDING))
             .values(state=WITHDRAWN, last_error=bindparam("b_why"), claimed_by=None, claimed_at=None),
             [{"b_id": i, "b_why": why} for i, why in reasons.items()],
         )
@@ -188,6 +189,6 @@ def _below_target(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, int,
     for (cid, period), (_, values) in latest.items():
         for mid, target in targets.get(cid, {}).items():
             value = values.get(mid)
-            if isinstance(value, int | float):
-                out[(cid, period, mid)] = value < target
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[(cid, period, mid)] = deviation.falls_short(value, target)
     return out

@@ -57,7 +57,8 @@ def export_ics(
     ical.add("calscale", "GREGORIAN")
     ical.add("method", "PUBLISH")
     ical.add("x-wr-calname", "Samverkan – sista dagar")
-    ical.add("x-wr-timezone", "Europe/Stockholm")
+    if deadlines.timezone is not None:  # all-day events; the name only tells a client where they are
+        ical.add("x-wr-timezone", deadlines.timezone)
     for f in deadlines.follow_ups:
         ical.add_component(
             _event(

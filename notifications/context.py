@@ -29,6 +29,7 @@ from engine.models import (
     UnitRow,
 )
 from engine.review import review
+from rules import deviation
 
 # A hook for the web issue: (outbox row) -> personal follow-up link, or None.
 LinkMaker = Callable[[OutboxRow], str | None]
@@ -88,7 +89,7 @@ def _commitment(look: _Lookup, c: Commitment) -> dict[str, Any]:
     effort = look.efforts[(c.agreement_id, c.effort_id)]
     area = look.areas.get((c.agreement_id, effort.area_id))
     party = look.parties.get((c.agreement_id, c.party))
-    measures = [m for m in effort.measures if not m.get("parties") or c.party in m["parties"]]
+    measures = deviation.for_party(effort.measures, c.party)
     return {
         "id": c.id,
         "text": c.text,

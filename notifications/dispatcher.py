@@ -51,7 +51,7 @@ from notifications.mailers import Mailer, Outgoing, SendResult
 from notifications.mailers.factory import make_mailer
 from notifications.render import Rendered, render
 from notifications.settings import Settings
-from rules.model import QueueNotice
+from rules.model import OutboxState, QueueNotice
 
 OUT = cast(Table, OutboxRow.__table__)
 log = logging.getLogger("samverkan.deliver")
@@ -83,7 +83,7 @@ def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[i
     stmt = (
         update(OUT)
         .where(OUT.c.id.in_(select(picked.c.id)), due)
-        .values(state="sending", claimed_by=worker, claimed_at=now)
+        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
         .returning(OUT.c.id)
     )
     return list(conn.execute(stmt).scalars().all())
@@ -97,9 +97,9 @@ def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedel
     sorted them all for each batch (migration 0007).
     """
     with engine.begin() as conn:
-        ids = _take(conn, and_(OUT.c.state == "sending", OUT.c.claimed_at < now - lease), now, worker, limit)
+        ids = _take(conn, and_(OUT.c.state == OutboxState.SENDING, OUT.c.claimed_at < now - lease), now, worker, limit)
         if len(ids) < limit:
-            due = and_(OUT.c.state == "pending", OUT.c.send_at <= now)
+            due = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
             ids += _take(conn, due, now, worker, limit - len(ids))
         return sorted(ids)
 
@@ -262,7 +262,7 @@ def _mark(
     rng: random.Random,
     report: DeliveryReport,
 ) -> None:
-    held = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == "sending")
+    held = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
     sent, retry, failed = [], [], []
     refused: dict[int, set[str]] = {}
     with engine.begin() as conn:
@@ -289,7 +289,7 @@ def _mark(
                 update(OUT)
                 .where(held)
                 .values(
-                    state="sent",
+                    state=OutboxState.SENT,
                     sent_at=now,
                     message_id=bindparam("b_mid"),
                     attempts=bindparam("b_tries"),
@@ -302,7 +302,7 @@ def _mark(
                 update(OUT)
                 .where(held)
                 .values(
-                    state="pending",
+                    state=OutboxState.PENDING,
                     attempts=bindparam("b_tries"),
                     last_error=bindparam("b_err"),
                     send_at=bindparam("b_at"),
@@ -315,7 +315,7 @@ def _mark(
             conn.execute(
                 update(OUT)
                 .where(held)
-                .values(state="failed", attempts=bindparam("b_tries"), last_error=bindparam("b_err")),
+                .values(state=OutboxState.FAILED, attempts=bindparam("b_tries"), last_error=bindparam("b_err")),
                 failed,
             )
             _tell_process_owner(conn, [f["b_id"] for f in failed], refused, now)
@@ -452,5 +452,5 @@ def deliver(
 def next_send(engine: Engine) -> datetime | None:
     """When the next pending notice is due (for ``run``)."""
     with engine.connect() as conn:
-        value = conn.execute(select(func.min(OUT.c.send_at)).where(OUT.c.state == "pending")).scalar()
+        value = conn.execute(select(func.min(OUT.c.send_at)).where(OUT.c.state == OutboxState.PENDING)).scalar()
     return None if value is None else as_utc(value)

@@ -10,10 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from rules.lifecycle import Moved
+
+
+class OutboxState(StrEnum):
+    """A queued notice's state; the value is what the outbox table stores.
+
+    pending → sending (claimed, under a lease) → sent | pending again (retry) | failed;
+    pending or sending → withdrawn when its reason went away (rules.withdrawal).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+
 
 NoticeKind = Literal[
     "reminder",

@@ -24,6 +24,7 @@ from engine.review import Review, review
 from engine.service import StatusRow
 from rules import lifecycle
 from rules.errors import SamverkanError
+from rules.model import OutboxState
 from rules.texts import DEFAULT_ZONE
 
 # How many ids one IN (...) carries: well below SQLite's limit on bound parameters.
@@ -254,7 +255,8 @@ def report(database: Database, *, period: int, agreement: str | None = None) -> 
 def oldest_claim(database: Database) -> datetime | None:
     """When the oldest notice still ``sending`` was claimed (its lease runs from then)."""
     with db.transaction(database) as session:
-        oldest = session.execute(select(func.min(OutboxRow.claimed_at)).where(OutboxRow.state == "sending")).scalar()
+        sending = OutboxRow.state == OutboxState.SENDING
+        oldest = session.execute(select(func.min(OutboxRow.claimed_at)).where(sending)).scalar()
     return None if oldest is None else as_utc(oldest)
 
 

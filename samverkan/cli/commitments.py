@@ -13,6 +13,7 @@ from engine.api import commands, queries
 from engine.clock import Clock
 from rules import texts
 from rules.errors import InvalidValue
+from rules.lifecycle import PAGAENDE, PLANERAD, REVIDERAD, UPPFOLJD
 from samverkan.cli import common
 
 
@@ -33,7 +34,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
     table = Table(title="Åtaganden", show_lines=False)
     for col in ("Åtagande", "Område", "Insats", "Part", "Ansvarig", "Tillstånd", "Nästa uppföljning"):
         table.add_column(col, overflow="fold")
-    colours = {"planerad": "blue", "pågående": "yellow", "uppföljd": "green", "reviderad": "magenta"}
+    colours: dict[str, str] = {PLANERAD: "blue", PAGAENDE: "yellow", UPPFOLJD: "green", REVIDERAD: "magenta"}
     for r in rows:
         colour = colours.get(r.state, "dim")
         due = f"{r.next_due.isoformat()} (för {r.period})" if r.next_due else "–"

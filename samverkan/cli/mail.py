@@ -19,6 +19,7 @@ from notifications.dispatcher import deliver
 from notifications.links import link_maker_for
 from notifications.settings import Settings, load_settings
 from rules import texts
+from rules.model import OutboxState
 from samverkan.cli import common
 from samverkan.run import run_forever
 
@@ -120,7 +121,7 @@ def cmd_outbox(args: argparse.Namespace, clock: Clock) -> int:
     if not notices:
         print("Utkorgen är tom.")
     for n in notices:
-        note = f" – {n.last_error}" if n.last_error and n.state != "sent" else ""
+        note = f" – {n.last_error}" if n.last_error and n.state != OutboxState.SENT else ""
         print(
             f"{n.send_at:%Y-%m-%d %H:%M}  {texts.name(texts.OUTBOX_STATE_NAMES, n.state):<10} "
             f"{texts.kind_name(n.kind):<24} {n.commitment or n.agreement} → {', '.join(n.recipients)}{note}"

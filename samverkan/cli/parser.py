@@ -10,6 +10,7 @@ import argparse
 from typing import NoReturn
 
 from rules import lifecycle
+from rules.model import OutboxState
 from samverkan.cli import commitments, mail, plan, reports, revision, web
 from samverkan.cli.common import EXIT_USAGE
 
@@ -215,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outbox", help="visa notiser och deras status")
     _db_option(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--state", choices=("pending", "sending", "sent", "failed", "withdrawn"))
+    p.add_argument("--state", choices=tuple(OutboxState))
     p.set_defaults(func=mail.cmd_outbox)
 
     p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")

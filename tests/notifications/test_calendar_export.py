@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from engine import db
 from engine.agreement import Agreement
+from engine.models import AgreementRow
 from engine.plan import load_plan
 from engine.tick import tick
 from samverkan.cli import main
@@ -72,3 +73,10 @@ def test_an_unknown_unit_is_one_line_and_no_file(url: str, tmp_path: Path, capsy
     assert main(["calendar", "--db", url, "--unit", "socialtjansten", "--out", str(out)]) == 2
     assert "okänd enhet 'socialtjansten'" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_calendar_names_the_agreements_own_time_zone(url: str, engine: Engine, tmp_path: Path) -> None:
+    assert str(export(url, tmp_path)["x-wr-timezone"]) == "Europe/Stockholm"
+    with db.transaction(engine) as s:
+        s.execute(update(AgreementRow).values(timezone="Europe/Helsinki"))
+    assert str(export(url, tmp_path)["x-wr-timezone"]) == "Europe/Helsinki"
