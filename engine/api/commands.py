@@ -14,6 +14,7 @@ from typing import Any
 
 from engine import db, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
+from engine.api.values import Move, move_of
 from engine.db import Database
 from engine.plan import load_plan as _load_plan
 from engine.revisions import Completed
@@ -32,15 +33,6 @@ class PlanLoaded:
     first_period: int | None = None
     first_due: date | None = None
     revision_due: date | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Moved:
-    commitment: str
-    trigger: str
-    from_state: str
-    to_state: str
-    at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,12 +102,10 @@ def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> Pla
     )
 
 
-def transition(database: Database, key: str, trigger: str, *, by: str, why: str, now: datetime) -> Moved:
+def transition(database: Database, key: str, trigger: str, *, by: str, why: str, now: datetime) -> Move:
     with db.transaction(database) as session:
         r = service.transition(session, key, trigger, by=by, why=why, now=now)
-        return Moved(
-            commitment=r.commitment_id, trigger=r.trigger, from_state=r.from_state, to_state=r.to_state, at=r.at
-        )
+        return move_of(r)
 
 
 def record_follow_up(

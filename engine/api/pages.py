@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import db, service, users
+from engine.api.values import Move, move_of
 from engine.db import Database
 from engine.models import (
     AgreementRow,
@@ -140,16 +141,6 @@ class PeriodFollowUp:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HistoryEntry:
-    at: datetime
-    trigger: str
-    from_state: str
-    to_state: str
-    by: str
-    why: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class Notice:
     kind: str
     period: int | None
@@ -171,7 +162,7 @@ class CommitmentPage:
     co_responsible: tuple[str, ...]
     measures: tuple[Measure, ...]
     follow_ups: tuple[PeriodFollowUp, ...]  # the latest period first
-    history: tuple[HistoryEntry, ...]
+    history: tuple[Move, ...]
     notices: tuple[Notice, ...]
     days_left: int | None
     # The current period may be recorded now: running, reporting has opened, nothing recorded yet.
@@ -232,7 +223,7 @@ def _commitment_page(session: Session, c: Commitment, now: datetime, *, may_reco
         measures=measures,
         follow_ups=tuple(_follow_ups(session, c, applying)),
         history=tuple(
-            HistoryEntry(at=h.at, trigger=h.trigger, from_state=h.from_state, to_state=h.to_state, by=h.by, why=h.why)
+            move_of(h)
             for h in session.scalars(
                 select(TransitionRecord).where(TransitionRecord.commitment_id == c.id).order_by(TransitionRecord.id)
             )

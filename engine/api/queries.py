@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from engine import db, revisions, service
+from engine.api.values import Move, move_of
 from engine.db import Database, as_utc
 from engine.models import AgreementRow, Commitment, OutboxRow, User
 from engine.report import Report, build_report
@@ -49,18 +50,6 @@ class Zones:
 
     def of_commitment(self, commitment: str | None) -> ZoneInfo:
         return self.of_agreement(self.commitments.get(commitment or ""))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Move:
-    """One row of a commitment's history, ``at`` in its agreement's zone."""
-
-    at: datetime
-    trigger: str
-    from_state: str
-    to_state: str
-    by: str
-    why: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,17 +148,7 @@ def history(database: Database, key: str) -> History:
         c, rows = service.history(session, key)
         agreement = session.get(AgreementRow, c.agreement_id)
         tz = ZoneInfo(agreement.timezone) if agreement is not None else DEFAULT_ZONE
-        moves = tuple(
-            Move(
-                at=r.at.astimezone(tz),
-                trigger=r.trigger,
-                from_state=r.from_state,
-                to_state=r.to_state,
-                by=r.by,
-                why=r.why,
-            )
-            for r in rows
-        )
+        moves = tuple(move_of(r, tz) for r in rows)
         return History(commitment=c.id, state=c.state, moves=moves)
 
 
