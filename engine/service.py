@@ -1,7 +1,10 @@
-"""The engine API that the CLI, the web and the rules' applier all call.
+"""A commitment's commands inside a transaction: resolve it, move it, record its follow-up.
 
-Every function takes the session of the caller's transaction and an explicit
-``now``; nothing here reads the clock or commits.
+Also the decisions every edge shares: which agreement a command means (``agreement_for``)
+and which measures a commitment reports (``measures_for``). Every function takes the
+session of the caller's transaction and an explicit ``now``; nothing here reads the clock
+or commits. The CLI and the web reach these through ``engine.api.commands``, which owns
+the transaction; plan loading, revisions and the parties' notices call them directly.
 """
 
 from __future__ import annotations
