@@ -11,7 +11,6 @@ from typing import NoReturn
 
 from rules import lifecycle
 from rules.model import OutboxState
-from samverkan.cli import commitments, mail, plan, reports, revision, web
 from samverkan.cli.common import EXIT_USAGE
 
 
@@ -59,13 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="kontrollera en överenskommelsefil")
     p.add_argument("file", metavar="FIL")
-    p.set_defaults(func=plan.cmd_validate)
+    p.set_defaults(func="plan:cmd_validate")
 
     p = sub.add_parser("init", help="skapa eller uppgradera databasen och läs in överenskommelsen")
     _db_option(p)
     p.add_argument("--config", required=True, metavar="FIL")
     _rehearsal_option(p)
-    p.set_defaults(func=plan.cmd_init)
+    p.set_defaults(func="plan:cmd_init")
 
     p = sub.add_parser("status", help="visa varje åtagandes tillstånd")
     _db_option(p)
@@ -73,13 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--party", metavar="PART")
     p.add_argument("--unit", metavar="ENHET")
     p.add_argument("--state", metavar="TILLSTÅND")
-    p.set_defaults(func=commitments.cmd_status)
+    p.set_defaults(func="commitments:cmd_status")
 
     p = sub.add_parser("history", help="visa ett åtagandes historik")
     _db_option(p)
     p.add_argument("commitment", metavar="ÅTAGANDE")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=commitments.cmd_history)
+    p.set_defaults(func="commitments:cmd_history")
 
     p = sub.add_parser("transition", help="flytta ett åtagande för hand (processägaren)")
     _db_option(p)
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, metavar="NAMN")
     p.add_argument("--why", required=True, metavar="TEXT")
     _rehearsal_option(p)
-    p.set_defaults(func=commitments.cmd_transition)
+    p.set_defaults(func="commitments:cmd_transition")
 
     p = sub.add_parser("followup", help="registrera ett åtagandes uppföljning för en period")
     _db_option(p)
@@ -100,13 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hours", metavar="TIMMAR", help="nedlagd tid i timmar (frivilligt)")
     p.add_argument("--replace", action="store_true", help="rätta en registrerad uppföljning (den tidigare sparas)")
     p.add_argument("--now", metavar="ISO")
-    p.set_defaults(func=commitments.cmd_followup)
+    p.set_defaults(func="commitments:cmd_followup")
 
     p = sub.add_parser("overdue", help="processägarens genomgång: försenat, avvikelser, olevererat")
     _db_option(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--now", metavar="ISO")
-    p.set_defaults(func=commitments.cmd_overdue)
+    p.set_defaults(func="commitments:cmd_overdue")
 
     p = sub.add_parser("revision", help="revisionen: start, decide, complete, status")
     rsub = p.add_subparsers(dest="revision_command", required=True, metavar="STEG", parser_class=_Parser)
@@ -115,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--by", default="processägaren", metavar="NAMN")
     r.add_argument("--agreement", metavar="ID")
     r.add_argument("--now", metavar="ISO")
-    r.set_defaults(func=revision.cmd_start)
+    r.set_defaults(func="revision:cmd_start")
     r = rsub.add_parser("decide", help="beslut för ett åtagande: keep, change eller remove")
     _db_option(r)
     r.add_argument("commitment", metavar="ÅTAGANDE")
@@ -123,17 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--text", required=True, metavar="TEXT")
     r.add_argument("--by", default="processägaren", metavar="NAMN")
     r.add_argument("--now", metavar="ISO")
-    r.set_defaults(func=revision.cmd_decide)
+    r.set_defaults(func="revision:cmd_decide")
     r = rsub.add_parser("complete", help="anta den reviderade planen (ny planversion)")
     _db_option(r)
     r.add_argument("--config", required=True, metavar="NY_FIL")
     r.add_argument("--by", default="processägaren", metavar="NAMN")
     r.add_argument("--now", metavar="ISO")
-    r.set_defaults(func=revision.cmd_complete)
+    r.set_defaults(func="revision:cmd_complete")
     r = rsub.add_parser("status", help="visa pågående revision och besluten")
     _db_option(r)
     r.add_argument("--agreement", metavar="ID")
-    r.set_defaults(func=revision.cmd_status)
+    r.set_defaults(func="revision:cmd_status")
 
     p = sub.add_parser("plan", help="planversioner")
     psub = p.add_subparsers(dest="plan_command", required=True, metavar="STEG", parser_class=_Parser)
@@ -142,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("v1", metavar="V1")
     r.add_argument("v2", metavar="V2")
     r.add_argument("--agreement", metavar="ID")
-    r.set_defaults(func=plan.cmd_plan_diff)
+    r.set_defaults(func="plan:cmd_plan_diff")
 
     p = sub.add_parser("report", help="årsrapporten (html, md eller csv)")
     _db_option(p)
@@ -150,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("html", "md", "csv"), default="html")
     p.add_argument("--out", required=True, metavar="FIL")
     p.add_argument("--agreement", metavar="ID")
-    p.set_defaults(func=reports.cmd_report)
+    p.set_defaults(func="reports:cmd_report")
 
     p = sub.add_parser("calendar", help="kommande sista dagar som .ics (Outlook, Google Kalender)")
     _db_option(p)
@@ -159,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--party", metavar="PART")
     p.add_argument("--out", required=True, metavar="FIL.ics")
     p.add_argument("--now", metavar="ISO")
-    p.set_defaults(func=reports.cmd_calendar)
+    p.set_defaults(func="reports:cmd_calendar")
 
     p = sub.add_parser("serve", help="webbgränssnittet: översikt, uppföljning via länk i e-post (docs/web.md)")
     _db_option(p)
@@ -172,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ISO",
         help="generalrepetition som 'run --from': webbens klocka går från denna tidpunkt",
     )
-    p.set_defaults(func=web.cmd_serve)
+    p.set_defaults(func="web:cmd_serve")
 
     p = sub.add_parser("user", help="användare som loggar in på webben")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="STEG", parser_class=_Parser)
@@ -183,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--party", metavar="PART", help="parten, för --role party")
     r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
     r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
-    r.set_defaults(func=web.cmd_user_add)
+    r.set_defaults(func="web:cmd_user_add")
 
     p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
     _db_option(p)
@@ -193,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tidpunkt, t.ex. 2027-03-01T08:00+01:00 (utan zon: överenskommelsens tidszon, normalt svensk tid)",
     )
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=mail.cmd_tick)
+    p.set_defaults(func="mail:cmd_tick")
 
     p = sub.add_parser("run", help="kör schemaläggaren tills Ctrl-C/SIGTERM (regler och utskick)")
     _db_option(p)
@@ -211,19 +210,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="när ett uppvaknande misslyckas (t.ex. databasen startas om): försök igen efter så många sekunder, "
         "i verklig tid även med --from (1–86400; standard 60)",
     )
-    p.set_defaults(func=mail.cmd_run)
+    p.set_defaults(func="mail:cmd_run")
 
     p = sub.add_parser("outbox", help="visa notiser och deras status")
     _db_option(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--state", choices=tuple(OutboxState))
-    p.set_defaults(func=mail.cmd_outbox)
+    p.set_defaults(func="mail:cmd_outbox")
 
     p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")
     _db_option(p)
     _settings_option(p)
     p.add_argument("--now", metavar="ISO")
-    p.set_defaults(func=mail.cmd_deliver)
+    p.set_defaults(func="mail:cmd_deliver")
 
     p = sub.add_parser("notify-change", help="meddela ändrade förutsättningar till den andra parten")
     _db_option(p)
@@ -234,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="", metavar="NAMN")
     p.add_argument("--agreement", metavar="ID")
     _rehearsal_option(p)
-    p.set_defaults(func=mail.cmd_notify_change)
+    p.set_defaults(func="mail:cmd_notify_change")
 
     p = sub.add_parser("terminate", help="säg upp överenskommelsen")
     _db_option(p)
@@ -245,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="", metavar="NAMN")
     p.add_argument("--agreement", metavar="ID")
     _rehearsal_option(p)
-    p.set_defaults(func=mail.cmd_terminate)
+    p.set_defaults(func="mail:cmd_terminate")
 
     p = sub.add_parser("close", help="avsluta en tidsbegränsad överenskommelse vars giltighetstid är slut")
     _db_option(p)
@@ -253,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, metavar="NAMN")
     p.add_argument("--why", required=True, metavar="TEXT")
     p.add_argument("--now", metavar="ISO")
-    p.set_defaults(func=mail.cmd_close)
+    p.set_defaults(func="mail:cmd_close")
 
     p = sub.add_parser("simulate", help="kör motorn på en virtuell klocka i en minnesdatabas; skickar inget")
     p.add_argument("--config", required=True, metavar="FIL")
@@ -272,5 +271,5 @@ def build_parser() -> argparse.ArgumentParser:
         default="completed",
         help="simulerade revisioner: genomförs på förfallodagen (standard) eller aldrig",
     )
-    p.set_defaults(func=plan.cmd_simulate)
+    p.set_defaults(func="plan:cmd_simulate")
     return parser
