@@ -9,7 +9,6 @@ than duplicates.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event
@@ -18,11 +17,12 @@ from sqlalchemy.orm import Session
 from engine import db
 from engine.db import Database
 from engine.deadlines import coming_deadlines
+from notifications.message import follow_up_uid, revision_uid
 
 
 def _event(uid: str, summary: str, description: str, day: date, stamp: datetime) -> Event:
     event = Event()
-    event.add("uid", f"{hashlib.sha256(uid.encode()).hexdigest()[:24]}@samverkan")
+    event.add("uid", uid)
     event.add("dtstamp", stamp)
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
@@ -62,7 +62,7 @@ def export_ics(
     for f in deadlines.follow_ups:
         ical.add_component(
             _event(
-                f"followup:{f.commitment}:{f.period}",
+                follow_up_uid(f.commitment, f.period),
                 f"Uppföljning {f.period}: {f.effort} ({f.party}) – sista dag",
                 f"Rapportera aktivitetsmåtten för {f.period} för åtagandet {f.commitment}. Ansvarig: {f.unit}.",
                 f.due,
@@ -72,7 +72,7 @@ def export_ics(
     for r in deadlines.revisions:
         ical.add_component(
             _event(
-                f"revision:{r.agreement}:{r.number}",
+                revision_uid(r.agreement, r.number),
                 f"Revision {r.number} av samverkansöverenskommelsen – sista dag",
                 f"{r.title}: revisionen av åtagandeplanen ska vara klar.",
                 r.due,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import logging
 import os
 import random
@@ -128,9 +127,13 @@ def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime
     if row.kind not in ATTACH_ICS or not due:
         return None
     # Short texts on purpose: the mail itself says the rest.
-    what = f"uppföljning {row.period}" if row.kind == "reminder" else f"revision {ctx['notice']['revision']}"
+    if row.kind == "reminder" and row.commitment_id is not None and row.period is not None:
+        what, uid = f"uppföljning {row.period}", mime.follow_up_uid(row.commitment_id, row.period)
+    else:
+        number = int(ctx["notice"]["revision"])
+        what, uid = f"revision {number}", mime.revision_uid(row.agreement_id, number)
     content = mime.deadline_ics(
-        uid=f"{hashlib.sha256(row.key.encode()).hexdigest()[:24]}@samverkan",
+        uid=uid,
         summary=f"Sista dag: {what}",
         description=f"{row.commitment_id or row.agreement_id}. Frågor: {owner}",
         due=date.fromisoformat(due),

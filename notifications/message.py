@@ -94,6 +94,24 @@ def _ics_fold(line: str) -> str:
     return "\r\n ".join(p.decode() for p in _utf8_pieces(line.encode(), 75, 74))
 
 
+def follow_up_uid(commitment: str, period: int) -> str:
+    """The one calendar event of a commitment's follow-up for ``period``.
+
+    Every mail that attaches it (the −30, −7 and 0 reminders) and every export carries
+    the same UID, so a calendar program updates the event instead of adding another.
+    """
+    return _uid(f"followup:{commitment}:{period}")
+
+
+def revision_uid(agreement: str, number: int) -> str:
+    """The one calendar event of an agreement's revision ``number``."""
+    return _uid(f"revision:{agreement}:{number}")
+
+
+def _uid(deadline: str) -> str:
+    return f"{hashlib.sha256(deadline.encode()).hexdigest()[:24]}@samverkan"
+
+
 def deadline_ics(*, uid: str, summary: str, description: str, due: date, organizer: str, stamp: datetime) -> bytes:
     """An all-day event on the deadline with a reminder alarm the day before (RFC 5545).
 

@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from engine.agreement import Agreement
 from engine.models import OutboxRow
 from engine.plan import load_plan
 from engine.tick import tick
+from notifications.calendar_export import export_ics
 from notifications.dispatcher import deliver
 from notifications.mailers import Outgoing, SendResult
 from notifications.mailers.smtp import SmtpMailer
@@ -311,3 +313,31 @@ def test_the_file_mailer_writes_one_eml_per_notice_and_a_resend_replaces_it(
             r.state = "pending"
     deliver(reminders_due, at(2027, 3, 1, 9), settings)
     assert sorted((tmp_path / "outbox").glob("*.eml")) == files
+
+
+def _events(mail_dir: Path, to: str) -> list[tuple[str, date]]:
+    out = []
+    for path in sorted(mail_dir.glob("*.eml")):
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if mail["To"] != to or "MBU" not in str(mail["Subject"]):
+            continue
+        for part in mail.iter_attachments():
+            if part.get_content_type() == "text/calendar":
+                event = next(iter(Calendar.from_ical(part.get_content()).walk("VEVENT")))
+                out.append((str(event["uid"]), event.decoded("dtstart")))
+    return out
+
+
+def test_the_reminders_of_one_deadline_carry_one_calendar_event_the_export_shares(
+    reminders_due: Engine, tmp_path: Path
+) -> None:
+    files = Settings(mailer="file", mail_dir=tmp_path / "outbox")
+    deliver(reminders_due, at(2027, 3, 1), files)  # 30 days before 31 March
+    assert tick(reminders_due, at(2027, 3, 24)).notices > 0  # 7 days before
+    deliver(reminders_due, at(2027, 3, 24), files)
+    events = _events(tmp_path / "outbox", "kommunpolis@polisen.example")
+    assert len(events) == 2 and len({uid for uid, _ in events}) == 1  # one event, updated, not two
+    with db.transaction(reminders_due) as s:
+        exported, _ = export_ics(s, now=at(2027, 3, 24))
+    uids = {str(e["uid"]) for e in Calendar.from_ical(exported).walk("VEVENT")}
+    assert events[0][0] in uids
