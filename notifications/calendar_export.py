@@ -10,6 +10,7 @@ than duplicates.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy.orm import Session
@@ -18,9 +19,10 @@ from engine import db
 from engine.db import Database
 from engine.deadlines import coming_deadlines
 from notifications.message import follow_up_uid, revision_uid
+from rules.texts import DEFAULT_ZONE
 
 
-def _event(uid: str, summary: str, description: str, day: date, stamp: datetime) -> Event:
+def _event(uid: str, summary: str, description: str, day: date, stamp: datetime, today: date) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)
@@ -30,6 +32,9 @@ def _event(uid: str, summary: str, description: str, day: date, stamp: datetime)
     event.add("description", description)
     event.add("transp", "TRANSPARENT")
     for before in (timedelta(days=7), timedelta(days=1)):
+        # An all-day event's alarm rings at the start of that earlier day: one already past is left out.
+        if day - before <= today:
+            continue
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", summary)
@@ -57,6 +62,7 @@ def export_ics(
     ical.add("calscale", "GREGORIAN")
     ical.add("method", "PUBLISH")
     ical.add("x-wr-calname", "Samverkan – sista dagar")
+    today = now.astimezone(ZoneInfo(deadlines.timezone) if deadlines.timezone else DEFAULT_ZONE).date()
     if deadlines.timezone is not None:  # all-day events; the name only tells a client where they are
         ical.add("x-wr-timezone", deadlines.timezone)
     for f in deadlines.follow_ups:
@@ -67,6 +73,7 @@ def export_ics(
                 f"Rapportera aktivitetsmåtten för {f.period} för åtagandet {f.commitment}. Ansvarig: {f.unit}.",
                 f.due,
                 now,
+                today,
             )
         )
     for r in deadlines.revisions:
@@ -77,6 +84,7 @@ def export_ics(
                 f"{r.title}: revisionen av åtagandeplanen ska vara klar.",
                 r.due,
                 now,
+                today,
             )
         )
     return bytes(ical.to_ical()), len(deadlines.follow_ups) + len(deadlines.revisions)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -139,6 +140,7 @@ def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime
         due=date.fromisoformat(due),
         organizer=owner,
         stamp=now,
+        today=now.astimezone(ZoneInfo(ctx["agreement"]["timezone"])).date(),
     )
     return mime.Attachment(
         filename="deadline.ics", content=content, maintype="text", subtype="calendar", params={"method": "PUBLISH"}

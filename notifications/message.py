@@ -112,8 +112,13 @@ def _uid(deadline: str) -> str:
     return f"{hashlib.sha256(deadline.encode()).hexdigest()[:24]}@samverkan"
 
 
-def deadline_ics(*, uid: str, summary: str, description: str, due: date, organizer: str, stamp: datetime) -> bytes:
+def deadline_ics(
+    *, uid: str, summary: str, description: str, due: date, organizer: str, stamp: datetime, today: date
+) -> bytes:
     """An all-day event on the deadline with a reminder alarm the day before (RFC 5545).
+
+    ``today`` is the agreement's local date when the mail goes: on the day before the
+    deadline or later the alarm would already have rung, so there is none.
 
     Written out rather than through ``icalendar``, whose serialisation cost 2 ms an
     attachment (bench/mail.py); tests parse it back with ``icalendar``.
@@ -131,11 +136,11 @@ def deadline_ics(*, uid: str, summary: str, description: str, due: date, organiz
         f"SUMMARY:{_ics_text(summary)}",
         f"DESCRIPTION:{_ics_text(description)}",
         f"ORGANIZER:mailto:{organizer}",
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{_ics_text(summary)}",
-        "TRIGGER:-P1D",
-        "END:VALARM",
+        *(
+            ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{_ics_text(summary)}", "TRIGGER:-P1D", "END:VALARM"]
+            if due - timedelta(days=1) > today
+            else []
+        ),
         "END:VEVENT",
         "END:VCALENDAR",
     ]

@@ -80,3 +80,10 @@ def test_the_calendar_names_the_agreements_own_time_zone(url: str, engine: Engin
     with db.transaction(engine) as s:
         s.execute(update(AgreementRow).values(timezone="Europe/Helsinki"))
     assert str(export(url, tmp_path)["x-wr-timezone"]) == "Europe/Helsinki"
+
+
+def test_no_alarm_is_exported_that_has_already_rung(url: str, tmp_path: Path) -> None:
+    # Borås's follow-ups are due 31 March 2027: on 26 March the week-before alarm (24 March) is past.
+    events = [e for e in export(url, tmp_path, now="2027-03-26T10:00").walk("VEVENT") if "Uppföljning" in e["summary"]]
+    assert events and all(len(e.subcomponents) == 1 for e in events)
+    assert all(e.subcomponents[0].decoded("trigger") == -timedelta(days=1) for e in events)

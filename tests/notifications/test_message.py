@@ -76,6 +76,7 @@ def test_an_ics_attachment_parses_back_with_its_deadline() -> None:
         due=date(2027, 3, 31),
         organizer="brab@boras.example",
         stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
+        today=date(2027, 3, 1),
     )
     raw = sample(
         attachments=[
@@ -130,6 +131,7 @@ def test_the_ics_escapes_folds_and_parses_back_with_icalendar() -> None:
         due=date(2027, 3, 31),
         organizer="brab@boras.example",
         stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
+        today=date(2027, 3, 1),
     )
     assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
     event = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
@@ -165,6 +167,7 @@ def test_any_ics_summary_folds_on_character_boundaries_and_reads_back(summary: s
         due=date(2027, 3, 31),
         organizer="brab@boras.example",
         stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
+        today=date(2027, 3, 1),
     )
     lines = raw.split(b"\r\n")
     assert all(len(line) <= 75 for line in lines)
@@ -172,3 +175,19 @@ def test_any_ics_summary_folds_on_character_boundaries_and_reads_back(summary: s
         line.decode()  # never cut inside a character
     event = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
     assert str(event["summary"]) == summary
+
+
+def test_an_ics_sent_the_day_before_the_deadline_or_later_has_no_alarm_already_past() -> None:
+    def alarms(today: date) -> int:
+        raw = deadline_ics(
+            uid="abc@samverkan",
+            summary="Sista dag",
+            description="-",
+            due=date(2027, 3, 31),
+            organizer="brab@boras.example",
+            stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
+            today=today,
+        )
+        return len(list(Calendar.from_ical(raw).walk("VALARM")))
+
+    assert [alarms(date(2027, 3, d)) for d in (1, 29, 30, 31)] == [1, 1, 0, 0]
