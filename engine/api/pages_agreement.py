@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from engine import db, revisions, service
 from engine.agreement import Agreement, parse_agreement
 from engine.api.pages import today_in
+from engine.api.queries import ActiveCommitment, RevisionRow, active_commitments, revision_rows
 from engine.db import Database
-from engine.models import AgreementRow, Commitment, EffortRow, PartyEvent, PartyRow, UnitRow
+from engine.models import AgreementRow, PartyEvent, PartyRow, UnitRow
 from engine.report import Report, build_report
-from engine.review import Review, review
 from engine.users import Person
-from rules import lifecycle
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,15 +74,6 @@ def agreement_choice(database: Database, wanted: str | None) -> AgreementChoice:
         return _choice(session, wanted)[1]
 
 
-# -- the overdue review ----------------------------------------------------------------------
-
-
-def overdue(database: Database, now: datetime) -> Review:
-    """The review ``samverkan overdue`` prints (engine.review), over every agreement."""
-    with db.transaction(database) as session:
-        return review(session, now)
-
-
 # -- the revision ----------------------------------------------------------------------------
 
 
@@ -91,29 +81,6 @@ def overdue(database: Database, now: datetime) -> Review:
 class OpenRevision:
     number: int
     opened_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class Decision:
-    decision: str  # keep | change | remove
-    text: str
-    by: str
-    decided_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class ActiveCommitment:
-    id: str
-    party: str
-    state: str
-    effort: str  # the insats's title
-    revision_flag: str | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RevisionRow:
-    c: ActiveCommitment
-    decision: Decision | None  # the latest one counts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,38 +95,16 @@ class RevisionPage:
         return sum(1 for r in self.rows if r.decision is None)
 
 
-def _active(session: Session, agreement_id: str) -> list[ActiveCommitment]:
-    """The agreement's commitments that have not ended, in plan order."""
-    return [
-        ActiveCommitment(id=c.id, party=c.party, state=c.state, effort=title, revision_flag=c.revision_flag)
-        for c, title in session.execute(
-            select(Commitment, EffortRow.title)
-            .join(
-                EffortRow,
-                (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
-            )
-            .where(Commitment.agreement_id == agreement_id, Commitment.state != lifecycle.AVSLUTAD)
-            .order_by(EffortRow.position, Commitment.party)
-        )
-    ]
-
-
 def revision_page(database: Database, wanted: str | None) -> RevisionPage:
     with db.transaction(database) as session:
         agreement, choice = _choice(session, wanted)
         if agreement is None:
             return RevisionPage(choice=choice, revision=None, rows=(), due=None)
         rev = revisions.current_revision(session, agreement.id)
-        decided = revisions.decisions(session, rev) if rev is not None else {}
-        rows = []
-        for c in _active(session, agreement.id):
-            d = decided.get(c.id)
-            decision = Decision(decision=d.decision, text=d.text, by=d.by, decided_at=d.decided_at) if d else None
-            rows.append(RevisionRow(c=c, decision=decision))
         return RevisionPage(
             choice=choice,
             revision=OpenRevision(number=rev.number, opened_at=rev.opened_at) if rev is not None else None,
-            rows=tuple(rows),
+            rows=revision_rows(session, agreement.id, rev),
             due=agreement.revision_due,
         )
 
@@ -230,7 +175,8 @@ def parties_page(database: Database, wanted: str | None, *, who: Person) -> Part
                 select(PartyEvent).where(PartyEvent.agreement_id == agreement.id).order_by(PartyEvent.id.desc())
             )
         )
-        return PartiesPage(choice=choice, parties=parties, active=tuple(_active(session, agreement.id)), events=events)
+        active = tuple(active_commitments(session, agreement.id))
+        return PartiesPage(choice=choice, parties=parties, active=active, events=events)
 
 
 # -- the yearly report and the calendar ------------------------------------------------------

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine import db, revisions, service
 from engine.api.values import Move, move_of
 from engine.db import Database, as_utc
-from engine.models import AgreementRow, Commitment, OutboxRow, User
+from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, Revision, User
 from engine.report import Report, build_report
 from engine.review import Review, review
 from engine.service import StatusRow
@@ -74,6 +75,29 @@ class Notice:
     last_error: str | None
     commitment: str | None
     agreement: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    decision: str  # keep | change | remove
+    text: str
+    by: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActiveCommitment:
+    id: str
+    party: str
+    state: str
+    effort: str  # the insats's title
+    revision_flag: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionRow:
+    c: ActiveCommitment
+    decision: Decision | None  # the latest one counts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +206,37 @@ def outbox(database: Database, *, state: str | None = None) -> tuple[Notice, ...
     return tuple(notices)
 
 
+def revision_rows(session: Session, agreement_id: str, rev: Revision | None) -> tuple[RevisionRow, ...]:
+    """The agreement's live commitments in plan order, each with its latest decision in ``rev``.
+
+    The one answer to "what has the revision decided": the CLI's status and the web's
+    revision page both read it.
+    """
+    decided = revisions.decisions(session, rev) if rev is not None else {}
+    rows = []
+    for c in active_commitments(session, agreement_id):
+        d = decided.get(c.id)
+        decision = Decision(decision=d.decision, text=d.text, by=d.by, decided_at=d.decided_at) if d else None
+        rows.append(RevisionRow(c=c, decision=decision))
+    return tuple(rows)
+
+
+def active_commitments(session: Session, agreement_id: str) -> list[ActiveCommitment]:
+    """The agreement's commitments that have not ended, in plan order."""
+    return [
+        ActiveCommitment(id=c.id, party=c.party, state=c.state, effort=title, revision_flag=c.revision_flag)
+        for c, title in session.execute(
+            select(Commitment, EffortRow.title)
+            .join(
+                EffortRow,
+                (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
+            )
+            .where(Commitment.agreement_id == agreement_id, Commitment.state != lifecycle.AVSLUTAD)
+            .order_by(EffortRow.position, Commitment.party)
+        )
+    ]
+
+
 def revision_status(database: Database, *, agreement: str | None = None) -> RevisionStatus:
     """The open revision of the agreement meant (named, or the only one) and its decisions."""
     with db.transaction(database) as session:
@@ -189,25 +244,20 @@ def revision_status(database: Database, *, agreement: str | None = None) -> Revi
         rev = revisions.current_revision(session, row.id)
         shown = None
         if rev is not None:
-            decided = revisions.decisions(session, rev)
-            live = session.scalars(
-                select(Commitment.id)
-                .where(Commitment.agreement_id == row.id, Commitment.state != lifecycle.AVSLUTAD)
-                .order_by(Commitment.id)
-            ).all()
+            live = sorted(revision_rows(session, row.id, rev), key=lambda r: r.c.id)
             items = tuple(
                 DecisionShown(
-                    commitment=cid,
-                    decision=decided[cid].decision if cid in decided else None,
-                    text=decided[cid].text if cid in decided else None,
+                    commitment=r.c.id,
+                    decision=r.decision.decision if r.decision else None,
+                    text=r.decision.text if r.decision else None,
                 )
-                for cid in live
+                for r in live
             )
             shown = OpenRevision(
                 number=rev.number,
                 due=rev.due,
-                decided=len(decided),
-                undecided=len([c for c in live if c not in decided]),
+                decided=len(revisions.decisions(session, rev)),
+                undecided=sum(1 for r in live if r.decision is None),
                 commitments=items,
             )
         return RevisionStatus(agreement=row.id, revision=shown, revision_due=row.revision_due, valid_to=row.valid_to)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from engine.api import pages, pages_agreement, pages_dashboard
+from engine.api import pages, pages_dashboard, queries
 from engine.api.pages import CommitmentPage, Refused
 from rules import lifecycle, texts
 from rules.errors import NotFound
@@ -22,7 +22,7 @@ def dashboard(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner", "party"))
 def overdue(web: Web, ctx: Ctx) -> Response:
-    result = pages_agreement.overdue(web.engine, ctx.now)
+    result = queries.overdue(web.engine, ctx.now)
     return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from engine import db, service
-from engine.api import commands, pages, pages_agreement, pages_dashboard
+from engine.api import commands, pages, pages_agreement, pages_dashboard, queries
 from engine.models import AgreementRow, Base
 from engine.review import Review
 from engine.tick import tick
@@ -134,7 +134,7 @@ def test_no_read_model_hands_out_an_orm_row(running: Engine) -> None:
         pages_agreement.revision_page(running, None),
         pages_agreement.parties_page(running, None, who=OWNER),
         pages_agreement.reports_page(running, None, now=now),
-        pages_agreement.overdue(running, now),
+        queries.overdue(running, now),
     ]
     for value in shown:
         assert _orm_rows(value) == [], type(value).__name__
