@@ -7,18 +7,36 @@ Each subcommand's ``func`` is its function in the command group's module; ``main
 from __future__ import annotations
 
 import argparse
+import re
 from typing import NoReturn
 
 from rules import lifecycle
 from rules.model import OutboxState
 from samverkan.cli.common import EXIT_USAGE
 
+# argparse's own usage errors, in Swedish (its messages are English and not translated by Python).
+_SWEDISH = (
+    (re.compile(r"^argument (\S+): invalid choice: (.*) \(choose from (.*)\)$"), r"\1: ogiltigt val \2 (giltiga: \3)"),
+    (re.compile(r"^argument (\S+): expected one argument$"), r"\1: ett värde saknas"),
+    (re.compile(r"^argument (\S+): invalid (\S+) value: (.*)$"), r"\1: ogiltigt värde \3"),
+    (re.compile(r"^the following arguments are required: (.*)$"), r"saknas: \1"),
+    (re.compile(r"^unrecognized arguments: (.*)$"), r"okända argument: \1"),
+    (re.compile(r"^ambiguous option: (\S+) could match (.*)$"), r"tvetydigt alternativ \1 (kan vara \2)"),
+)
+
+
+def swedish(message: str) -> str:
+    for pattern, text in _SWEDISH:
+        if pattern.match(message):
+            return pattern.sub(text, message)
+    return message
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and still exit 2)."""
+    """argparse, but a usage error is one Swedish line (and still exit 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: fel: {message} (se '{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: fel: {swedish(message)} (se '{self.prog} --help')\n")
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:
@@ -215,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outbox", help="visa notiser och deras status")
     _db_option(p)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--state", choices=tuple(OutboxState))
+    p.add_argument("--state", choices=[s.value for s in OutboxState])
     p.set_defaults(func="mail:cmd_outbox")
 
     p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")

@@ -285,3 +285,22 @@ def test_times_typed_and_shown_are_in_the_agreements_own_zone(
     assert code == 0 and json.loads(out)[-1]["at"] == "2020-06-01T10:00:00+03:00"  # Helsinki summer time
     code, out, _ = run(capsys, "history", cid, "--db", url)
     assert "2020-06-01T10:00:00+03:00  " in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["outbox", "--state", "nonsense"], "--state: ogiltigt val 'nonsense' (giltiga: 'pending', 'sending'"),
+        (["followup", "mbu.polis"], "saknas: --period, --comment, --by"),
+        (["status", "--bogus"], "okända argument: --bogus"),
+        (["tick", "--now"], "--now: ett värde saknas"),
+    ],
+)
+def test_a_usage_error_is_one_swedish_line_and_exit_2(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert expected in err and "invalid" not in err and "OutboxState" not in err
