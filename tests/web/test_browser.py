@@ -168,3 +168,38 @@ def test_a_unit_contact_is_refused_another_units_commitment(live: Any, page: Any
     assert response is not None and response.status == 403
     expect(page.locator("h1")).to_have_text("Ingen behörighet")
     expect(page.locator("main")).not_to_contain_text("Finansiera utbildningens omkostnader")
+
+
+# Every page a person reaches, signed in as the process owner (who sees them all) on a day with late work.
+AXE_PAGES = (
+    "/",
+    "/forsenat",
+    "/atagande/boras.mbu.kommun",
+    "/atagande/boras.mbu.kommun/uppfoljning",
+    "/revision",
+    "/parter",
+    "/rapporter",
+    "/finns-inte",
+)
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "390px"])
+def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
+    live: Any, browser: Any, clock: FixedClock, kit: Any, viewport: dict[str, int]
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    clock.advance_to(kit.at(2027, 4, 20))
+    context = browser.new_context(viewport=viewport, locale="sv-SE")
+    page = context.new_page()
+    axe = Axe()
+    found = {}
+    page.goto(f"{live.url}/logga-in")
+    found["/logga-in"] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
+    sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    for path in AXE_PAGES:
+        page.goto(f"{live.url}{path}")
+        found[path] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
+    context.close()
+    assert found == {path: [] for path in ("/logga-in", *AXE_PAGES)}
