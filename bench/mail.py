@@ -105,7 +105,7 @@ from engine.agreement import parse_agreement
 from engine.models import Commitment, OutboxRow, UnitRow
 from engine.outbox import queue
 from engine.plan import load_plan
-from notifications import dispatcher
+from notifications import compose, dispatcher
 from notifications import message as mime
 from notifications.mailers import Mailer, Outgoing, SendResult
 from notifications.mailers.smtp import SmtpMailer
@@ -291,7 +291,7 @@ def prebuilt(path: Path, settings: Settings) -> list[Outgoing]:
     try:
         with Session(engine) as session:
             rows = list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
-            prepared = dispatcher._prepare(session, rows, settings, NOW, None)
+            prepared = compose.prepare(session, rows, settings, NOW, None)
     finally:
         engine.dispose()
     out = [p.outgoing for p in prepared if p.outgoing is not None]
@@ -525,11 +525,11 @@ def time_split(path: Path, sink: Sink, settings: Settings, count: int) -> Split:
     hooks = [
         (dispatcher, "claim", "claim"),
         (dispatcher, "withdraw_claimed", "withdraw_claimed"),
-        (dispatcher, "_plan", "_plan"),
-        (dispatcher, "contexts", "_plan: contexts"),
-        (dispatcher, "_build", "_build"),
-        (dispatcher, "render", "_build: render"),
-        (dispatcher, "_ics", "_build: _ics"),
+        (compose, "plan", "_plan"),
+        (compose, "contexts", "_plan: contexts"),
+        (compose, "build", "_build"),
+        (compose, "render", "_build: render"),
+        (compose, "deadline_attachment", "_build: _ics"),
         (mime, "build", "_build: message.build"),
         (dispatcher, "_mark", "_mark"),
     ]

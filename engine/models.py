@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -202,6 +203,8 @@ class OutboxRow(Base):
         Index("ix_outbox_state_send_at", "state", "send_at", "id"),
         # The notices of one commitment, for withdrawing them when it moves (rules.withdrawal).
         Index("ix_outbox_commitment", "commitment_id", "period"),
+        # Everything due for one address, to send as one mail (notifications.dispatcher.claim).
+        Index("ix_outbox_group", "group_key", "state", "send_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -222,6 +225,24 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # rules.model.group_key: the one address of a notice that is sent grouped, else NULL.
+    group_key: Mapped[str | None] = mapped_column(String(320))
+
+
+class CalendarEvent(Base):
+    """What a deadline's calendar event last said, so a changed date raises its SEQUENCE.
+
+    RFC 5545 clients (Outlook above all) apply an update only when its SEQUENCE is higher
+    than the one they hold; the number must therefore survive between mails and exports.
+    """
+
+    __tablename__ = "calendar_events"
+
+    uid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    due: Mapped[date] = mapped_column(Date)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class TickLock(Base):

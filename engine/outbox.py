@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.models import OutboxRow
-from rules.model import OutboxState, QueueNotice
+from rules.model import OutboxState, QueueNotice, group_key
 
 OUTBOX = cast(Table, OutboxRow.__table__)
 
@@ -34,7 +34,8 @@ def _row(n: QueueNotice, now: datetime) -> dict[str, Any]:
         "send_at": n.send_at,
         "created_at": now,
         "data": n.data,
-        "state": PENDING,
+        "state": OutboxState.HELD if n.kind == "calendar_cancel" else PENDING,
+        "group_key": group_key(n.kind, n.recipients),
     }
 
 

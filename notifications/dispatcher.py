@@ -30,11 +30,10 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -45,17 +44,15 @@ from engine.db import as_utc
 from engine.models import AgreementRow, OutboxRow, UnitRow
 from engine.outbox import queue
 from engine.withdraw import withdraw_stale
-from notifications import message as mime
-from notifications.context import LinkMaker, contexts
-from notifications.mailers import Mailer, Outgoing, SendResult
+from notifications import compose
+from notifications.context import LinkMaker
+from notifications.mailers import Mailer, SendResult
 from notifications.mailers.factory import make_mailer
-from notifications.render import Rendered, render
 from notifications.settings import Settings
 from rules.model import OutboxState, QueueNotice
 
 OUT = cast(Table, OutboxRow.__table__)
 log = logging.getLogger("samverkan.deliver")
-ATTACH_ICS = ("reminder", "revision_kickoff")
 
 
 @dataclass(kw_only=True)
@@ -116,152 +113,10 @@ def backoff(attempts: int, settings: Settings, rng: random.Random) -> timedelta:
     return timedelta(seconds=base * rng.uniform(0.5, 1.5))
 
 
-@dataclass
-class _Prepared:
-    ids: list[int]
-    outgoing: Outgoing | None
-    error: str = ""
-
-
-def _ics(row: OutboxRow, ctx: dict[str, Any], owner: str, now: datetime) -> mime.Attachment | None:
-    due = ctx["notice"]["due"]
-    if row.kind not in ATTACH_ICS or not due:
-        return None
-    # Short texts on purpose: the mail itself says the rest.
-    if row.kind == "reminder" and row.commitment_id is not None and row.period is not None:
-        what, uid = f"uppföljning {row.period}", mime.follow_up_uid(row.commitment_id, row.period)
-    else:
-        number = int(ctx["notice"]["revision"])
-        what, uid = f"revision {number}", mime.revision_uid(row.agreement_id, number)
-    content = mime.deadline_ics(
-        uid=uid,
-        summary=f"Sista dag: {what}",
-        description=f"{row.commitment_id or row.agreement_id}. Frågor: {owner}",
-        due=date.fromisoformat(due),
-        organizer=owner,
-        stamp=now,
-        today=now.astimezone(ZoneInfo(ctx["agreement"]["timezone"])).date(),
-    )
-    return mime.Attachment(
-        filename="deadline.ics", content=content, maintype="text", subtype="calendar", params={"method": "PUBLISH"}
-    )
-
-
-@dataclass
-class _Group:
-    """Notices that go out as one mail: one notice, or a recipient's digest of one day."""
-
-    rows: list[OutboxRow]
-    contexts: list[dict[str, Any]]
-
-
-def _plan(
-    session: Session, rows: list[OutboxRow], settings: Settings, link: LinkMaker | None, now: datetime | None = None
-) -> list[_Group]:
-    """The batch's template contexts (one set of queries for all rows) and its mails: no rendering yet."""
-    ctx = contexts(session, rows, link=link, now=now)
-    groups: dict[tuple[str, ...], _Group] = {}
-    for r in rows:
-        if settings.digest and len(r.recipients) == 1:
-            key: tuple[str, ...] = (r.recipients[0], r.send_at.date().isoformat())
-        else:
-            key = (f"#{r.id}",)
-        group = groups.setdefault(key, _Group(rows=[], contexts=[]))
-        group.rows.append(r)
-        group.contexts.append(ctx[r.id])
-    return list(groups.values())
-
-
-def _build(group: _Group, settings: Settings, now: datetime) -> list[_Prepared]:
-    """Render and build the group's mail; a broken template or a refused header fails those notices only."""
-    singles: list[tuple[OutboxRow, dict[str, Any], Rendered]] = []
-    failed: list[_Prepared] = []
-    for r, context in zip(group.rows, group.contexts, strict=True):
-        try:
-            singles.append((r, context, render(r.kind, context, templates_dir=settings.templates_dir)))
-        except Exception as exc:  # a user's template may fail in any way
-            failed.append(_Prepared(ids=[r.id], outgoing=None, error=f"mall: {exc}"))
-    if not singles:
-        return failed
-    return [*failed, _mail(singles, settings, now)]
-
-
-def _agreements(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]]) -> list[dict[str, Any]]:
-    """The agreements a digest's notices come from, in the order of their first notice, each with its owner."""
-    seen: dict[str, dict[str, Any]] = {}
-    for _, c, _ in singles:
-        seen.setdefault(c["agreement"]["id"], {**c["agreement"], "owner": c["owner"]})
-    return list(seen.values())
-
-
-def _mail(singles: list[tuple[OutboxRow, dict[str, Any], Rendered]], settings: Settings, now: datetime) -> _Prepared:
-    first, context, rendered = singles[0]
-    ids = [r.id for r, _, _ in singles]
-    kind = first.kind
-    attachments = []
-    reply_to: str | None = context["owner"]["email"]
-    if len(singles) > 1:
-        kind = "digest"
-        agreements = _agreements(singles)
-        items = [{"subject": m.subject, "text": m.text, "agreement": c["agreement"]} for _, c, m in singles]
-        context = dict(context, items=items, agreements=agreements)
-        if len(agreements) > 1:
-            # No one agreement's process owner answers for the others' notices: the body names each.
-            reply_to = None if settings.reply_to is None else str(settings.reply_to)
-        try:
-            rendered = render("digest", context, templates_dir=settings.templates_dir)
-        except Exception as exc:
-            return _Prepared(ids=ids, outgoing=None, error=f"mall: {exc}")
-        key = "digest:" + ",".join(r.key for r, _, _ in singles)
-    else:
-        key = first.key
-        ics = _ics(first, context, context["owner"]["email"], now)
-        if ics is not None:
-            attachments.append(ics)
-    try:
-        built = mime.build(
-            sender=str(settings.sender),
-            sender_name=settings.sender_name,
-            recipients=first.recipients,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            msg_id=mime.message_id(key, str(settings.sender)),
-            sent_at=now,
-            kind=kind,
-            reply_to=reply_to,
-            attachments=attachments,
-        )
-    except mime.HeaderRefused as exc:
-        return _Prepared(ids=ids, outgoing=None, error=str(exc))
-    return _Prepared(ids=ids, outgoing=built)
-
-
-def _built(groups: list[_Group], settings: Settings, now: datetime, into: list[_Prepared]) -> Iterator[Outgoing]:
-    """The batch's mails, each built when the mailer takes it; every outcome is kept in ``into``.
-
-    Lazy, so that a mail is rendered while the server is busy with the ones already sent:
-    built all at once, the server waits for the whole batch to be rendered, then the
-    client waits for the server (bench/mail.py).
-    """
-    for group in groups:
-        for p in _build(group, settings, now):
-            into.append(p)
-            if p.outgoing is not None:
-                yield p.outgoing
-
-
-def _prepare(
-    session: Session, rows: list[OutboxRow], settings: Settings, now: datetime, link: LinkMaker | None
-) -> list[_Prepared]:
-    """Every mail of a batch, built at once (bench/mail.py builds its ceiling's messages with this)."""
-    return [p for group in _plan(session, rows, settings, link) for p in _build(group, settings, now)]
-
-
 def _mark(
     engine: Engine,
     worker: str,
-    outcomes: list[tuple[_Prepared, SendResult]],
+    outcomes: list[tuple[compose.Prepared, SendResult]],
     settings: Settings,
     now: datetime,
     rng: random.Random,
@@ -434,9 +289,9 @@ def deliver(
                     continue
                 with Session(engine) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    groups = _plan(session, rows, settings, link, at)
-                prepared: list[_Prepared] = []
-                results = await mailer.send_all(_built(groups, settings, at, prepared))
+                    groups = compose.plan(session, rows, settings, link, at)
+                prepared: list[compose.Prepared] = []
+                results = await mailer.send_all(compose.built(groups, settings, at, prepared))
                 ready = [p for p in prepared if p.outgoing is not None]
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))

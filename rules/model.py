@@ -22,6 +22,8 @@ class OutboxState(StrEnum):
 
     pending → sending (claimed, under a lease) → sent | pending again (retry) | failed;
     pending or sending → withdrawn when its reason went away (rules.withdrawal).
+    held: rides along with the next mail to its recipient and is never sent alone
+    (a calendar CANCEL after a follow-up is recorded); held → sent with that mail.
     """
 
     PENDING = "pending"
@@ -29,6 +31,7 @@ class OutboxState(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     WITHDRAWN = "withdrawn"
+    HELD = "held"
 
 
 NoticeKind = Literal[
@@ -42,7 +45,20 @@ NoticeKind = Literal[
     "deviation",
     "delivery_failed",
     "weekly_summary",
+    "calendar_cancel",
 ]
+
+# What falls due for one address in one send slot goes out as one mail (notifications'
+# grouped mail). Changed conditions and terminations stay immediate and separate; a
+# revision kickoff goes to several addresses at once; a failed delivery is an alarm.
+GROUPED_KINDS: frozenset[str] = frozenset({"reminder", "overdue", "escalation", "deviation", "calendar_cancel"})
+
+
+def group_key(kind: str, recipients: tuple[str, ...] | list[str]) -> str | None:
+    """The address a notice is grouped under, or None when it goes out on its own."""
+    if kind not in GROUPED_KINDS or len(recipients) != 1:
+        return None
+    return recipients[0].strip().lower()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,22 +51,17 @@ def at_0007(db_url: str) -> Iterator[Engine]:
                 plan_version_before=1,
             )
         )
-        s.add(
-            OutboxRow(
-                key="revision_overdue:liten:0:0",
-                kind="revision_overdue",
-                agreement_id="liten",
-                recipients=["bra@litenstad.example"],
-                send_at=at(2022, 2, 1, 8),
-                created_at=at(2022, 2, 1, 8),
-                data={"revision": 0},
-                state="cancelled",
-                attempts=0,
-                last_error="revision 0 genomförd",
-            )
-        )
     with engine.begin() as conn:
         conn.execute(text("UPDATE agreements SET revision_due = :d"), {"d": date(2022, 4, 15)})
+        # Written as SQL: the ORM's outbox row has columns a later migration added.
+        conn.execute(
+            text(
+                "INSERT INTO outbox (key, kind, agreement_id, recipients, send_at, created_at, data, state,"
+                " attempts, last_error) VALUES ('revision_overdue:liten:0:0', 'revision_overdue', 'liten',"
+                " :to, :at, :at, :data, 'cancelled', 0, 'revision 0 genomförd')"
+            ),
+            {"to": '["bra@litenstad.example"]', "at": at(2022, 2, 1, 8), "data": '{"revision": 0}'},
+        )
     yield engine
     engine.dispose()
 
