@@ -13,6 +13,14 @@ was issued; nothing else is stored. It is refused when
 issue time is the outbox row's ``send_at``, so a notice sent again after a crash
 carries the same link, and the mail's Message-ID stays the same too.
 
+The second kind is the recipient's own link, ``{base_url}/mina/{token}``: the page
+*Mina uppföljningar*, every open follow-up of the units with that address, across
+agreements. Its token carries the address (lowercased: addresses compare without
+case) and the issue time, under a salt of its own, so neither kind is ever accepted
+as the other. Lifetime and clock skew are the same; it is never used up, only
+expires. ``inbox_link_maker`` gives the dispatcher its ``InboxLinkMaker`` hook,
+called with (recipient address, the outbox row's ``send_at``).
+
 This module imports no web framework: the dispatcher and the runner use it.
 """
 
@@ -21,9 +29,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Engine
@@ -36,6 +45,8 @@ from rules.errors import InvalidValue
 
 SALT: Final = "samverkan.uppfoljning.v1"
 PATH: Final = "/uppfoljning/"
+INBOX_SALT: Final = "samverkan.mina.v1"
+INBOX_PATH: Final = "/mina/"
 KINDS: Final = ("reminder", "overdue", "escalation")
 DEFAULT_DAYS: Final = 60
 DAYS_ENV: Final = "SAMVERKAN_LINK_DAYS"
@@ -49,19 +60,41 @@ class LinkInvalid(Exception):
     """The token is not one of ours (altered, truncated, forged, or signed with another secret)."""
 
 
-class LinkExpired(Exception):
-    """The token is ours but older than its lifetime."""
-
-    def __init__(self, claim: LinkClaim) -> None:
-        self.claim = claim
-        super().__init__(f"{claim.commitment} {claim.period}: utfärdad {claim.issued.isoformat()}")
-
-
 @dataclass(frozen=True)
 class LinkClaim:
+    """What a follow-up link says: one commitment's follow-up of one period."""
+
     commitment: str
     period: int
     issued: datetime
+
+
+@dataclass(frozen=True)
+class InboxClaim:
+    """What a recipient's own link says: the address (lowercased) it was sent to."""
+
+    email: str
+    issued: datetime
+
+
+ClaimT = TypeVar("ClaimT", LinkClaim, InboxClaim)
+
+# (recipient address, the outbox row's send_at) -> the recipient's own link, or None.
+InboxLinkMaker = Callable[[str, datetime], str | None]
+
+
+class LinkExpired(Exception, Generic[ClaimT]):
+    """The token is ours but older than its lifetime; ``claim`` is what it said.
+
+    ``read_token`` raises ``LinkExpired[LinkClaim]``, ``read_inbox_token``
+    ``LinkExpired[InboxClaim]``; ``issued`` is the claim's issue time either way.
+    """
+
+    def __init__(self, claim: ClaimT) -> None:
+        self.claim: ClaimT = claim
+        self.issued = claim.issued
+        what = claim.email if isinstance(claim, InboxClaim) else f"{claim.commitment} {claim.period}"
+        super().__init__(f"{what}: utfärdad {claim.issued.isoformat()}")
 
 
 def link_lifetime(environ: dict[str, str] | None = None) -> timedelta:
@@ -87,10 +120,7 @@ def make_token(secret: str, commitment_id: str, period: int, issued: datetime) -
 
 def read_token(secret: str, token: str, *, now: datetime, lifetime: timedelta | None = None) -> LinkClaim:
     """The claim in ``token``, or LinkInvalid / LinkExpired."""
-    try:
-        payload: Any = _serializer(secret).loads(token)
-    except BadSignature:
-        raise LinkInvalid(token) from None
+    payload = _payload(_serializer(secret), token)
     try:
         claim = LinkClaim(
             commitment=str(payload["c"]),
@@ -99,6 +129,38 @@ def read_token(secret: str, token: str, *, now: datetime, lifetime: timedelta | 
         )
     except (KeyError, TypeError, ValueError, OverflowError):
         raise LinkInvalid(token) from None
+    return _in_time(claim, token, now, lifetime)
+
+
+def make_inbox_token(secret: str, email: str, issued: datetime) -> str:
+    """The token of a recipient's own link: the address, lowercased, and when it was issued."""
+    if issued.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    payload = {"e": email.strip().lower(), "i": int(issued.timestamp())}
+    return str(URLSafeSerializer(secret, salt=INBOX_SALT).dumps(payload))
+
+
+def read_inbox_token(secret: str, token: str, *, now: datetime, lifetime: timedelta | None = None) -> InboxClaim:
+    """The address in a recipient's own link, or LinkInvalid / LinkExpired (a follow-up token is invalid here)."""
+    payload = _payload(URLSafeSerializer(secret, salt=INBOX_SALT), token)
+    try:
+        email = payload["e"]
+        if not isinstance(email, str) or "@" not in email:
+            raise ValueError(email)
+        claim = InboxClaim(email=email.lower(), issued=datetime.fromtimestamp(int(payload["i"]), tz=UTC))
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise LinkInvalid(token) from None
+    return _in_time(claim, token, now, lifetime)
+
+
+def _payload(serializer: URLSafeSerializer, token: str) -> Any:
+    try:
+        return serializer.loads(token)
+    except BadSignature:
+        raise LinkInvalid(token) from None
+
+
+def _in_time(claim: ClaimT, token: str, now: datetime, lifetime: timedelta | None) -> ClaimT:
     if claim.issued > now + SKEW:
         raise LinkInvalid(token)
     if now - claim.issued > (lifetime or link_lifetime()):
@@ -118,17 +180,25 @@ def base_url_for(settings: Settings) -> str | None:
     return LOCAL_BASE_URL if settings.mailer in ("file", "console") else None
 
 
-def make_link(settings_or_base_url: Settings | str, secret: str, commitment_id: str, period: int, now: datetime) -> str:
-    """The personal link for one commitment's follow-up of ``period``, issued at ``now``."""
+def _base(settings_or_base_url: Settings | str) -> str:
     if isinstance(settings_or_base_url, Settings):
         base = base_url_for(settings_or_base_url)
         if base is None:
             raise InvalidValue(
                 "base_url", "saknas i inställningarna; ange webbens adress, t.ex. https://samverkan.boras.se"
             )
-    else:
-        base = settings_or_base_url.rstrip("/")
-    return f"{base}{PATH}{make_token(secret, commitment_id, period, now)}"
+        return base
+    return settings_or_base_url.rstrip("/")
+
+
+def make_link(settings_or_base_url: Settings | str, secret: str, commitment_id: str, period: int, now: datetime) -> str:
+    """The personal link for one commitment's follow-up of ``period``, issued at ``now``."""
+    return f"{_base(settings_or_base_url)}{PATH}{make_token(secret, commitment_id, period, now)}"
+
+
+def make_inbox_link(settings_or_base_url: Settings | str, secret: str, email: str, issued: datetime) -> str:
+    """The recipient's own link to *Mina uppföljningar*, ``{base}/mina/{token}``, issued at ``issued``."""
+    return f"{_base(settings_or_base_url)}{INBOX_PATH}{make_inbox_token(secret, email, issued)}"
 
 
 def link_maker(settings_or_base_url: Settings | str, secret: str) -> LinkMaker:
@@ -148,3 +218,20 @@ def link_maker_for(engine: Engine, settings: Settings) -> LinkMaker | None:
     if base is None:
         return None
     return link_maker(base, load_secret(engine))
+
+
+def inbox_link_maker(settings_or_base_url: Settings | str, secret: str) -> InboxLinkMaker:
+    """The dispatcher's hook for a recipient's own link: called with (address, the row's send_at)."""
+
+    def make(email: str, issued: datetime) -> str | None:
+        return make_inbox_link(settings_or_base_url, secret, email, issued)
+
+    return make
+
+
+def inbox_link_maker_for(engine: Engine, settings: Settings) -> InboxLinkMaker | None:
+    """The inbox hook for ``deliver(...)``: None (mail without it) when no web address is known."""
+    base = base_url_for(settings)
+    if base is None:
+        return None
+    return inbox_link_maker(base, load_secret(engine))

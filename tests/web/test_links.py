@@ -14,14 +14,20 @@ from engine.keys import load_secret
 from engine.models import OutboxRow, WebSecret
 from notifications.dispatcher import deliver
 from notifications.links import (
+    InboxClaim,
     LinkClaim,
     LinkExpired,
     LinkInvalid,
+    inbox_link_maker,
+    inbox_link_maker_for,
     link_lifetime,
     link_maker,
     link_maker_for,
+    make_inbox_link,
+    make_inbox_token,
     make_link,
     make_token,
+    read_inbox_token,
     read_token,
 )
 from notifications.settings import Settings
@@ -157,3 +163,92 @@ def test_every_reminder_mail_carries_a_working_link(boras_due: Engine, smtp_serv
         page = client.get(link)
     assert page.status_code == 200
     assert "Utbildning två gånger per år" in page.text  # the commitment's measure, in the form
+
+
+# -- the recipient's own link: Mina uppföljningar ----------------------------------------------
+
+
+def test_an_inbox_token_carries_the_address_lowercased_and_when_it_was_issued() -> None:
+    token = make_inbox_token(SECRET, " KommunPolis@Polisen.Example", ISSUED)
+    assert read_inbox_token(SECRET, token, now=ISSUED + timedelta(days=3)) == InboxClaim(
+        "kommunpolis@polisen.example", ISSUED
+    )
+    assert token == make_inbox_token(SECRET, "kommunpolis@polisen.example", ISSUED)
+
+
+def test_an_inbox_link_is_the_base_url_mina_and_the_token() -> None:
+    link = make_inbox_link("https://samverkan.boras.example/", SECRET, "fritid@boras.example", ISSUED)
+    assert link.startswith("https://samverkan.boras.example/mina/")
+    assert read_inbox_token(SECRET, link.rsplit("/", 1)[1], now=ISSUED).email == "fritid@boras.example"
+    with pytest.raises(InvalidValue, match="base_url"):
+        make_inbox_link(Settings(mailer="smtp"), SECRET, "fritid@boras.example", ISSUED)
+
+
+def test_a_follow_up_token_is_never_an_inbox_token_nor_the_other_way_round() -> None:
+    follow_up = make_token(SECRET, "boras.mbu.kommun", 2026, ISSUED)
+    inbox = make_inbox_token(SECRET, "brab@boras.example", ISSUED)
+    with pytest.raises(LinkInvalid):
+        read_inbox_token(SECRET, follow_up, now=ISSUED)
+    with pytest.raises(LinkInvalid):
+        read_token(SECRET, inbox, now=ISSUED)
+
+
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: t.replace(t.split(".")[0], make_inbox_token(SECRET, "mallory@example.org", ISSUED).split(".")[0]),
+        lambda t: t[: len(t) // 2],
+        lambda t: "inte-en-länk",
+    ],
+    ids=["signature", "payload-swapped", "truncated", "garbage"],
+)
+def test_an_altered_inbox_token_is_invalid(alter: Any) -> None:
+    with pytest.raises(LinkInvalid):
+        read_inbox_token(SECRET, alter(make_inbox_token(SECRET, "brab@boras.example", ISSUED)), now=ISSUED)
+
+
+def test_an_inbox_token_of_another_secret_or_from_the_future_is_invalid() -> None:
+    with pytest.raises(LinkInvalid):
+        read_inbox_token(SECRET, make_inbox_token("another secret " * 3, "brab@boras.example", ISSUED), now=ISSUED)
+    with pytest.raises(LinkInvalid):
+        read_inbox_token(SECRET, make_inbox_token(SECRET, "brab@boras.example", ISSUED + timedelta(days=1)), now=ISSUED)
+    # A few minutes ahead (another machine's clock) is accepted, as for a follow-up link.
+    ahead = make_inbox_token(SECRET, "brab@boras.example", ISSUED + timedelta(minutes=4))
+    assert read_inbox_token(SECRET, ahead, now=ISSUED).email == "brab@boras.example"
+
+
+def test_an_inbox_token_expires_after_the_same_lifetime_and_says_whose_it_was() -> None:
+    token = make_inbox_token(SECRET, "brab@boras.example", ISSUED)
+    life = timedelta(days=60)
+    assert read_inbox_token(SECRET, token, now=ISSUED + life, lifetime=life).email == "brab@boras.example"
+    with pytest.raises(LinkExpired) as caught:
+        read_inbox_token(SECRET, token, now=ISSUED + life + timedelta(seconds=1), lifetime=life)
+    assert caught.value.claim == InboxClaim("brab@boras.example", ISSUED) and caught.value.issued == ISSUED
+    with pytest.raises(LinkExpired) as follow_up:
+        read_token(SECRET, make_token(SECRET, "boras.mbu.kommun", 2026, ISSUED), now=ISSUED + life * 2)
+    assert follow_up.value.claim.commitment == "boras.mbu.kommun" and follow_up.value.issued == ISSUED
+
+
+def test_the_inbox_link_maker_gives_a_resent_mail_the_same_link_and_each_address_its_own() -> None:
+    make = inbox_link_maker("https://samverkan.example", SECRET)
+    first = make("Fritid-Folkhalsa@boras.example", ISSUED)
+    assert first is not None and first == make("fritid-folkhalsa@boras.example", ISSUED)
+    assert first != make("brab@boras.example", ISSUED)
+    claim = read_inbox_token(SECRET, first.rsplit("/", 1)[1], now=ISSUED)
+    assert (claim.email, claim.issued) == ("fritid-folkhalsa@boras.example", ISSUED)
+
+
+def test_without_a_web_address_smtp_mail_has_no_inbox_link_but_local_mail_links_to_this_machine(
+    boras_due: Engine,
+) -> None:
+    assert inbox_link_maker_for(boras_due, Settings(mailer="smtp")) is None
+    local = inbox_link_maker_for(boras_due, Settings(mailer="file"))
+    assert local is not None
+    link = str(local("brab@boras.example", ISSUED))
+    assert link.startswith("http://127.0.0.1:8080/mina/")
+    assert read_inbox_token(load_secret(boras_due), link.rsplit("/", 1)[1], now=ISSUED).email == "brab@boras.example"
+    public = inbox_link_maker_for(boras_due, Settings(mailer="smtp", base_url="https://samverkan.boras.example/"))
+    assert public is not None and str(public("brab@boras.example", ISSUED)).startswith(
+        "https://samverkan.boras.example/mina/"
+    )
