@@ -210,8 +210,6 @@ def _commitment_page(session: Session, c: Commitment, now: datetime, *, may_reco
     )
     schedule = Schedule.from_settings(agreement.timezone, agreement.schedule)
     today = today_in(agreement.timezone, now)
-    opens = follow_up_rules.reporting_opens(c.period, schedule, SwedishCalendar())
-    recorded = service.latest_follow_up(session, c.id, c.period) is not None
     return CommitmentPage(
         c=_info(c),
         agreement=AgreementHead(id=agreement.id, title=agreement.title, timezone=agreement.timezone),
@@ -243,9 +241,19 @@ def _commitment_page(session: Session, c: Commitment, now: datetime, *, may_reco
             )
         ),
         days_left=(c.next_due - today).days if c.next_due is not None else None,
-        recordable=c.state == lifecycle.PAGAENDE and today >= opens and not recorded,
+        recordable=recordable(session, c, schedule, today),
         may_record=may_record,
     )
+
+
+def recordable(session: Session, c: Commitment, schedule: Schedule, today: date) -> bool:
+    """The current period may be recorded now: running, reporting has opened, nothing recorded yet.
+
+    ``schedule`` and ``today`` are those of the commitment's agreement (``today_in``).
+    """
+    if c.state != lifecycle.PAGAENDE or today < follow_up_rules.reporting_opens(c.period, schedule, SwedishCalendar()):
+        return False
+    return service.latest_follow_up(session, c.id, c.period) is None
 
 
 def _info(c: Commitment) -> CommitmentInfo:
