@@ -3,8 +3,9 @@
 ``create_app(engine, settings, clock=...)`` builds it: the routes to the pages in
 web/pages, the session middleware, and the Swedish error pages. Nothing in the web
 decides anything the engine decides: what a page shows comes from the engine's read
-models (``engine.api.pages``, ``engine.api.pages_agreement``) and what it changes goes
-through ``engine.api.commands``; the web opens no session and sends no SQL.
+models (``engine.api.pages``, ``engine.api.pages_agreement``, ``engine.api.pages_mine``)
+and what it changes goes through ``engine.api.commands``; the web opens no session and
+sends no SQL.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, Web, current_user, environment, harden, message_page
-from web.pages import auth, dashboard, followup, parties, reports, revision
+from web.pages import auth, dashboard, followup, mine, parties, reports, revision
 
 SESSION_COOKIE = "samverkan_session"
 SESSION_HOURS = 12
@@ -102,6 +103,7 @@ def create_app(
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
         Route("/uppfoljning/{token:str}", followup.link_followup, methods=["GET", "POST"]),
+        Route("/mina/{token:str}", mine.mine),
         Route("/revision", revision.revision),
         Route("/revision/inled", revision.revision_start, methods=["POST"]),
         Route("/revision/beslut", revision.revision_decide, methods=["POST"]),

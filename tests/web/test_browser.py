@@ -1,4 +1,5 @@
-"""In a real browser: from a reminder mail to a recorded follow-up, the owner's review, a unit refused.
+"""In a real browser: from a reminder mail to a recorded follow-up, the owner's review, a unit refused,
+two follow-ups reported in a row from Mina uppföljningar, and axe-core's WCAG 2.1 AA rules on every page.
 
 Debian's Chromium (``apt-get install chromium``) driven by Playwright for Python; Playwright's
 own browser download is never used. Without /usr/bin/chromium these tests skip with the
@@ -20,7 +21,7 @@ from starlette.applications import Starlette
 
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
-from notifications.links import link_maker
+from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_token
 
 CHROMIUM = Path(os.environ.get("SAMVERKAN_CHROMIUM", "/usr/bin/chromium"))
 REQUIRE = os.environ.get("SAMVERKAN_REQUIRE_BROWSER") == "1"
@@ -170,6 +171,44 @@ def test_a_unit_contact_is_refused_another_units_commitment(live: Any, page: Any
     expect(page.locator("main")).not_to_contain_text("Finansiera utbildningens omkostnader")
 
 
+def fill_follow_up(page: Any, name: str) -> None:
+    """Fill in the follow-up form in front of the browser, whatever the commitment's measures."""
+    for count in page.locator("input[type=number]").all():
+        count.fill("3")
+    for text in page.locator("textarea[name^='m_']").all():
+        text.fill("Genomfört enligt plan.")
+    page.fill("#kommentar", "Arbetet har gått enligt plan.")
+    page.fill("#namn", name)
+
+
+def test_mina_uppfoljningar_reports_two_follow_ups_in_a_row(live: Any, page: Any, kit: Any) -> None:
+    from playwright.sync_api import expect
+
+    link = make_inbox_link(live.url, kit.SECRET, "fritid-folkhalsa@boras.example", kit.ISSUED)
+    page.set_viewport_size(PHONE)
+    page.goto(link)
+    expect(page.locator("h1")).to_have_text("Mina uppföljningar")
+    items = page.locator("li[data-commitment]")
+    expect(items).to_have_count(4)
+    first, second = (str(items.nth(i).get_attribute("data-commitment")) for i in range(2))
+    shot(page, "mine", full_page=True)
+
+    for commitment, left in ((first, 3), (second, 2)):
+        page.locator(f'li[data-commitment="{commitment}"] a.button').click()
+        expect(page.locator("h1")).to_contain_text("Uppföljning 2026:")
+        fill_follow_up(page, "Frida Fritid")
+        page.click("button:has-text('Registrera uppföljningen')")
+        expect(page).to_have_url(link)  # back on the list, no other mail needed
+        expect(page.locator("h1")).to_have_text("Mina uppföljningar")
+        expect(page.locator(".flash")).to_contain_text("Tack! Uppföljningen för 2026")
+        expect(page.locator(f'li[data-commitment="{commitment}"]')).to_have_count(0)
+        expect(items).to_have_count(left)
+    page.reload()  # the thanks is shown once; both stay gone
+    expect(page.locator(".flash")).to_have_count(0)
+    expect(page.locator(f'li[data-commitment="{first}"], li[data-commitment="{second}"]')).to_have_count(0)
+    expect(items).to_have_count(2)
+
+
 # Every page a person reaches, signed in as the process owner (who sees them all) on a day with late work.
 AXE_PAGES = (
     "/",
@@ -197,9 +236,15 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     found = {}
     page.goto(f"{live.url}/logga-in")
     found["/logga-in"] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
+    # Mina uppföljningar and the form it leads to need no sign-in: the link in the mail is the key.
+    mine = "/mina/" + make_inbox_token(kit.SECRET, "fritid-folkhalsa@boras.example", kit.ISSUED)
+    form = "/uppfoljning/" + make_token(kit.SECRET, FRITIDS_OWN, 2026, kit.ISSUED) + "?mina=" + mine.rsplit("/", 1)[1]
+    for label, path in (("/mina/…", mine), ("/uppfoljning/…?mina=…", form)):
+        page.goto(f"{live.url}{path}")
+        found[label] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
     sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
     for path in AXE_PAGES:
         page.goto(f"{live.url}{path}")
         found[path] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
     context.close()
-    assert found == {path: [] for path in ("/logga-in", *AXE_PAGES)}
+    assert found == {path: [] for path in ("/logga-in", "/mina/…", "/uppfoljning/…?mina=…", *AXE_PAGES)}

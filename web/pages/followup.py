@@ -3,6 +3,12 @@
 Both post to ``engine.api.commands.record_follow_up``, exactly as the CLI records one.
 The link is a credential of its own (notifications.links): it needs no sign-in, names
 one commitment and period, and is used up once that period is recorded, by any way.
+
+Reached from *Mina uppföljningar* (web.pages.mine), the link carries ``?mina=`` and the
+recipient's own token: when that token is valid and names the commitment's unit's
+address, the form links back to the list and, once recorded, leads back there with the
+thanks, so the next one can be reported at once. The way back is a path built here from
+the verified token, never an address taken from the request.
 """
 
 from __future__ import annotations
@@ -15,7 +21,14 @@ from starlette.responses import HTMLResponse, Response
 
 from engine.api import commands, pages
 from engine.api.pages import CommitmentPage, Refused
-from notifications.links import LinkExpired, LinkInvalid, form_token, read_token
+from notifications.links import (
+    INBOX_PATH,
+    LinkExpired,
+    LinkInvalid,
+    form_token,
+    read_inbox_token,
+    read_token,
+)
 from rules import lifecycle, texts
 from rules.errors import SamverkanError
 from web import forms
@@ -65,6 +78,7 @@ def _form(
     csrf: str | None,
     status: int = 200,
     via_link: bool = False,
+    back: str | None = None,
 ) -> HTMLResponse:
     return render(
         web,
@@ -77,6 +91,34 @@ def _form(
         via_link=via_link,
         form_csrf=csrf,
         agreement=data.agreement,
+        back=back,
+    )
+
+
+# -- the refusals of a link from a mail (this form's and Mina uppföljningar's) ---------------
+
+
+def invalid_link(web: Web, ctx: Ctx) -> HTMLResponse:
+    return message_page(
+        web,
+        ctx,
+        404,
+        "Länken fungerar inte",
+        "Länken är ofullständig eller har ändrats. Öppna den direkt från e-postmeddelandet, "
+        "eller kopiera hela adressen. Inget har sparats.",
+        home=False,
+    )
+
+
+def expired_link(web: Web, ctx: Ctx, whom: str, what: str = "uppföljningen") -> HTMLResponse:
+    return message_page(
+        web,
+        ctx,
+        410,
+        "Länken har gått ut",
+        f"Länken gällde i {web.lifetime.days} dagar och kan inte användas längre. "
+        f"Kontakta {whom} för att rapportera {what}, eller logga in.",
+        home=False,
     )
 
 
@@ -89,26 +131,9 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     try:
         claim = read_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
     except LinkInvalid:
-        return message_page(
-            web,
-            ctx,
-            404,
-            "Länken fungerar inte",
-            "Länken är ofullständig eller har ändrats. Öppna den direkt från e-postmeddelandet, "
-            "eller kopiera hela adressen. Inget har sparats.",
-            home=False,
-        )
+        return invalid_link(web, ctx)
     except LinkExpired as exc:
-        owner = _owner_of(web, exc.claim.commitment)
-        return message_page(
-            web,
-            ctx,
-            410,
-            "Länken har gått ut",
-            f"Länken gällde i {web.lifetime.days} dagar och kan inte användas längre. "
-            f"Kontakta {owner} för att rapportera uppföljningen, eller logga in.",
-            home=False,
-        )
+        return expired_link(web, ctx, _owner_of(web, exc.claim.commitment))
     state = pages.follow_up_link(web.engine, claim.commitment, claim.period, now=ctx.now)
     data, done = state.page, state.done
     if done is not None:
@@ -136,16 +161,19 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
             why = f"Åtagandet är {data.c.state} och kan inte följas upp just nu."
         return message_page(web, ctx, 410, "Länken gäller inte längre", f"{why} Inget har sparats.", home=False)
     bound = form_token(web.secret, token)
-    action = ctx.request.url.path
+    mine = _mine(web, ctx, data.unit.email)
+    back = INBOX_PATH + quote(mine, safe="") if mine else None
+    action = ctx.request.url.path + (f"?mina={quote(mine, safe='')}" if mine else "")
     if ctx.request.method == "GET":
-        return _form(web, ctx, data, forms.empty_form(data.measures), action=action, csrf=bound, via_link=True)
+        form = forms.empty_form(data.measures)
+        return _form(web, ctx, data, form, action=action, csrf=bound, via_link=True, back=back)
     if not hmac.compare_digest(ctx.form.get("csrf", ""), bound):
         return message_page(
             web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
         )
     form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=True)
     if form.invalid:
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
+        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
     try:
         commands.record_follow_up(
             web.engine,
@@ -162,8 +190,23 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         if raced is not None:
             return redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
         forms.refused(form, exc, error_text(exc))
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True)
+        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
+    if back is not None:
+        flash(ctx.request, f"Tack! Uppföljningen för {claim.period} av {data.effort.title} är registrerad.")
+        return redirect(back)
     return redirect(action + "?klar=1")
+
+
+def _mine(web: Web, ctx: Ctx, unit_email: str) -> str | None:
+    """The ``mina`` parameter when it is a valid recipient's token for this commitment's unit; else None."""
+    token = ctx.query("mina")
+    if not token:
+        return None
+    try:
+        claim = read_inbox_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
+    except (LinkInvalid, LinkExpired):
+        return None
+    return token if claim.email == unit_email.strip().lower() else None
 
 
 def _owner_of(web: Web, commitment_id: str) -> str:
