@@ -217,7 +217,7 @@ AXE_PAGES = (
     "/atagande/boras.mbu.kommun/uppfoljning",
     "/revision",
     "/parter",
-    "/rapporter",
+    "/rapport",
     "/finns-inte",
 )
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
