@@ -1,9 +1,15 @@
-"""Every coming deadline: each running commitment's next follow-up due date, each agreement's next revision.
+"""Every coming deadline: each live commitment's next follow-up due date, each agreement's next revision.
 
-The read model of the calendar export (notifications.calendar_export). Whether a
-deadline is still coming is a question of the agreement's local date: at 00:30 on
-1 April in Stockholm, a deadline of 31 March has passed, though it is still 31 March
-in UTC.
+The read model of the calendar export (notifications.calendar_export) and of the status's
+"next follow-up" (engine.service.status): both ask ``next_report``, so after a report they
+name the next period's due date, not the one just reported. Whether a deadline is still
+coming is a question of the agreement's local date: at 00:30 on 1 April in Stockholm, a
+deadline of 31 March has passed, though it is still 31 March in UTC.
+
+``done_*`` are the deadlines met since an event for them went out, whose day is still
+ahead in someone's calendar: a follow-up whose report queued a ``calendar_cancel``, a
+completed revision whose event a mail or export carried (engine.calendar_events). The
+export carries them as cancelled, beside the next period's event.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from engine.models import AgreementRow, Commitment, EffortRow, PartyRow, UnitRow
+from engine.calendar_events import known, revision_uid
+from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, Revision, UnitRow
 from rules import lifecycle
+from rules.calendar import SwedishCalendar
+from rules.dates import next_report
 from rules.errors import InvalidValue
 
 
@@ -28,6 +37,9 @@ class FollowUpDeadline:
     effort: str  # the insats's title
     unit: str  # the responsible unit's name
     due: date
+    agreement_title: str
+    owner_email: str  # the process owner's address: the event's ORGANIZER
+    timezone: str  # the agreement's: whether an alarm has already rung is a matter of its date
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +48,8 @@ class RevisionDeadline:
     title: str
     number: int
     due: date
+    owner_email: str
+    timezone: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,11 +58,43 @@ class Deadlines:
     revisions: tuple[RevisionDeadline, ...]  # by agreement
     # The agreements' time zone when they share one (the calendar's X-WR-TIMEZONE), else None.
     timezone: str | None = None
+    # Met since their event went out, their event still ahead: the export cancels them.
+    done_follow_ups: tuple[FollowUpDeadline, ...] = ()
+    done_revisions: tuple[RevisionDeadline, ...] = ()
 
 
 def _local_today(zones: dict[str, ZoneInfo], timezone: str, now: datetime) -> date:
     zone = zones.setdefault(timezone, ZoneInfo(timezone))
     return now.astimezone(zone).date()
+
+
+def last_period(effort_ends: date | None, valid_to: date | None) -> int | None:
+    """The last period followed up: the year the timeframe or a fixed term ends (rules.dates.last_period)."""
+    ends = [d.year for d in (effort_ends, valid_to) if d is not None]
+    return min(ends) if ends else None
+
+
+def next_report_of(
+    c: Commitment, agreement: AgreementRow, effort_ends: date | None, cal: SwedishCalendar | None = None
+) -> tuple[int, date] | None:
+    """``rules.dates.next_report`` for a stored commitment: the period asked for next and its due date."""
+    return next_report(
+        c.state,
+        c.period,
+        last=last_period(effort_ends, agreement.valid_to),
+        terminates=agreement.terminates,
+        due_md=agreement.schedule["follow_up"]["due"],
+        cal=cal or SwedishCalendar(),
+    )
+
+
+def _check_filters(session: Session, unit: str | None, party: str | None) -> None:
+    if unit is not None and session.scalar(select(UnitRow.id).where(UnitRow.id == unit).limit(1)) is None:
+        known_units = ", ".join(sorted(set(session.scalars(select(UnitRow.id)))))
+        raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {known_units})")
+    if party is not None and session.scalar(select(PartyRow.id).where(PartyRow.id == party).limit(1)) is None:
+        known_parties = ", ".join(sorted(set(session.scalars(select(PartyRow.id)))))
+        raise InvalidValue("party", f"okänd part '{party}' (parter: {known_parties})")
 
 
 def coming_deadlines(
@@ -58,45 +104,151 @@ def coming_deadlines(
 
     The revisions are every party's, so they are listed whatever the filter.
     """
-    if unit is not None and session.scalar(select(UnitRow.id).where(UnitRow.id == unit).limit(1)) is None:
-        known = ", ".join(sorted(set(session.scalars(select(UnitRow.id)))))
-        raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {known})")
-    if party is not None and session.scalar(select(PartyRow.id).where(PartyRow.id == party).limit(1)) is None:
-        known = ", ".join(sorted(set(session.scalars(select(PartyRow.id)))))
-        raise InvalidValue("party", f"okänd part '{party}' (parter: {known})")
+    _check_filters(session, unit, party)
+    agreements = {a.id: a for a in session.scalars(select(AgreementRow).order_by(AgreementRow.id))}
+    owners = {
+        a.id: email
+        for a, email in session.execute(
+            select(AgreementRow, UnitRow.email).join(
+                UnitRow, and_(UnitRow.agreement_id == AgreementRow.id, UnitRow.id == AgreementRow.process_owner)
+            )
+        )
+    }
     stmt = (
-        select(Commitment, EffortRow.title, UnitRow.name, AgreementRow.timezone)
+        select(Commitment, EffortRow.title, EffortRow.ends, UnitRow.name)
         .join(EffortRow, and_(EffortRow.agreement_id == Commitment.agreement_id, EffortRow.id == Commitment.effort_id))
         .join(UnitRow, and_(UnitRow.agreement_id == Commitment.agreement_id, UnitRow.id == Commitment.responsible))
-        .join(AgreementRow, AgreementRow.id == Commitment.agreement_id)
         .where(Commitment.state != lifecycle.AVSLUTAD, Commitment.next_due.is_not(None))
-        .order_by(Commitment.next_due, Commitment.id)
+        .order_by(Commitment.id)
     )
     if unit is not None:
         stmt = stmt.where(Commitment.responsible == unit)
     if party is not None:
         stmt = stmt.where(Commitment.party == party)
     zones: dict[str, ZoneInfo] = {}
+    cal = SwedishCalendar()
     follow_ups = []
-    for c, title, unit_name, timezone in session.execute(stmt):
-        assert c.next_due is not None
-        if c.next_due < _local_today(zones, timezone, now):
+    for c, title, ends, unit_name in session.execute(stmt):
+        a = agreements[c.agreement_id]
+        asked = next_report_of(c, a, ends, cal)
+        if asked is None or asked[1] < _local_today(zones, a.timezone, now):
             continue
         follow_ups.append(
             FollowUpDeadline(
-                commitment=c.id, period=c.period, party=c.party, effort=title, unit=unit_name, due=c.next_due
+                commitment=c.id,
+                period=asked[0],
+                party=c.party,
+                effort=title,
+                unit=unit_name,
+                due=asked[1],
+                agreement_title=a.title,
+                owner_email=owners.get(a.id, ""),
+                timezone=a.timezone,
             )
         )
+    follow_ups.sort(key=lambda f: (f.due, f.commitment))
     revisions = []
-    agreements = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
-    shared = {a.timezone for a in agreements}
-    for a in agreements:
+    for a in agreements.values():
         # A terminated agreement is not revised again.
         if a.terminates is not None or a.revision_due is None:
             continue
         if a.revision_due < _local_today(zones, a.timezone, now):
             continue
-        revisions.append(RevisionDeadline(agreement=a.id, title=a.title, number=a.revision_number, due=a.revision_due))
+        revisions.append(
+            RevisionDeadline(
+                agreement=a.id,
+                title=a.title,
+                number=a.revision_number,
+                due=a.revision_due,
+                owner_email=owners.get(a.id, ""),
+                timezone=a.timezone,
+            )
+        )
+    shared = {a.timezone for a in agreements.values()}
     return Deadlines(
-        follow_ups=tuple(follow_ups), revisions=tuple(revisions), timezone=shared.pop() if len(shared) == 1 else None
+        follow_ups=tuple(follow_ups),
+        revisions=tuple(revisions),
+        timezone=shared.pop() if len(shared) == 1 else None,
+        done_follow_ups=_done_follow_ups(session, now, agreements, owners, zones, unit, party),
+        done_revisions=_done_revisions(session, now, agreements, owners, zones),
     )
+
+
+def _done_follow_ups(
+    session: Session,
+    now: datetime,
+    agreements: dict[str, AgreementRow],
+    owners: dict[str, str],
+    zones: dict[str, ZoneInfo],
+    unit: str | None,
+    party: str | None,
+) -> tuple[FollowUpDeadline, ...]:
+    """Recorded follow-ups whose event may be in a calendar, and whose day is still ahead.
+
+    Exactly those for which the report queued a ``calendar_cancel`` (engine.calendar_events.
+    cancellation: a reminder carrying the event was sent, or a mail or export stamped it);
+    its data says the date the event carried.
+    """
+    stmt = (
+        select(OutboxRow.data, OutboxRow.period, Commitment, EffortRow.title, UnitRow.name)
+        .join(Commitment, Commitment.id == OutboxRow.commitment_id)
+        .join(EffortRow, and_(EffortRow.agreement_id == Commitment.agreement_id, EffortRow.id == Commitment.effort_id))
+        .join(UnitRow, and_(UnitRow.agreement_id == Commitment.agreement_id, UnitRow.id == Commitment.responsible))
+        .where(OutboxRow.kind == "calendar_cancel", OutboxRow.period.is_not(None))
+        .order_by(OutboxRow.id)
+    )
+    if unit is not None:
+        stmt = stmt.where(Commitment.responsible == unit)
+    if party is not None:
+        stmt = stmt.where(Commitment.party == party)
+    out: dict[tuple[str, int], FollowUpDeadline] = {}
+    for data, period, c, title, unit_name in session.execute(stmt):
+        a = agreements[c.agreement_id]
+        due = date.fromisoformat(str(data["due"]))  # the date the event carried
+        if due < _local_today(zones, a.timezone, now):
+            continue
+        out[(c.id, period)] = FollowUpDeadline(
+            commitment=c.id,
+            period=period,
+            party=c.party,
+            effort=title,
+            unit=unit_name,
+            due=due,
+            agreement_title=a.title,
+            owner_email=owners.get(a.id, ""),
+            timezone=a.timezone,
+        )
+    return tuple(sorted(out.values(), key=lambda f: (f.due, f.commitment)))
+
+
+def _done_revisions(
+    session: Session,
+    now: datetime,
+    agreements: dict[str, AgreementRow],
+    owners: dict[str, str],
+    zones: dict[str, ZoneInfo],
+) -> tuple[RevisionDeadline, ...]:
+    """Completed revisions whose event some mail or export carried and whose day is still ahead."""
+    rows = session.execute(
+        select(Revision.agreement_id, Revision.number)
+        .where(Revision.completed_at.is_not(None))
+        .order_by(Revision.agreement_id, Revision.number)
+    ).all()
+    events = known(session, [revision_uid(aid, n) for aid, n in rows])
+    out = []
+    for aid, number in rows:
+        event = events.get(revision_uid(aid, number))
+        a = agreements[aid]
+        if event is None or event.due < _local_today(zones, a.timezone, now):
+            continue
+        out.append(
+            RevisionDeadline(
+                agreement=aid,
+                title=a.title,
+                number=number,
+                due=event.due,
+                owner_email=owners.get(aid, ""),
+                timezone=a.timezone,
+            )
+        )
+    return tuple(out)

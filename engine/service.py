@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import outbox, withdraw
+from engine import calendar_events, outbox, withdraw
+from engine.deadlines import next_report_of
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -166,7 +167,10 @@ class StatusRow:
     email: str
     state: str
     period: int
+    # The follow-up asked for next (engine.deadlines.next_report_of): once the open period is
+    # reported, the next period's; the calendar export names the same date.
     next_due: date | None
+    due_period: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +185,7 @@ class StatusRow:
             "state": self.state,
             "period": self.period,
             "next_due": self.next_due.isoformat() if self.next_due else None,
+            "due_period": self.due_period,
         }
 
 
@@ -191,12 +196,13 @@ def status(
     unit: str | None = None,
     state: str | None = None,
 ) -> list[StatusRow]:
-    """Every commitment (optionally filtered), in plan order."""
+    """Every commitment (optionally filtered), in plan order, with the follow-up it is asked for next."""
     stmt = (
-        select(Commitment, EffortRow, AreaRow, UnitRow)
+        select(Commitment, EffortRow, AreaRow, UnitRow, AgreementRow)
         .join(EffortRow, (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id))
         .join(AreaRow, (AreaRow.agreement_id == EffortRow.agreement_id) & (AreaRow.id == EffortRow.area_id))
         .join(UnitRow, (UnitRow.agreement_id == Commitment.agreement_id) & (UnitRow.id == Commitment.responsible))
+        .join(AgreementRow, AgreementRow.id == Commitment.agreement_id)
         .order_by(Commitment.agreement_id, AreaRow.number, EffortRow.position, Commitment.party)
     )
     if party is not None:
@@ -211,23 +217,28 @@ def status(
         stmt = stmt.where(Commitment.responsible == unit)
     if state is not None:
         stmt = stmt.where(Commitment.state == lifecycle.parse_state(state))
-    return [
-        StatusRow(
-            id=c.id,
-            agreement=c.agreement_id,
-            area=a.title,
-            area_number=a.number,
-            effort=e.title,
-            party=c.party,
-            responsible=c.responsible,
-            responsible_name=u.name,
-            email=u.email,
-            state=c.state,
-            period=c.period,
-            next_due=c.next_due,
+    cal = SwedishCalendar()
+    out = []
+    for c, e, a, u, agreement in session.execute(stmt):
+        asked = next_report_of(c, agreement, e.ends, cal)
+        out.append(
+            StatusRow(
+                id=c.id,
+                agreement=c.agreement_id,
+                area=a.title,
+                area_number=a.number,
+                effort=e.title,
+                party=c.party,
+                responsible=c.responsible,
+                responsible_name=u.name,
+                email=u.email,
+                state=c.state,
+                period=c.period,
+                next_due=asked[1] if asked else None,
+                due_period=asked[0] if asked else None,
+            )
         )
-        for c, e, a, u in session.execute(stmt)
-    ]
+    return out
 
 
 def history(session: Session, key: str) -> tuple[Commitment, list[TransitionRecord]]:
@@ -374,6 +385,12 @@ def record_follow_up(
     # The reminders and overdue notices for this period lost their reason, and a
     # corrected value may have taken a deviation's away.
     withdraw.withdraw_stale(session.connection(), now, commitments=[c.id])
+    if version == 1:
+        # The period's calendar event, if a mail or an export carried it, rides along as
+        # cancelled with the unit's next mail; queued after the withdrawal, which never takes it.
+        cancel = calendar_events.cancellation(session, c, period, now=now)
+        if cancel is not None:
+            notices = (*notices, cancel)
     outbox.queue_in(session, list(notices), now)
     return record
 

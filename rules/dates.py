@@ -71,3 +71,32 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
             return _fire(c, "new_period", "ny-period", f"uppföljningen för {c.period + 1} börjar")
         upcoming.append(midnight(opens))
     return Outcome(next_check=min(upcoming) if upcoming else None)
+
+
+def next_report(
+    state: str,
+    period: int,
+    *,
+    last: int | None,
+    terminates: date | None,
+    due_md: str,
+    cal: SwedishCalendar,
+) -> tuple[int, date] | None:
+    """The follow-up a commitment is asked for next, and its due date; None when none is coming.
+
+    The open period's, until it is reported; once it is (``uppföljd``), the next period's,
+    unless the reported one was the last. None for an ended commitment, and for a report
+    due on or after the day a termination takes effect (nothing is asked from then on).
+    Every edge that says "next due" asks this: the status, the calendar export and the mail
+    attachments agree after a report.
+    """
+    if state == AVSLUTAD:
+        return None
+    if state == UPPFOLJD:
+        if last is not None and period >= last:
+            return None
+        period += 1
+    due = cal.follow_up_due(period, due_md)
+    if terminates is not None and due >= terminates:
+        return None
+    return period, due

@@ -55,12 +55,11 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "digest": "sammanställning",
     "delivery_failed": "leveransfel",
     "weekly_summary": "veckans genomgång",
+    "calendar_cancel": "kalenderavbokning",
 }
 
 # The states are Swedish words already; this is where a label would change.
-STATE_NAMES: Final[Mapping[str, str]] = {
-    s: s for s in ("planerad", "pågående", "uppföljd", "reviderad", "avslutad")
-}
+STATE_NAMES: Final[Mapping[str, str]] = {s: s for s in ("planerad", "pågående", "uppföljd", "reviderad", "avslutad")}
 
 TRIGGER_NAMES: Final[Mapping[str, str]] = {
     "start": "start",
@@ -78,6 +77,8 @@ OUTBOX_STATE_NAMES: Final[Mapping[str, str]] = {
     "sent": "skickad",
     "failed": "misslyckad",
     "withdrawn": "återkallad",
+    # Rides along with the next mail to its address (a calendar cancellation): never sent alone.
+    "held": "medföljer",
 }
 
 DECISION_NAMES: Final[Mapping[str, str]] = {"keep": "behålls", "change": "ändras", "remove": "tas bort"}

@@ -37,7 +37,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
     colours: dict[str, str] = {PLANERAD: "blue", PAGAENDE: "yellow", UPPFOLJD: "green", REVIDERAD: "magenta"}
     for r in rows:
         colour = colours.get(r.state, "dim")
-        due = f"{r.next_due.isoformat()} (för {r.period})" if r.next_due else "–"
+        due = f"{r.next_due.isoformat()} (för {r.due_period})" if r.next_due else "–"
         table.add_row(r.id, str(r.area_number), r.effort, r.party, r.responsible_name, f"[{colour}]{r.state}[/]", due)
     _console().print(table)
     counts: dict[str, int] = {}

@@ -22,6 +22,9 @@ MIDNIGHT = time(0, 0)
 
 # Kinds that a person's action sends at once (not planned at the send time), and the dispatcher's own.
 AT_ONCE_KINDS = frozenset({"change_notice", "termination_notice", "delivery_failed"})
+# Queued when a person reports, sent only with the next mail to its address, at that mail's
+# send slot (a calendar cancellation after a follow-up is recorded).
+RIDES_ALONG_KINDS = frozenset({"calendar_cancel"})
 FOLLOW_UP_KINDS = frozenset({"reminder", "overdue", "escalation"})
 REVISION_KINDS = frozenset({"revision_kickoff", "revision_overdue"})
 

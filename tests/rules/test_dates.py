@@ -118,3 +118,24 @@ def test_after_the_term_the_last_period_is_still_asked_for_and_then_the_commitme
     assert dates.evaluate(c, S, at(2024, 3, 1, 8), CAL).actions == ()  # reminders for 2023 still go (follow_up)
     (fire,) = dates.evaluate(replace(c, state="uppföljd"), S, at(2024, 3, 20, 12), CAL).actions
     assert isinstance(fire, FireTrigger) and fire.trigger == "end"
+
+
+# -- the follow-up asked for next ------------------------------------------------------------------
+
+
+def test_the_next_report_is_the_open_periods_until_it_is_reported_then_the_next_periods() -> None:
+    def asked(state: str, period: int, **kw: object) -> tuple[int, date] | None:
+        values: dict[str, object] = {"last": None, "terminates": None, "due_md": "03-31", "cal": CAL}
+        return dates.next_report(state, period, **{**values, **kw})  # type: ignore[arg-type]
+
+    assert asked("pågående", 2026) == (2026, date(2027, 3, 31))
+    assert asked("planerad", 2026) == (2026, date(2027, 3, 31))
+    assert asked("uppföljd", 2026) == (2027, date(2028, 3, 31))
+    assert asked("uppföljd", 2027, due_md="02-28") == (2028, date(2029, 2, 28))
+    assert asked("uppföljd", 2028, due_md="03-31") == (2029, date(2030, 4, 1))  # 31 March 2030 is a Sunday
+    assert asked("uppföljd", 2018, last=2018) is None  # the last period is reported: nothing more is asked
+    assert asked("uppföljd", 2017, last=2018) == (2018, date(2019, 4, 1))
+    assert asked("avslutad", 2026) is None
+    # Nothing is asked on or after the day a termination takes effect.
+    assert asked("uppföljd", 2026, terminates=date(2028, 3, 31)) is None
+    assert asked("uppföljd", 2026, terminates=date(2028, 4, 1)) == (2027, date(2028, 3, 31))
