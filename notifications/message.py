@@ -1,4 +1,4 @@
-"""Building the MIME message: safe headers, multipart/alternative, an .ics deadline.
+"""Building the MIME message: safe headers, multipart/alternative, attachments (the .ics is notifications.ics).
 
 Nothing a person typed reaches a header unchecked. Python 3.11.7 and 3.12.1 write an
 RFC 2047 encoded word such as ``=?utf-8?q?Hej=0D=0ABcc=3A_x=40evil?=`` in a Subject
@@ -14,7 +14,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 
@@ -64,13 +64,6 @@ def message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
-def _ics_text(value: str) -> str:
-    # RFC 5545 3.3.11: backslash, semicolon, comma and line breaks are escaped.
-    return (
-        value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\n").replace("\n", "\\n")
-    )
-
-
 def _utf8_pieces(data: bytes, first: int, rest: int) -> list[bytes]:
     """``data`` cut into pieces of at most ``first``, then ``rest`` octets, never inside a UTF-8 sequence."""
     pieces: list[bytes] = []
@@ -84,67 +77,6 @@ def _utf8_pieces(data: bytes, first: int, rest: int) -> list[bytes]:
         limit = rest
     pieces.append(data)
     return pieces
-
-
-def _ics_fold(line: str) -> str:
-    # RFC 5545 3.1: lines longer than 75 octets continue after CRLF and one space,
-    # never inside a UTF-8 sequence.
-    if len(line) <= 75 and line.isascii():
-        return line
-    return "\r\n ".join(p.decode() for p in _utf8_pieces(line.encode(), 75, 74))
-
-
-def follow_up_uid(commitment: str, period: int) -> str:
-    """The one calendar event of a commitment's follow-up for ``period``.
-
-    Every mail that attaches it (the −30, −7 and 0 reminders) and every export carries
-    the same UID, so a calendar program updates the event instead of adding another.
-    """
-    return _uid(f"followup:{commitment}:{period}")
-
-
-def revision_uid(agreement: str, number: int) -> str:
-    """The one calendar event of an agreement's revision ``number``."""
-    return _uid(f"revision:{agreement}:{number}")
-
-
-def _uid(deadline: str) -> str:
-    return f"{hashlib.sha256(deadline.encode()).hexdigest()[:24]}@samverkan"
-
-
-def deadline_ics(
-    *, uid: str, summary: str, description: str, due: date, organizer: str, stamp: datetime, today: date
-) -> bytes:
-    """An all-day event on the deadline with a reminder alarm the day before (RFC 5545).
-
-    ``today`` is the agreement's local date when the mail goes: on the day before the
-    deadline or later the alarm would already have rung, so there is none.
-
-    Written out rather than through ``icalendar``, whose serialisation cost 2 ms an
-    attachment (bench/mail.py); tests parse it back with ``icalendar``.
-    """
-    lines = [
-        "BEGIN:VCALENDAR",
-        "PRODID:-//samverkan//SE",
-        "VERSION:2.0",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{_ics_text(uid)}",
-        f"DTSTAMP:{stamp.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}",
-        f"DTSTART;VALUE=DATE:{due.strftime('%Y%m%d')}",
-        f"DTEND;VALUE=DATE:{(due + timedelta(days=1)).strftime('%Y%m%d')}",
-        f"SUMMARY:{_ics_text(summary)}",
-        f"DESCRIPTION:{_ics_text(description)}",
-        f"ORGANIZER:mailto:{organizer}",
-        *(
-            ["BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{_ics_text(summary)}", "TRIGGER:-P1D", "END:VALARM"]
-            if due - timedelta(days=1) > today
-            else []
-        ),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(_ics_fold(line) for line in lines) + "\r\n").encode()
 
 
 @dataclass(frozen=True, kw_only=True)

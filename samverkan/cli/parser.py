@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--party", metavar="PART")
     p.add_argument("--out", required=True, metavar="FIL.ics")
     p.add_argument("--now", metavar="ISO")
+    _settings_option(p)  # its base_url: the events link to the web's pages
     p.set_defaults(func="reports:cmd_calendar")
 
     p = sub.add_parser("serve", help="webbgränssnittet: översikt, uppföljning via länk i e-post (docs/web.md)")

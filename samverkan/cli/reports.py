@@ -9,7 +9,9 @@ from pathlib import Path
 from engine.api import queries
 from engine.clock import Clock
 from notifications import calendar_export
+from notifications.links import base_url_for
 from notifications.report import render_report
+from notifications.settings import load_settings
 from rules.errors import InvalidValue
 from samverkan.cli import common
 
@@ -38,7 +40,9 @@ def cmd_calendar(args: argparse.Namespace, clock: Clock) -> int:
     when = common.when(args.now)
     database = common.database(args)
     now = when.resolve(database, clock)
-    data, count = calendar_export.calendar_file(database, now=now, unit=args.unit, party=args.party)
+    # The events link to the web's pages when its address is known (settings' base_url).
+    base = base_url_for(load_settings(getattr(args, "settings", None)))
+    data, count = calendar_export.calendar_file(database, now=now, unit=args.unit, party=args.party, base_url=base)
     try:
         Path(args.out).write_bytes(data)
     except OSError as exc:

@@ -105,7 +105,11 @@ def test_the_calendar_event_of_the_revision_is_on_the_deadline(
         e for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT") if str(e["summary"]).startswith("Revision")
     ]
     assert [(str(e["summary"]), e.decoded("dtstart")) for e in events] == [
-        ("Revision 1 av samverkansöverenskommelsen – sista dag", date(2022, 4, 19))
+        (
+            "Revision 1 av åtagandeplanen – Samverkansöverenskommelse mellan Litenstad och Polismyndigheten,"
+            " lokalpolisområde Liten (sista dag)",
+            date(2022, 4, 19),
+        )
     ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar
 
-from notifications.message import Attachment, HeaderRefused, build, deadline_ics, message_id
+from notifications import ics
+from notifications.message import Attachment, HeaderRefused, build, message_id
 
 SUBJECT = (
     "Påminnelse: uppföljning 2026 av MBU – Människan bakom uniformen "
@@ -69,19 +70,27 @@ def test_text_and_html_are_alternatives_with_the_rendered_content() -> None:
 
 
 def test_an_ics_attachment_parses_back_with_its_deadline() -> None:
-    ics = deadline_ics(
-        uid="x@samverkan",
-        summary=SUBJECT,
-        description="Frågor: brab@boras.example",
-        due=date(2027, 3, 31),
-        organizer="brab@boras.example",
+    content = ics.calendar(
+        [
+            ics.Deadline(
+                uid="x@samverkan",
+                sequence=0,
+                summary=SUBJECT,
+                description="Frågor: brab@boras.example",
+                due=date(2027, 3, 31),
+                organizer="brab@boras.example",
+            )
+        ],
         stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
-        today=date(2027, 3, 1),
     )
     raw = sample(
         attachments=[
             Attachment(
-                filename="deadline.ics", content=ics, maintype="text", subtype="calendar", params={"method": "PUBLISH"}
+                filename="deadline.ics",
+                content=content,
+                maintype="text",
+                subtype="calendar",
+                params={"method": "PUBLISH"},
             )
         ]
     )
@@ -122,25 +131,6 @@ def test_header_injection_is_refused(field: str, value: object) -> None:
         sample(**{field: value})
 
 
-def test_the_ics_escapes_folds_and_parses_back_with_icalendar() -> None:
-    summary = "Sista dag: uppföljning 2026; MBU, kommunen \\ polisen – " + "åäö " * 30
-    raw = deadline_ics(
-        uid="abc@samverkan",
-        summary=summary,
-        description="rad ett\nrad två",
-        due=date(2027, 3, 31),
-        organizer="brab@boras.example",
-        stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
-        today=date(2027, 3, 1),
-    )
-    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
-    event = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
-    assert str(event["summary"]) == summary
-    assert str(event["description"]) == "rad ett\nrad två"
-    assert (event.decoded("dtstart"), event.decoded("dtend")) == (date(2027, 3, 31), date(2027, 4, 1))
-    assert [a.decoded("trigger") for a in event.walk("VALARM")] == [timedelta(days=-1)]
-
-
 # Any printable text, with 2-, 3- and 4-octet UTF-8 characters at every cut position.
 _TEXT = st.text(alphabet=st.sampled_from("a ,;\\åäöÅ–€𝄞🙂x"), min_size=0, max_size=160).filter(
     lambda s: s.strip() == s and "  " not in s
@@ -155,39 +145,3 @@ def test_any_subject_reads_back_exactly_in_self_contained_encoded_words(subject:
     header = raw.split(b"\r\n\r\n", 1)[0].decode()
     for word in re.findall(r"=\?utf-8\?b\?([^?]*)\?=", header):
         base64.b64decode(word).decode()  # RFC 2047 5: no character is split between two words
-
-
-@given(summary=_TEXT.filter(lambda s: len(s) > 60))
-@settings(max_examples=150, deadline=None)
-def test_any_ics_summary_folds_on_character_boundaries_and_reads_back(summary: str) -> None:
-    raw = deadline_ics(
-        uid="abc@samverkan",
-        summary=summary,
-        description=summary,
-        due=date(2027, 3, 31),
-        organizer="brab@boras.example",
-        stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
-        today=date(2027, 3, 1),
-    )
-    lines = raw.split(b"\r\n")
-    assert all(len(line) <= 75 for line in lines)
-    for line in lines:
-        line.decode()  # never cut inside a character
-    event = next(iter(Calendar.from_ical(raw).walk("VEVENT")))
-    assert str(event["summary"]) == summary
-
-
-def test_an_ics_sent_the_day_before_the_deadline_or_later_has_no_alarm_already_past() -> None:
-    def alarms(today: date) -> int:
-        raw = deadline_ics(
-            uid="abc@samverkan",
-            summary="Sista dag",
-            description="-",
-            due=date(2027, 3, 31),
-            organizer="brab@boras.example",
-            stamp=datetime(2027, 3, 1, 7, tzinfo=UTC),
-            today=today,
-        )
-        return len(list(Calendar.from_ical(raw).walk("VALARM")))
-
-    assert [alarms(date(2027, 3, d)) for d in (1, 29, 30, 31)] == [1, 1, 0, 0]
