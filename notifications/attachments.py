@@ -26,10 +26,9 @@ same ``METHOD:PUBLISH`` calendar as the mail's other deadlines. Because:
   one whose calendar was not the scheduling account's);
 * RFC 5546's PUBLISH allows ``STATUS:CANCELLED``, and an update of a published event is
   another PUBLISH with the same UID and a higher SEQUENCE: Apple Calendar applies it to
-  the event it holds; Google Calendar and Outlook apply it to a subscribed calendar (the
-  export, ``/kalender.ics``) on its next refresh, and where a client only imports a
-  mail's file as it stands, the "Klart:" summary and the missing alarms still say that
-  nothing more is due;
+  the event it holds; Google Calendar and desktop Outlook are known to add a copy of a
+  mailed PUBLISH instead (adamgibbons/ics#128, mangstadt/biweekly#87), and then the
+  copy's "Klart:" summary and missing alarms still say that nothing more is due;
 * the export carries the very same event, so a mail and an export never contradict each
   other, and there is one way to write an event (notifications.ics).
 

@@ -8,8 +8,9 @@ SEQUENCE (engine.calendar_events, stamped in this transaction), the same words.
 
 A follow-up recorded (or a revision completed) whose event a mail or an export has
 carried, and whose day is still ahead, is carried as that event cancelled
-(``STATUS:CANCELLED``, SEQUENCE raised), next to the next period's event: a subscribed
-calendar removes or strikes it instead of keeping a deadline that was met.
+(``STATUS:CANCELLED``, SEQUENCE raised, "Klart:", no alarm), next to the next period's
+event: a calendar that imports the file again updates or strikes it instead of keeping
+a deadline that was met as one still to meet.
 
 ``base_url`` (the web's address) gives each event a URL: the commitment's follow-up form
 (``/atagande/<id>/uppfoljning``, behind the sign-in; a file that may be passed on carries
