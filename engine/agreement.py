@@ -179,6 +179,14 @@ class Schedule(_Strict):
         return value.strftime("%H:%M")
 
 
+class MailHead(_Strict):
+    """Who the agreement's mail comes from; each key left out falls back to the delivery settings."""
+
+    sender: EmailStr | None = None
+    sender_name: Text | None = None
+    reply_to: EmailStr | None = None
+
+
 class AgreementHead(_Strict):
     id: Slug
     title: Text
@@ -190,6 +198,7 @@ class AgreementHead(_Strict):
     # The agreement's own words, quoted in the termination and changed-conditions mails.
     termination_clause: Text | None = None
     change_clause: Text | None = None
+    mail: MailHead | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -209,7 +218,7 @@ class AgreementHead(_Strict):
         # A file without a clause stores the same document as before the keys existed, so
         # its config hash is unchanged and `init` does not see a new plan version.
         data: dict[str, Any] = handler(self)
-        for key in CLAUSES:
+        for key in (*CLAUSES, "mail"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

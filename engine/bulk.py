@@ -15,13 +15,27 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, update
 
-from engine.outbox import PENDING, queue
+from engine.outbox import queue, row
 from rules.model import QueueNotice
 
-_SQLITE_INSERT = (
-    "INSERT INTO outbox (key, kind, agreement_id, commitment_id, period, recipients, send_at, created_at, data, state)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
+_COLUMNS = (
+    "key",
+    "kind",
+    "agreement_id",
+    "commitment_id",
+    "period",
+    "recipients",
+    "send_at",
+    "created_at",
+    "data",
+    "state",
+    "group_key",
 )
+_SQLITE_INSERT = (
+    f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) ON CONFLICT (key) DO NOTHING"
+)
+_JSON = frozenset({"recipients", "data"})
+_INSTANTS = frozenset({"send_at", "created_at"})
 _SQLITE_NEXT_CHECK = "UPDATE commitments SET next_check = ? WHERE id = ?"
 
 
@@ -45,23 +59,17 @@ def queue_count(conn: Connection, notices: Sequence[QueueNotice], now: datetime)
         return 0
     if conn.dialect.name != "sqlite":
         return len(queue(conn, notices, now))
-    created = sqlite_datetime(now)
-    rows = [
-        (
-            n.key,
-            n.kind,
-            n.agreement,
-            n.commitment,
-            n.period,
-            json.dumps(list(n.recipients)),
-            sqlite_datetime(n.send_at),
-            created,
-            json.dumps(n.data),
-            PENDING,
-        )
-        for n in notices
-    ]
+    rows = [_sqlite_values(row(n, now)) for n in notices]
     return _executemany(conn, _SQLITE_INSERT, rows)
+
+
+def _sqlite_values(values: dict[str, Any]) -> tuple[Any, ...]:
+    """engine.outbox.row's values as the SQLite driver takes them: JSON text, UTCDateTime's naive UTC text."""
+    out = []
+    for column in _COLUMNS:
+        v = values[column]
+        out.append(json.dumps(v) if column in _JSON else sqlite_datetime(v) if column in _INSTANTS else v)
+    return tuple(out)
 
 
 def set_next_check(conn: Connection, commitments: Table, rows: list[tuple[str, datetime | None]]) -> None:

@@ -23,7 +23,8 @@ OUTBOX = cast(Table, OutboxRow.__table__)
 PENDING = OutboxState.PENDING
 
 
-def _row(n: QueueNotice, now: datetime) -> dict[str, Any]:
+def row(n: QueueNotice, now: datetime) -> dict[str, Any]:
+    """The outbox row of a notice: the one place that says what a queued notice stores (engine.bulk too)."""
     return {
         "key": n.key,
         "kind": n.kind,
@@ -56,7 +57,7 @@ def queue(conn: Connection, notices: Sequence[QueueNotice], now: datetime) -> se
     """Insert notices whose key is new; return the keys that were inserted."""
     if not notices:
         return set()
-    rows = [_row(n, now) for n in notices]
+    rows = [row(n, now) for n in notices]
     return set(insert_ignoring(conn, OUTBOX, rows, ["key"]).scalars().all())
 
 

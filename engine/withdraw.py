@@ -71,7 +71,8 @@ def withdraw_stale(
             return {}
         stmt = stmt.where(OUT.c.id.in_(list(ids)), OUT.c.state == OutboxState.SENDING, OUT.c.claimed_by == worker)
     else:
-        stmt = stmt.where(OUT.c.state == PENDING)
+        # Held notices too (a calendar CANCEL waiting for the next mail): they are queued, not sent.
+        stmt = stmt.where(OUT.c.state.in_([PENDING, OutboxState.HELD]))
         if commitments is not None:
             if not commitments:
                 return {}
@@ -100,7 +101,11 @@ def withdraw_stale(
     if reasons:
         conn.execute(
             update(OUT)
-            .where(OUT.c.id == bindparam("b_id"), or_(OUT.c.state == PENDING, OUT.c.state == OutboxState.SENDING))
+            .where(
+                OUT.c.id == bindparam("b_id"),
+                # Not IN (…): an expanding parameter cannot go into an executemany.
+                or_(OUT.c.state == PENDING, OUT.c.state == OutboxState.SENDING, OUT.c.state == OutboxState.HELD),
+            )
             .values(state=WITHDRAWN, last_error=bindparam("b_why"), claimed_by=None, claimed_at=None),
             [{"b_id": i, "b_why": why} for i, why in reasons.items()],
         )

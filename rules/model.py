@@ -49,9 +49,12 @@ NoticeKind = Literal[
 ]
 
 # What falls due for one address in one send slot goes out as one mail (notifications'
-# grouped mail). Changed conditions and terminations stay immediate and separate; a
-# revision kickoff goes to several addresses at once; a failed delivery is an alarm.
-GROUPED_KINDS: frozenset[str] = frozenset({"reminder", "overdue", "escalation", "deviation", "calendar_cancel"})
+# grouped mail); a weekly summary due the same morning is folded into the process
+# owner's. Changed conditions and terminations stay immediate and separate; a revision
+# kickoff goes to several addresses at once; a failed delivery is an alarm.
+GROUPED_KINDS: frozenset[str] = frozenset(
+    {"reminder", "overdue", "escalation", "deviation", "weekly_summary", "calendar_cancel"}
+)
 
 
 def group_key(kind: str, recipients: tuple[str, ...] | list[str]) -> str | None:

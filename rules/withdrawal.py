@@ -15,7 +15,9 @@ A notice is stale when:
   moved past n; the termination took effect, or the term ended, by the day it would go;
 * weekly_summary: the termination took effect by the day it would go, no commitment is live,
   or nothing is left to review (what was late has been reported since it was queued);
-* deviation: the latest version of that follow-up no longer falls below the target.
+* deviation: the latest version of that follow-up no longer falls below the target;
+* calendar_cancel (held for the recipient's next mail): C has ended, the termination took
+  effect or the term ended — no mail about the agreement is coming to carry it.
 
 Change and termination notices, and the process owner's delivery failures, are facts
 that stay true: they are never withdrawn.
@@ -33,7 +35,7 @@ from rules.lifecycle import AVSLUTAD
 
 FOLLOW_UP_KINDS = frozenset({"reminder", "overdue", "escalation"})
 REVISION_KINDS = frozenset({"revision_kickoff", "revision_overdue"})
-WITHDRAWABLE = FOLLOW_UP_KINDS | REVISION_KINDS | {"weekly_summary", "deviation"}
+WITHDRAWABLE = FOLLOW_UP_KINDS | REVISION_KINDS | {"weekly_summary", "deviation", "calendar_cancel"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +87,13 @@ def reason(
         return None
     if agreement.terminates is not None and day >= agreement.terminates:
         return f"överenskommelsen är uppsagd från {agreement.terminates.isoformat()}"
+    if kind == "calendar_cancel":
+        # Queued because the period was reported: only the end of the commitment or the term stops it.
+        if commitment is None or commitment.state == AVSLUTAD:
+            return "åtagandet är avslutat"
+        if agreement.valid_to is not None and day > agreement.valid_to:
+            return f"överenskommelsens giltighetstid löpte ut {agreement.valid_to.isoformat()}"
+        return None
     if kind in FOLLOW_UP_KINDS:
         if commitment is None or commitment.state == AVSLUTAD:
             return "åtagandet är avslutat"
