@@ -82,6 +82,10 @@ def _agreement(agreement: AgreementRow) -> dict[str, Any]:
         "timezone": agreement.timezone,
         "termination_clause": head.get("termination_clause"),
         "change_clause": head.get("change_clause"),
+        # The file's own sender (engine.agreement.MailHead), {} when it names none.
+        "mail": dict(head.get("mail") or {}),
+        # Said in the mail, so a unit knows when the process owner is told of a late follow-up.
+        "escalation_after_days": int(agreement.schedule.get("follow_up", {}).get("escalation_after_days", 14)),
     }
 
 
@@ -175,6 +179,9 @@ def contexts(
             "items": [],
             "agreements": [],
             "recipient": {"email": ", ".join(r.recipients)},
+            # The web's review of what is late, when the web's address is known (notifications.compose).
+            "overdue_url": None,
+            "inbox_url": None,
             "review": None,
         }
         if r.kind == "weekly_summary":

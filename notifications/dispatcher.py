@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -86,7 +86,9 @@ def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[i
     return list(conn.execute(stmt).scalars().all())
 
 
-def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta) -> list[int]:
+def claim(
+    engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta, *, grouped: bool = True
+) -> list[int]:
     """Up to ``limit`` rows for this worker: first any whose lease has run out, then the due ones.
 
     Two simple conditions, each read in the order of ``ix_outbox_state_send_at`` (state,
@@ -98,7 +100,48 @@ def claim(engine: Engine, now: datetime, worker: str, limit: int, lease: timedel
         if len(ids) < limit:
             due = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
             ids += _take(conn, due, now, worker, limit - len(ids))
+        ids += _complete_groups(conn, ids, now, worker, now - lease, due_too=grouped)
         return sorted(ids)
+
+
+def _complete_groups(
+    conn: Any, ids: list[int], now: datetime, worker: str, lapsed: datetime, *, due_too: bool
+) -> list[int]:
+    """Everything else due for the addresses in the batch, and what waits to ride with their mail.
+
+    A batch stops at its limit wherever the order puts it; without this, one address's
+    notices of one slot could straddle two batches and go out as two mails. The rows
+    held for the next mail (a calendar CANCEL) are taken with them; with one mail per
+    notice (``due_too`` false) only those. Rows of a dispatcher that died (claimed before
+    ``lapsed``) come too: the mail it may have sent is sent again whole, with the same
+    Message-ID.
+    """
+    if not ids:
+        return []
+    keys = sorted(
+        k for k in conn.execute(select(OUT.c.group_key).where(OUT.c.id.in_(ids)).distinct()).scalars() if k is not None
+    )
+    if not keys:
+        return []
+    held = OUT.c.state == OutboxState.HELD
+    due = held
+    if due_too:
+        pending = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
+        died = and_(OUT.c.state == OutboxState.SENDING, OUT.c.claimed_at < lapsed)
+        due = or_(pending, died, held)
+    pick = select(OUT.c.id).where(OUT.c.group_key.in_(keys), due)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    more = [i for i in conn.execute(pick).scalars() if i not in set(ids)]
+    if not more:
+        return []
+    stmt = (
+        update(OUT)
+        .where(OUT.c.id.in_(more), due)
+        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
+        .returning(OUT.c.id)
+    )
+    return list(conn.execute(stmt).scalars().all())
 
 
 def withdraw_claimed(engine: Engine, ids: list[int], worker: str, now: datetime) -> set[int]:
@@ -122,8 +165,8 @@ def _mark(
     rng: random.Random,
     report: DeliveryReport,
 ) -> None:
-    held = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
-    sent, retry, failed = [], [], []
+    mine = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
+    sent, retry, failed, held = [], [], [], []
     refused: dict[int, set[str]] = {}
     with engine.begin() as conn:
         attempts = dict(
@@ -133,13 +176,18 @@ def _mark(
         )
         for prepared, result in outcomes:
             mid = prepared.outgoing.message_id if prepared.outgoing else None
+            # One wait for the whole mail: its notices come due again together and go as one mail.
+            most = max((attempts.get(i, 0) + 1 for i in prepared.ids), default=1)
+            when = now + backoff(most, settings, rng)
             for i in prepared.ids:
                 tries = attempts.get(i, 0) + 1
                 if result.status == "sent":
                     note = result.error or None
                     sent.append({"b_id": i, "b_mid": mid, "b_tries": tries, "b_err": note})
+                elif i in prepared.riders and result.status == "retry":
+                    # Never sent alone: it waits for the next mail to its address again.
+                    held.append({"b_id": i, "b_tries": tries, "b_err": result.error})
                 elif result.status == "retry" and tries < settings.max_attempts:
-                    when = now + backoff(tries, settings, rng)
                     retry.append({"b_id": i, "b_tries": tries, "b_err": result.error, "b_at": when})
                 else:
                     failed.append({"b_id": i, "b_tries": tries, "b_err": result.error or "okänt fel"})
@@ -147,7 +195,7 @@ def _mark(
         if sent:
             conn.execute(
                 update(OUT)
-                .where(held)
+                .where(mine)
                 .values(
                     state=OutboxState.SENT,
                     sent_at=now,
@@ -160,7 +208,7 @@ def _mark(
         if retry:
             conn.execute(
                 update(OUT)
-                .where(held)
+                .where(mine)
                 .values(
                     state=OutboxState.PENDING,
                     attempts=bindparam("b_tries"),
@@ -171,10 +219,23 @@ def _mark(
                 ),
                 retry,
             )
+        if held:
+            conn.execute(
+                update(OUT)
+                .where(mine)
+                .values(
+                    state=OutboxState.HELD,
+                    attempts=bindparam("b_tries"),
+                    last_error=bindparam("b_err"),
+                    claimed_by=None,
+                    claimed_at=None,
+                ),
+                held,
+            )
         if failed:
             conn.execute(
                 update(OUT)
-                .where(held)
+                .where(mine)
                 .values(state=OutboxState.FAILED, attempts=bindparam("b_tries"), last_error=bindparam("b_err")),
                 failed,
             )
@@ -227,18 +288,27 @@ def _tell_process_owner(conn: Any, failed_ids: list[int], refused: dict[int, set
         .join(UnitRow, and_(UnitRow.agreement_id == AgreementRow.id, UnitRow.id == AgreementRow.process_owner))
         .where(OUT.c.id.in_(failed_ids))
     ).all()
+    # One notice per process owner and agreement, listing every failure of this batch: a
+    # grouped mail that fails holds many notices, and 28 alarms about one refusal are noise.
+    told: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        # Never about itself, and never to an address the server just refused.
+        if r.kind not in ("delivery_failed", "calendar_cancel") and r.email not in refused.get(r.id, set()):
+            told.setdefault((r.agreement_id, r.email), []).append(r)
     notices = [
         QueueNotice(
-            key=f"delivery_failed:{r.id}",
+            key=f"delivery_failed:{','.join(str(r.id) for r in failed)}"[:400],
             kind="delivery_failed",
-            recipients=(r.email,),
+            recipients=(email,),
             send_at=now,
-            agreement=r.agreement_id,
-            data={"failed": [{"key": r.key, "kind": r.kind, "recipients": r.recipients, "error": r.last_error}]},
+            agreement=agreement,
+            data={
+                "failed": [
+                    {"key": r.key, "kind": r.kind, "recipients": r.recipients, "error": r.last_error} for r in failed
+                ]
+            },
         )
-        for r in rows
-        # Never about itself, and never to an address the server just refused.
-        if r.kind != "delivery_failed" and r.email not in refused.get(r.id, set())
+        for (agreement, email), failed in told.items()
     ]
     queue(conn, notices, now)
 
@@ -252,6 +322,7 @@ def deliver(
     worker: str | None = None,
     limit: int | None = None,
     link: LinkMaker | None = None,
+    inbox: compose.InboxLink | None = None,
     rng: random.Random | None = None,
     clock: Clock | None = None,
     stop: Callable[[], bool] | None = None,
@@ -278,7 +349,7 @@ def deliver(
                     break
                 at = max(clock.now(), now) if clock is not None else now
                 size = settings.batch_size if limit is None else min(settings.batch_size, limit - report.claimed)
-                ids = claim(engine, at, worker_id, size, lease)
+                ids = claim(engine, at, worker_id, size, lease, grouped=settings.digest)
                 if not ids:
                     break
                 report.claimed += len(ids)
@@ -287,15 +358,21 @@ def deliver(
                 ids = [i for i in ids if i not in stale]
                 if not ids:
                     continue
-                with Session(engine) as session:
+                # Not expired on commit: the mails are built from these rows after the session ends.
+                with Session(engine, expire_on_commit=False) as session:
                     rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    groups = compose.plan(session, rows, settings, link, at)
+                    groups = compose.plan(session, rows, settings, link, at, inbox)
+                    session.commit()  # the calendar events' SEQUENCE (notifications.attachments)
                 prepared: list[compose.Prepared] = []
                 results = await mailer.send_all(compose.built(groups, settings, at, prepared))
                 ready = [p for p in prepared if p.outgoing is not None]
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))
-                outcomes += [(p, SendResult(status="failed", error=p.error)) for p in prepared if p.outgoing is None]
+                outcomes += [
+                    (p, SendResult(status="retry" if p.orphan else "failed", error=p.error))
+                    for p in prepared
+                    if p.outgoing is None
+                ]
                 await _mark_when_back(
                     functools.partial(_mark, engine, worker_id, outcomes, settings, at, rng, report),
                     sum(len(p.ids) for p, _ in outcomes),

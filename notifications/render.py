@@ -293,6 +293,11 @@ def one_line(subject: str) -> str:
     return line
 
 
+def render_subject(kind: str, context: Mapping[str, Any], *, templates_dir: Path | None = None) -> str:
+    """Only the subject line of one notice (a weekly summary folded into the grouped mail)."""
+    return one_line(_render_one(f"{kind}.subject.txt", dict(context), templates_dir))
+
+
 def render(kind: str, context: Mapping[str, Any], *, templates_dir: Path | None = None) -> Rendered:
     """Render the subject, plain-text body and HTML body of one notice."""
     context = dict(context)

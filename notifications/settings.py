@@ -1,4 +1,4 @@
-"""Delivery settings: which mailer, how to reach the SMTP server, retries, digest.
+"""Delivery settings: which mailer, how to reach the SMTP server, retries, grouping, senders.
 
 Read from a YAML file (``--settings FILE`` or ``SAMVERKAN_SETTINGS``); without one the
 defaults hold: mail is written as .eml files to ``./outbox`` (the embedded default).
@@ -42,6 +42,14 @@ class SmtpSettings(_Strict):
         return value
 
 
+class SenderSettings(_Strict):
+    """One agreement's sender; a key left out falls back to its agreement file, then to the settings."""
+
+    sender: EmailStr | None = None
+    sender_name: str | None = None
+    reply_to: EmailStr | None = None
+
+
 class Settings(_Strict):
     mailer: Literal["file", "smtp", "console"] = "file"
     mail_dir: Path = Path("outbox")
@@ -51,7 +59,10 @@ class Settings(_Strict):
     # from one agreement is answered by its process owner.
     reply_to: EmailStr | None = None
     templates_dir: Path | None = None
-    digest: bool = False
+    # One mail per address and send slot (notifications.compose); false: one mail per notice.
+    digest: bool = True
+    # Per agreement id: its own sender name, From and Reply-To.
+    agreements: dict[str, SenderSettings] = Field(default_factory=dict)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     max_attempts: int = Field(default=8, ge=1)
     backoff_seconds: float = Field(default=60, gt=0)

@@ -29,7 +29,7 @@ from engine.clock import Clock
 from engine.db import Database
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
-from notifications.links import link_maker_for
+from notifications.links import inbox_link_maker_for, link_maker_for
 from notifications.settings import Settings
 from rules.texts import DEFAULT_ZONE
 
@@ -75,7 +75,15 @@ def wake(
     now = clock.now()
     try:
         report = tick(engine, now, collect=False)
-        sent = deliver(engine, now, settings, link=link_maker_for(engine, settings), clock=clock, stop=STOPPING.is_set)
+        sent = deliver(
+            engine,
+            now,
+            settings,
+            link=link_maker_for(engine, settings),
+            inbox=inbox_link_maker_for(engine, settings),
+            clock=clock,
+            stop=STOPPING.is_set,
+        )
         following = next_run(engine, now, timedelta(seconds=settings.lease_seconds))
     except Exception as exc:  # the database may be restarting: try again shortly
         # From the failure, not from the wake-up: a delivery run may have lasted longer than the delay.
@@ -83,13 +91,14 @@ def wake(
         log.error("tick misslyckades (%s); försöker igen %s", str(exc).splitlines()[0], _local(following))
     else:
         log.info(
-            "vaknade %s: %d granskade, %d övergångar, %d nya notiser; %d skickade, %d försöks igen, "
-            "%d misslyckade; nästa uppvaknande %s",
+            "vaknade %s: %d granskade, %d övergångar, %d nya notiser; %d skickade i %d e-postmeddelanden, "
+            "%d försöks igen, %d misslyckade; nästa uppvaknande %s",
             _local(now),
             report.examined,
             report.transitions,
             report.notices,
             sent.sent,
+            sent.messages,
             sent.retried,
             sent.failed,
             _local(following),

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from engine.clock import Clock, SystemClock
 from engine.db import Database
 from engine.keys import load_secret
-from notifications.links import base_url_for, link_lifetime, link_maker
+from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, Web, current_user, environment, harden, message_page
 from web.pages import auth, dashboard, followup, mine, parties, reports, revision
@@ -93,6 +93,7 @@ def create_app(
         lifetime=lifetime or link_lifetime(),
         link=link_maker(base, key) if base else None,
         env=environment(),
+        inbox=inbox_link_maker(base, key) if base else None,
     )
     https = secure_cookies if secure_cookies is not None else bool(base and base.startswith("https://"))
     routes = [

@@ -32,6 +32,7 @@ from engine.clock import Clock
 from engine.db import Database
 from engine.users import Person
 from notifications.context import LinkMaker
+from notifications.links import InboxLinkMaker
 from notifications.render import FILTERS, ZONED_FILTERS
 from notifications.settings import Settings
 from notifications.states import STATE_COLOUR, state_css
@@ -70,6 +71,7 @@ class Web:
     lifetime: timedelta
     link: LinkMaker | None
     env: jinja2.Environment
+    inbox: InboxLinkMaker | None = None
 
 
 @dataclass

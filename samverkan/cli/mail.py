@@ -16,7 +16,7 @@ from engine.clock import Clock, ShiftedClock
 from engine.db import Database
 from engine.tick import NoticeQueued, TransitionApplied, tick
 from notifications.dispatcher import deliver
-from notifications.links import link_maker_for
+from notifications.links import inbox_link_maker_for, link_maker_for
 from notifications.settings import Settings, load_settings
 from rules import texts
 from rules.model import OutboxState
@@ -29,9 +29,19 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _deliver_now(database: Database, settings: Settings, now: datetime) -> str:
-    r = deliver(database, now, settings, link=link_maker_for(database, settings))
+    r = deliver(
+        database,
+        now,
+        settings,
+        link=link_maker_for(database, settings),
+        inbox=inbox_link_maker_for(database, settings),
+    )
     where = f" till {settings.mail_dir}/" if settings.mailer == "file" else f" via {settings.mailer}"
+    # Notices and mails differ: several notices to one address go as one mail.
     text = f"{r.sent} skickade{where}"
+    if r.messages != r.sent:
+        mails = "1 e-postmeddelande" if r.messages == 1 else f"{r.messages} e-postmeddelanden"
+        text = f"{r.sent} skickade i {mails}{where}"
     if r.retried:
         text += f", {r.retried} försöks igen senare"
     if r.failed:

@@ -14,7 +14,6 @@ By hand: ``DRILL_NOTICES=10000 DRILL_INSTANCES=3 .venv/bin/pytest -s tests/drill
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +71,7 @@ def test_three_instances_deliver_every_notice_once(
         seconds_total=round(elapsed, 1),
     )
     assert set(received) == prepared.expected_ids()
-    assert Counter(received.values()) == {1: notices}  # none twice
+    assert set(received.values()) == {1}  # no mail twice
     if count > 1:
         assert len(by_worker) >= 2, f"one instance did all the work: {by_worker}"
     prepared.engine.dispose()

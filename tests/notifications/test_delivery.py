@@ -34,6 +34,8 @@ def at(y: int, m: int, d: int, hh: int = 8, mm: int = 0) -> datetime:
 
 
 def smtp(port: int, **kw: object) -> Settings:
+    """One mail per notice: these tests count deliveries of notices (the grouped default: test_grouped_mail.py)."""
+    kw.setdefault("digest", False)
     return Settings(
         mailer="smtp", sender="samverkan@boras.example", smtp=SmtpSettings(port=port, timeout_seconds=5), **kw
     )  # type: ignore[arg-type]
@@ -291,7 +293,7 @@ def test_header_injection_in_an_agreement_title_is_refused_not_sent(
     tick(engine, at(2026, 11, 24, 9))
     tick(engine, at(2027, 3, 1))
     report = deliver(engine, at(2027, 3, 1), smtp(smtp_server.port))
-    assert (report.sent, report.failed) == (26 + 2, 2)  # 26 reminders + 2 failure reports to BråB
+    assert (report.sent, report.failed) == (26 + 1, 2)  # 26 reminders + 1 report of both failures to BråB
     for r in smtp_server.sink.received:
         assert "Bcc" not in r.message
         assert all("evil" not in a for a in r.rcpt_tos)
@@ -304,7 +306,7 @@ def test_header_injection_in_an_agreement_title_is_refused_not_sent(
 def test_the_file_mailer_writes_one_eml_per_notice_and_a_resend_replaces_it(
     reminders_due: Engine, tmp_path: Path
 ) -> None:
-    settings = Settings(mailer="file", mail_dir=tmp_path / "outbox")
+    settings = Settings(mailer="file", mail_dir=tmp_path / "outbox", digest=False)
     assert deliver(reminders_due, at(2027, 3, 1), settings).sent == 28
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 28 and all(f.name.startswith("reminder-") for f in files)
@@ -331,7 +333,7 @@ def _events(mail_dir: Path, to: str) -> list[tuple[str, date]]:
 def test_the_reminders_of_one_deadline_carry_one_calendar_event_the_export_shares(
     reminders_due: Engine, tmp_path: Path
 ) -> None:
-    files = Settings(mailer="file", mail_dir=tmp_path / "outbox")
+    files = Settings(mailer="file", mail_dir=tmp_path / "outbox", digest=False)
     deliver(reminders_due, at(2027, 3, 1), files)  # 30 days before 31 March
     assert tick(reminders_due, at(2027, 3, 24)).notices > 0  # 7 days before
     deliver(reminders_due, at(2027, 3, 24), files)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import html as html_lib
 import os
+import re
 from datetime import UTC, date, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from engine.agreement import load_agreement
+from notifications.compose import digest_context
 from notifications.render import (
     KINDS,
     TemplateError,
@@ -79,6 +82,8 @@ AGREEMENT = {
     "title": BORAS.agreement.title,
     "termination_clause": BORAS.agreement.termination_clause,
     "change_clause": BORAS.agreement.change_clause,
+    "mail": {},
+    "escalation_after_days": 14,
 }
 MBU_POLIS = commitment("mbu", "polis")  # "Utbildning två gånger per år" → target 2
 KOMMUNPOLIS = unit("kommunpolis")
@@ -106,6 +111,8 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "agreements": [],
         "recipient": {"email": recipient},
         "review": None,
+        "overdue_url": None,
+        "inbox_url": None,
     }
     ctx.update(parts)
     return ctx
@@ -219,10 +226,7 @@ def sample(kind: str) -> dict[str, Any]:
             deviation={"measure": "utbildningar", "text": MBU_POLIS["measures"][0]["text"], "value": 1, "target": 2.0},
         )
     if kind == "digest":
-        parts = [render(k, sample(k)) for k in ("reminder", "deviation")]
-        items = [{"subject": r.subject, "text": r.text, "agreement": AGREEMENT} for r in parts]
-        agreements = [{**AGREEMENT, "owner": OWNER}]
-        return context(kind, "digest:brab@boras.example:2027-03-01", OWNER["email"], items=items, agreements=agreements)
+        return digest_context([sample(k) for k in ("reminder", "deviation")])
     if kind == "delivery_failed":
         failed = [
             {
@@ -312,7 +316,7 @@ def test_the_subject_is_a_single_line(kind: str) -> None:
             "Avvikelse: MBU – Människan bakom uniformen (Polismyndigheten, lokalpolisområde Borås) 2026 – "
             "Utbildning två gånger per år: antal genomförda utbildningar 1 av målet 2",
         ),
-        ("digest", "Sammanställning: 2 meddelanden från samverkan"),
+        ("digest", "1 avvikelse och 1 uppföljning att lämna – senast 31 mars 2027"),
         ("delivery_failed", "1 meddelande kunde inte levereras"),
     ],
 )
@@ -469,12 +473,14 @@ def test_the_event_mails_quote_the_files_own_clause_only_when_it_has_one(kind: s
 # -- digest and delivery failures ----------------------------------------------------
 
 
-def test_a_digest_holds_each_item_subject_and_text() -> None:
+def test_a_grouped_mail_names_each_items_insats_agreement_ask_and_date() -> None:
     ctx = sample("digest")
     mail = render("digest", ctx)
+    assert len(ctx["items"]) == 2
     for item in ctx["items"]:
-        assert item["subject"] in mail.text
-        assert html_lib.escape(item["subject"], quote=False) in mail.html
+        for said in (item["effort"], item["agreement"], item["asked"], item["when"]):
+            assert said in mail.text
+            assert html_lib.escape(said, quote=False) in mail.html
 
 
 def test_a_delivery_failure_lists_key_kind_recipients_and_server_answer() -> None:
@@ -644,3 +650,52 @@ def test_an_instant_in_a_mail_is_shown_in_the_agreements_own_time_zone() -> None
     ctx["agreement"] = dict(ctx["agreement"], timezone="Europe/Helsinki")  # one hour ahead of Stockholm
     helsinki = render("change_notice", ctx)
     assert "1 mars 2027 kl. 09:00" in helsinki.text and "kl. 08:00" not in helsinki.text
+
+
+# -- the two parts say the same ------------------------------------------------------
+
+
+class _Visible(HTMLParser):
+    """The text a reader sees in the HTML part, with the addresses its links go to."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("title", "style"):
+            self._skip += 1
+        href = dict(attrs).get("href") or ""
+        self.parts.append(" " + href.removeprefix("mailto:") + " ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("title", "style"):
+            self._skip -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _words(text: str) -> list[str]:
+    # A sentence's last word keeps no full stop: "brab@boras.example." is the address.
+    return [w.rstrip(".:,;?!") for w in re.findall(r"[\w@.:/?=&%+-]+", text)]
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "digest-with-links"])
+def test_the_plain_text_and_html_parts_carry_the_same_words(kind: str) -> None:
+    if kind == "digest-with-links":
+        reminder = sample("reminder")
+        reminder["followup_url"] = "https://samverkan.boras.example/uppfoljning/abc.def"
+        mail = render("digest", digest_context([reminder, sample("escalation")], "https://s.example/mina/xyz"))
+    else:
+        mail = render(kind, sample(kind))
+    seen = _Visible()
+    seen.feed(mail.html)
+    html_words = set(_words(" ".join(seen.parts)))
+    # The plain part's own markup: its signature line and its headings' rules.
+    text_words = [w for w in _words(mail.text) if w not in ("--", "==", "=", "-", "")]
+    missing = sorted({w for w in text_words if w not in html_words})
+    assert missing == []

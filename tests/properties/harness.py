@@ -139,6 +139,8 @@ class Row:
     recipients: tuple[str, ...]
     data: dict[str, Any]
     last_error: str | None
+    message_id: str | None = None
+    group_key: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -665,6 +667,8 @@ class _Driver:
                     recipients=tuple(r.recipients),
                     data=dict(r.data),
                     last_error=r.last_error,
+                    message_id=r.message_id,
+                    group_key=r.group_key,
                 )
                 for r in s.scalars(select(OutboxRow).order_by(OutboxRow.id))
             ]

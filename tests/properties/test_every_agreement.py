@@ -514,17 +514,30 @@ def test_the_people_s_steps_that_the_spec_allows_are_accepted(case: Case) -> Non
     fail_if(the_people_are_never_refused(run), "refused steps")
 
 
-def one_mail_per_sent_notice(run: Run) -> Iterable[str]:
-    sent = sum(1 for r in run.outbox if r.state == "sent")
-    if run.eml_files != sent:
-        yield f"{sent} notices sent, {run.eml_files} .eml files written"
+def one_mail_per_address_per_delivery(run: Run) -> Iterable[str]:
+    sent = [r for r in run.outbox if r.state == "sent"]
+    mails = {r.message_id for r in sent}
+    if None in mails:
+        yield "a sent notice without the Message-ID of the mail it went in"
+    if run.eml_files != len(mails):
+        yield f"{len(sent)} notices sent in {len(mails)} mails, {run.eml_files} .eml files written"
+    slots: dict[tuple[str, datetime], set[str | None]] = {}
+    for r in sent:
+        if r.group_key is not None and r.sent_at is not None:
+            slots.setdefault((r.group_key, r.sent_at), set()).add(r.message_id)
+    for (address, at), ids in sorted(slots.items()):
+        if len(ids) > 1:
+            yield f"{address} got {len(ids)} mails in the delivery of {at.isoformat()}, not one"
+    for mid in sorted(m for m in mails if m is not None):
+        if len({r.group_key or r.key for r in sent if r.message_id == mid}) > 1:
+            yield f"{mid}: one mail holds notices to different addresses"
 
 
 @every_agreement
-def test_every_sent_notice_is_one_mail_in_the_mail_folder(case: Case) -> None:
-    """Den riktiga FileMailer skrev ett meddelande per skickad notis (ingen sammanslagning är påslagen)."""
+def test_every_address_gets_one_mail_per_delivery_holding_all_it_is_due(case: Case) -> None:
+    """Den riktiga FileMailer skrev ett meddelande per adress och utskick: varje skickad notis i exakt ett."""
     run, _ = lived(case)
-    fail_if(one_mail_per_sent_notice(run), "mail files")
+    fail_if(one_mail_per_address_per_delivery(run), "mail files")
 
 
 def commitments_end_up_where_the_spec_says(run: Run, model: Model) -> Iterable[str]:

@@ -58,12 +58,14 @@ def test_run_from_a_rehearsal_date_delivers_the_boras_reminders_by_smtp(  # type
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "28 nya notiser; 28 skickade" in seen
+    assert "28 nya notiser; 28 skickade i 8 e-postmeddelanden" in seen
     assert proc.returncode == 0
     received = smtp_server.sink.received
-    assert len(received) == 28
+    assert len(received) == 8  # one per address
+    assert "14 uppföljningar att lämna – den första senast 31 mars 2027" in {
+        str(r.message["Subject"]) for r in received
+    }
     for r in received:
-        assert str(r.message["Subject"]).startswith("Påminnelse: uppföljning 2026")
         (ics,) = [p for p in r.message.iter_attachments() if p.get_content_type() == "text/calendar"]
         assert "20270331" in ics.get_content()
         assert Calendar.from_ical(ics.get_content())
@@ -75,8 +77,8 @@ def test_deliver_writes_eml_files_and_outbox_shows_them_sent(
     monkeypatch.chdir(tmp_path)
     assert main(["tick", "--db", initialised, "--now", "2027-03-01T08:00"]) == 0
     assert main(["deliver", "--db", initialised, "--now", "2027-03-01T08:00"]) == 0
-    assert "28 skickade till outbox/" in capsys.readouterr().out
-    assert len(list((tmp_path / "outbox").glob("reminder-*.eml"))) == 28
+    assert "28 skickade i 8 e-postmeddelanden till outbox/" in capsys.readouterr().out
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 8
     assert main(["outbox", "--db", initialised, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 28 and {r["state"] for r in rows} == {"sent"}

@@ -87,6 +87,13 @@ def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
     return path
 
 
+def item_link(text: str, effort: str) -> str:
+    """The button's link of the grouped mail's item for ``effort``."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"* {effort}"))
+    return next(line.split(": ", 1)[1].strip() for line in lines[start:] if "/uppfoljning/" in line)
+
+
 def sign_in(page: Any, base: str, email: str, password: str) -> None:
     page.goto(f"{base}/")
     page.fill("#email", email)
@@ -105,9 +112,9 @@ def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
         report = pool.submit(
             deliver, boras_due, kit.ISSUED, smtp_server.settings(live.url), link=link_maker(live.url, kit.SECRET)
         ).result()
-    assert report.sent == 28
-    (mail,) = [m for m in smtp_server.inbox.to("fritid-folkhalsa@boras.example") if "Samordning" in str(m["Subject"])]
-    link = next(line.strip() for line in kit.body(mail).splitlines() if "/uppfoljning/" in line)
+    assert (report.sent, report.messages) == (28, 8)
+    (mail,) = smtp_server.inbox.to("fritid-folkhalsa@boras.example")  # its four follow-ups in one mail
+    link = item_link(kit.body(mail), "Samordning av det brottsförebyggande arbetet")
     assert link.startswith(live.url + "/uppfoljning/")
 
     page.set_viewport_size(PHONE)  # opened on a phone, from the mail
@@ -248,3 +255,42 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
         found[path] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
     context.close()
     assert found == {path: [] for path in ("/logga-in", "/mina/…", "/uppfoljning/…?mina=…", *AXE_PAGES)}
+
+
+def test_the_grouped_mail_reads_on_a_phone_and_its_personal_link_lists_every_follow_up(
+    boras_due: Engine, live: Any, browser: Any, smtp_server: Any, kit: Any
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import expect
+
+    with ThreadPoolExecutor(1) as pool:
+        settings = smtp_server.settings(live.url)
+        pool.submit(
+            deliver,
+            boras_due,
+            kit.ISSUED,
+            settings,
+            link=link_maker(live.url, kit.SECRET),
+            inbox=lambda email, issued: make_inbox_link(live.url, kit.SECRET, email, issued),
+        ).result()
+    (mail,) = smtp_server.inbox.to("kommunpolis@polisen.example")
+    assert str(mail["Subject"]) == "14 uppföljningar att lämna – den första senast 31 mars 2027"
+    html = kit.body(mail, "html")
+    for name, viewport in (("mail-grouped-desktop", DESKTOP), ("mail-grouped-390px", PHONE)):
+        context = browser.new_context(viewport=viewport, locale="sv-SE")
+        page = context.new_page()
+        page.set_content(html)
+        # Long links wrap inside their card: nothing is wider than the phone.
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        assert page.locator("a:has-text('Registrera uppföljningen')").count() == 14
+        violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
+        assert [v["id"] for v in violations] == []
+        shot(page, name)  # the first screen: what the reader sees on opening it
+        context.close()
+    inbox = next(line.strip() for line in kit.body(mail).splitlines() if "/mina/" in line)
+    context = browser.new_context(viewport=PHONE, locale="sv-SE")
+    page = context.new_page()
+    page.goto(inbox)
+    expect(page.locator("h1")).to_have_text("Mina uppföljningar")
+    expect(page.locator("li.card")).to_have_count(14)
+    context.close()

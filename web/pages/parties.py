@@ -41,7 +41,7 @@ def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = 
 
 def _deliver_now(web: Web, now: datetime) -> str:
     try:
-        r = deliver(web.engine, now, web.settings, link=web.link)
+        r = deliver(web.engine, now, web.settings, link=web.link, inbox=web.inbox)
     except Exception as exc:  # the record stands; `samverkan run` sends what is left
         return f"Meddelandet kunde inte skickas nu ({str(exc).splitlines()[0]}); det skickas vid nästa utskick."
     if r.failed:
