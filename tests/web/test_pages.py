@@ -286,6 +286,10 @@ def test_the_yearly_report_and_the_calendar_links(client: TestClient, kit: Any) 
     assert ics.headers["content-type"].startswith("text/calendar")
     events = list(Calendar.from_ical(ics.content).walk("VEVENT"))
     assert len(events) == 4 + 1  # the unit's four follow-ups and the revision
+    # Each event links its form in the web (the settings' base_url), as in the mail.
+    urls = {str(e["url"]) for e in events}
+    assert "http://testserver/revision" in urls
+    assert "http://testserver/atagande/boras.bra-samordning.kommun/uppfoljning" in urls
     assert client.get("/rapport/2026.pdf").status_code == 404
 
 

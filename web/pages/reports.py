@@ -9,6 +9,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from engine.api import pages_agreement
 from notifications.calendar_export import calendar_file
+from notifications.links import base_url_for
 from notifications.report import render_report
 from rules.errors import SamverkanError
 from web.http import Ctx, Web, error_text, message_page, page, render, switch, wanted_agreement
@@ -63,7 +64,10 @@ def calendar(web: Web, ctx: Ctx) -> Response:
     if ctx.me.role == "unit":
         unit, party = ctx.me.unit, None  # a unit's contact gets its own deadlines, whatever was asked
     try:
-        data, _count = calendar_file(web.engine, now=ctx.now, unit=unit, party=None if unit else party)
+        # Each event links the web's form, as `samverkan calendar` does with the same setting.
+        data, _count = calendar_file(
+            web.engine, now=ctx.now, unit=unit, party=None if unit else party, base_url=base_url_for(web.settings)
+        )
     except SamverkanError as exc:
         return message_page(web, ctx, 400, "Kalendern kan inte tas fram", error_text(exc))
     name = f"samverkan-{unit or party or 'alla'}.ics"
