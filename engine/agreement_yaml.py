@@ -107,6 +107,8 @@ _PYDANTIC_SV = {
     "float_parsing": "ska vara ett tal",
     "float_type": "ska vara ett tal",
     "string_type": "ska vara text",
+    "bool_type": "ska vara true eller false",
+    "bool_parsing": "ska vara true eller false",
     "list_type": "ska vara en lista",
     "dict_type": "ska vara en mappning (nyckel: värde)",
     "model_type": "ska vara en mappning (nyckel: värde)",

@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
+from engine import agreement_yaml
 from rules.errors import InvalidValue
 
 
@@ -79,7 +80,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     if not where:
         return Settings()
     try:
-        data = yaml.safe_load(Path(where).read_text(encoding="utf-8")) or {}
+        text = Path(where).read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text) or {}
     except OSError as exc:
         raise InvalidValue(str(where), f"kan inte läsas: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -87,6 +90,10 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
+        # In the agreement file's words, on its line (engine.agreement_yaml): FILE:LINE: message.
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise InvalidValue(str(where), f"{loc}: {err['msg']}") from None
+        lines: dict[agreement_yaml.Path_, int] = {}
+        if node is not None:
+            agreement_yaml.index(node, (), lines, [])
+        line = agreement_yaml.line_for(lines, tuple(err["loc"]), key=err["type"] in ("extra_forbidden", "missing"))
+        raise InvalidValue(f"{where}:{line}", agreement_yaml.message(err)) from None

@@ -120,9 +120,20 @@ def test_bad_input_to_the_mail_commands_is_one_line_exit_2_and_writes_nothing(
     assert capsys.readouterr().out == before
 
 
-def test_a_bad_settings_file_is_one_line(initialised: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("mailer: brevduva\n", 1, "mailer: ogiltigt värde 'brevduva'"),
+        ("mailer: file\ndigest: ja\n", 2, "digest: ska vara true eller false"),
+        ("agreements:\n  boras:\n    sender: inte-en-adress\n", 3, "ogiltig e-postadress 'inte-en-adress'"),
+        ("agreements:\n  boras:\n    from: x@y.example\n", 3, "okänd nyckel 'from'"),
+    ],
+)
+def test_a_bad_settings_file_is_one_swedish_line_on_its_line(
+    initialised: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, line: int, message: str
+) -> None:
     bad = tmp_path / "s.yaml"
-    bad.write_text("mailer: brevduva\n", encoding="utf-8")
+    bad.write_text(text, encoding="utf-8")
     assert main(["deliver", "--db", initialised, "--settings", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "mailer" in err
+    assert len(err.strip().splitlines()) == 1 and f"{bad}:{line}: " in err and message in err

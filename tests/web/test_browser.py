@@ -4,7 +4,7 @@ two follow-ups reported in a row from Mina uppföljningar, and axe-core's WCAG 2
 Debian's Chromium (``apt-get install chromium``) driven by Playwright for Python; Playwright's
 own browser download is never used. Without /usr/bin/chromium these tests skip with the
 reason, unless SAMVERKAN_REQUIRE_BROWSER=1, which makes that a failure. Screenshots go to
-tmp/artifacts/ (or SAMVERKAN_ARTIFACTS); docs/screenshots/ holds copies of two of them.
+tmp/artifacts/ (or SAMVERKAN_ARTIFACTS); docs/screenshots/ holds copies of four of them.
 """
 
 from __future__ import annotations
