@@ -18,24 +18,11 @@ from sqlalchemy import Connection, Table, bindparam, update
 from engine.outbox import queue, row
 from rules.model import QueueNotice
 
-_COLUMNS = (
-    "key",
-    "kind",
-    "agreement_id",
-    "commitment_id",
-    "period",
-    "recipients",
-    "send_at",
-    "created_at",
-    "data",
-    "state",
-    "group_key",
-)
+# The columns of engine.outbox.row, in the order the tuples below give them.
 _SQLITE_INSERT = (
-    f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) ON CONFLICT (key) DO NOTHING"
+    "INSERT INTO outbox (key, kind, agreement_id, commitment_id, period, recipients, send_at, created_at, data,"
+    " state, group_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING"
 )
-_JSON = frozenset({"recipients", "data"})
-_INSTANTS = frozenset({"send_at", "created_at"})
 _SQLITE_NEXT_CHECK = "UPDATE commitments SET next_check = ? WHERE id = ?"
 
 
@@ -59,17 +46,26 @@ def queue_count(conn: Connection, notices: Sequence[QueueNotice], now: datetime)
         return 0
     if conn.dialect.name != "sqlite":
         return len(queue(conn, notices, now))
-    rows = [_sqlite_values(row(n, now)) for n in notices]
+    created = sqlite_datetime(now)
+    rows = []
+    for n in notices:
+        v = row(n, now)  # what a queued notice stores is engine.outbox's to say; here only its SQLite form
+        rows.append(
+            (
+                v["key"],
+                v["kind"],
+                v["agreement_id"],
+                v["commitment_id"],
+                v["period"],
+                json.dumps(v["recipients"]),
+                sqlite_datetime(v["send_at"]),
+                created,
+                json.dumps(v["data"]),
+                v["state"],
+                v["group_key"],
+            )
+        )
     return _executemany(conn, _SQLITE_INSERT, rows)
-
-
-def _sqlite_values(values: dict[str, Any]) -> tuple[Any, ...]:
-    """engine.outbox.row's values as the SQLite driver takes them: JSON text, UTCDateTime's naive UTC text."""
-    out = []
-    for column in _COLUMNS:
-        v = values[column]
-        out.append(json.dumps(v) if column in _JSON else sqlite_datetime(v) if column in _INSTANTS else v)
-    return tuple(out)
 
 
 def set_next_check(conn: Connection, commitments: Table, rows: list[tuple[str, datetime | None]]) -> None:
