@@ -72,6 +72,8 @@ def plan(
     base = base_url_for(settings)
     for c in ctx.values():
         c["overdue_url"] = f"{base}/forsenat" if base else None
+        # The commitment's page: a deviation's button in the grouped mail.
+        c["commitment_url"] = f"{base}/atagande/{quote(c['commitment']['id'])}" if base and c["commitment"] else None
     groups: dict[str, Group] = {}
     riders: dict[str, list[OutboxRow]] = {}
     for r in rows:
@@ -171,7 +173,7 @@ def digest_context(
         for c in group_contexts
         if c["notice"]["kind"] == "weekly_summary"
     ]
-    items = [grouped.item(c, _page_url(c)) for c in listed]
+    items = [grouped.item(c, c.get("commitment_url")) for c in listed]
     sections = grouped.as_context(grouped.sections(items))
     flat = [i for s in sections for i in s["entries"]]
     return dict(
@@ -190,13 +192,6 @@ def digest_context(
             "overdue_url": base["overdue_url"],
         },
     )
-
-
-def _page_url(ctx: dict[str, Any]) -> str | None:
-    base, c = ctx.get("overdue_url"), ctx.get("commitment")
-    if not base or not c:
-        return None
-    return f"{base.removesuffix('/forsenat')}/atagande/{quote(c['id'])}"
 
 
 def _agreements(group_contexts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ from notifications.settings import Settings
 from rules.model import OutboxState, QueueNotice
 
 OUT = cast(Table, OutboxRow.__table__)
+PENDING, HELD = OutboxState.PENDING, OutboxState.HELD
 log = logging.getLogger("samverkan.deliver")
 
 
@@ -166,7 +167,7 @@ def _mark(
     report: DeliveryReport,
 ) -> None:
     mine = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
-    sent, retry, failed, held = [], [], [], []
+    sent, retry, failed = [], [], []
     refused: dict[int, set[str]] = {}
     with engine.begin() as conn:
         attempts = dict(
@@ -186,9 +187,9 @@ def _mark(
                     sent.append({"b_id": i, "b_mid": mid, "b_tries": tries, "b_err": note})
                 elif i in prepared.riders and result.status == "retry":
                     # Never sent alone: it waits for the next mail to its address again.
-                    held.append({"b_id": i, "b_tries": tries, "b_err": result.error})
+                    retry.append({"b_id": i, "b_tries": tries, "b_err": result.error, "b_at": when, "b_state": HELD})
                 elif result.status == "retry" and tries < settings.max_attempts:
-                    retry.append({"b_id": i, "b_tries": tries, "b_err": result.error, "b_at": when})
+                    retry.append({"b_id": i, "b_tries": tries, "b_err": result.error, "b_at": when, "b_state": PENDING})
                 else:
                     failed.append({"b_id": i, "b_tries": tries, "b_err": result.error or "okänt fel"})
                     refused[i] = set(result.refused)
@@ -210,7 +211,7 @@ def _mark(
                 update(OUT)
                 .where(mine)
                 .values(
-                    state=OutboxState.PENDING,
+                    state=bindparam("b_state"),  # pending again, or held again for the next mail
                     attempts=bindparam("b_tries"),
                     last_error=bindparam("b_err"),
                     send_at=bindparam("b_at"),
@@ -218,19 +219,6 @@ def _mark(
                     claimed_at=None,
                 ),
                 retry,
-            )
-        if held:
-            conn.execute(
-                update(OUT)
-                .where(mine)
-                .values(
-                    state=OutboxState.HELD,
-                    attempts=bindparam("b_tries"),
-                    last_error=bindparam("b_err"),
-                    claimed_by=None,
-                    claimed_at=None,
-                ),
-                held,
             )
         if failed:
             conn.execute(
@@ -241,7 +229,7 @@ def _mark(
             )
             _tell_process_owner(conn, [f["b_id"] for f in failed], refused, now)
     report.sent += len(sent)
-    report.retried += len(retry)
+    report.retried += sum(r["b_state"] == PENDING for r in retry)
     report.failed += len(failed)
     report.errors += [f["b_err"] for f in failed]
 
