@@ -3,7 +3,7 @@
 Every finding of the outside attack (issue 14) is reproduced here the way the attacker
 did it: over HTTP against the app served by uvicorn on a free port (``live``), or by
 running the CLI (``cli``) in this process with the test's clock. The Borås database
-with users of each role (``boras_due``) and the helpers (``kit``) are the web tests'
+with users of each role (``boras_due``), the SMTP server (``smtp_server``) and the helpers (``kit``) are the web tests'
 own, shared rather than copied. Loads are bounded: no test sends more than a few
 hundred requests.
 """
@@ -11,6 +11,7 @@ hundred requests.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from sqlalchemy import Engine
 from engine.clock import FixedClock
 from notifications.settings import Settings
 from samverkan.cli import main
-from tests.notifications.conftest import smtp_server
 from tests.web.conftest import (
     SECRET,
     Kit,
@@ -31,6 +31,7 @@ from tests.web.conftest import (
     at,
     boras_due,
     kit,
+    smtp_server,
     start_server,
     stop_server,
 )
@@ -57,15 +58,17 @@ class Live:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, follow_redirects=False, timeout=30)
 
-    def signed_in(self, email: str, password: str = Kit.PASSWORD) -> httpx.Client:
-        c = self.client()
-        page = c.get("/logga-in")
-        answer = c.post(
-            "/logga-in",
-            data={"csrf": Kit.csrf_of(page.text), "email": email, "losenord": password, "nasta": "/"},
-        )
-        assert answer.status_code == 303, answer.text
-        return c
+    @contextmanager
+    def signed_in(self, email: str, password: str = Kit.PASSWORD) -> Iterator[httpx.Client]:
+        """A client signed in as ``email``: ``with live.signed_in(Kit.OWNER) as c: ...``."""
+        with self.client() as c:
+            page = c.get("/logga-in")
+            answer = c.post(
+                "/logga-in",
+                data={"csrf": Kit.csrf_of(page.text), "email": email, "losenord": password, "nasta": "/"},
+            )
+            assert answer.status_code == 303, answer.text
+            yield c
 
 
 @pytest.fixture
