@@ -28,7 +28,7 @@ from engine.db import Database
 from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
-from web.http import Ctx, Web, current_user, environment, harden, message_page
+from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
 from web.pages import auth, dashboard, followup, mine, parties, reports, revision
 
 SESSION_COOKIE = "samverkan_session"
@@ -42,10 +42,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         405: ("Det går inte att göra så", "Sidan tar inte emot den sortens anrop."),
     }
     title, text = titles.get(status, ("Något gick fel", "Sidan kunde inte visas. Försök igen om en stund."))
-    return harden(await run_in_threadpool(_error_page, request, status, title, text))
+    return await run_in_threadpool(_error_page, request, status, title, text)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
+    # Starlette answers a bug from its outermost layer, outside the middleware list, so
+    # SecurityHeaders never sees this response: it gets the same headers here.
     return harden(
         await run_in_threadpool(
             _error_page,
@@ -121,6 +123,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeaders),  # first, so it wraps everything after it
             Middleware(
                 SessionMiddleware,
                 secret_key=key,
@@ -128,7 +131,7 @@ def create_app(
                 max_age=SESSION_HOURS * 3600,
                 same_site="lax",
                 https_only=https,
-            )
+            ),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )

@@ -5,8 +5,14 @@ sees it. Every page is a plain function ``(Web, Ctx) -> Response`` run in a work
 thread (the engine and the dispatcher are synchronous; the dispatcher runs its own
 event loop); the ``page`` decorator reads the form, loads the signed-in user, and
 checks sign-in, role and the CSRF token before the function runs. ``render`` fills a
-template from web/templates with what every page needs; ``harden`` adds the security
-headers to every response.
+template from web/templates with what every page needs; ``SecurityHeaders`` (the
+outermost middleware) adds the security headers to every response.
+
+A POST's body is the last thing read: sign-in, role, the declared size and, for an
+upload, the CSRF token (in the form's address, ``?csrf=``) are checked from the head
+alone, so nobody who may not post makes the server read, or spool to disk, a byte of
+it; what is read is cut off at the page's cap (``FORM_MAX``, ``UPLOAD_BODY_MAX``), also
+when the body comes without a Content-Length.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from urllib.parse import urlencode
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.api import pages
 from engine.api.pages_agreement import AgreementChoice
@@ -40,6 +47,10 @@ from rules import texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
 
 UPLOAD_MAX = 1024 * 1024  # an agreement file is a few tens of kB
+# The whole body of the upload form: the file, its multipart framing and the form's other fields.
+UPLOAD_BODY_MAX = UPLOAD_MAX + 64 * 1024
+# Any other form: the longest, a follow-up with its comment and text measures, is a few kB.
+FORM_MAX = 64 * 1024
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -151,36 +162,100 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def same_token(expected: str, given: str) -> bool:
+    """Constant-time comparison of two tokens; any text may be given (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
+
+
+# -- security headers ------------------------------------------------------------------------
+
+
+def _cache_control(path: str, status: int) -> str:
+    # Pages show one person's data and the follow-up link is a credential: never stored. The
+    # stylesheet is the same for everyone, so a browser may keep it, but asks again (ETag)
+    # each time, so a new version is seen at once.
+    return "no-cache" if path.startswith("/static/") and status in (200, 304) else "no-store"
+
+
 def harden(response: Response) -> Response:
+    """The security headers on one response object (the 500 page, built outside the middleware)."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
+class SecurityHeaders:
+    """Pure ASGI middleware: the security headers on every response that passes through it.
+
+    It sits outside the routes, the session and the error handlers for 404 and 405, so
+    redirects, static files and error pages get the same headers as pages. A page may
+    set its own (the printable report's CSP); what it sets is kept.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+
+        async def hardened(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Cache-Control", _cache_control(path, message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, hardened)
+
+
 # -- the page decorator ----------------------------------------------------------------------
 
 
+class BodyTooLarge(Exception):
+    """A request body that grew past its page's cap while it was read."""
+
+
+def _capped(receive: Receive, cap: int) -> Receive:
+    """``receive`` that stops the read once more than ``cap`` bytes of body have come."""
+    seen = 0
+
+    async def capped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > cap:
+                raise BodyTooLarge
+        return message
+
+    return capped
+
+
 def page(
-    *, login: bool = True, roles: tuple[str, ...] | None = None, csrf: bool = True
+    *, login: bool = True, roles: tuple[str, ...] | None = None, csrf: bool = True, upload: bool = False
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """A page: ``login`` and ``roles`` who may open it, ``csrf`` whether a POST needs the form's
+    token, ``upload`` whether it takes a file (multipart, up to UPLOAD_MAX; its token then
+    comes in the form's address, so it is checked before the body is read)."""
+    cap = UPLOAD_BODY_MAX if upload else FORM_MAX
+
     def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             web: Web = request.app.state.web
-            form: dict[str, str] = {}
-            multi: dict[str, list[str]] = {}
-            uploads: dict[str, tuple[str, bytes]] = {}
+            ctx, refusal = await run_in_threadpool(_before_body, web, request, login, roles, csrf and upload, cap)
+            if refusal is not None:
+                return refusal
             if request.method == "POST":
-                data = await request.form(max_files=2, max_fields=500)
-                for key, value in data.multi_items():
-                    if isinstance(value, UploadFile):
-                        content = await value.read(UPLOAD_MAX + 1)
-                        uploads[key] = (value.filename or "fil", content)
-                    else:
-                        multi.setdefault(key, []).append(value)
-                        form.setdefault(key, value)
-                await data.close()
-            return harden(await run_in_threadpool(_run, web, fn, request, form, multi, uploads, login, roles, csrf))
+                try:
+                    await _read_form(Request(request.scope, _capped(request.receive, cap)), ctx, upload)
+                except BodyTooLarge:
+                    return _unread(await run_in_threadpool(_too_large, web, ctx, upload))
+            return await run_in_threadpool(_run, web, fn, ctx, csrf and not upload)
 
         endpoint.__name__ = fn.__name__
         return endpoint
@@ -188,43 +263,90 @@ def page(
     return wrap
 
 
-def _run(
+async def _read_form(request: Request, ctx: Ctx, upload: bool) -> None:
+    data = await request.form(max_files=2 if upload else 0, max_fields=500)
+    try:
+        for key, value in data.multi_items():
+            if isinstance(value, UploadFile):
+                content = await value.read(UPLOAD_MAX + 1)
+                ctx.files[key] = (value.filename or "fil", content)
+            else:
+                ctx.multi.setdefault(key, []).append(value)
+                ctx.form.setdefault(key, value)
+    finally:
+        await data.close()
+
+
+def _unread(response: Response) -> Response:
+    """A refusal of a POST whose body is left unread: the connection is closed after it, not kept for the rest."""
+    response.headers["Connection"] = "close"
+    return response
+
+
+def _declared_length(request: Request) -> int:
+    value = request.headers.get("content-length", "0")
+    return int(value) if value.isdigit() else 0  # the server refuses a malformed one before it gets here
+
+
+def _before_body(
     web: Web,
-    fn: Handler,
     request: Request,
-    form: dict[str, str],
-    multi: dict[str, list[str]],
-    uploads: dict[str, tuple[str, bytes]],
     login: bool,
     roles: tuple[str, ...] | None,
-    csrf: bool,
-) -> Response:
-    ctx = Ctx(request=request, user=current_user(web, request), now=web.clock.now(), form=form, multi=multi)
-    ctx.files = uploads
+    query_csrf: bool,
+    cap: int,
+) -> tuple[Ctx, Response | None]:
+    """What can be decided from the request's head: who asks, may they, and (a POST) is it too big or forged."""
+    ctx = Ctx(request=request, user=current_user(web, request), now=web.clock.now())
+    posted = request.method == "POST"
     if login and ctx.user is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return redirect("/logga-in?" + urlencode({"nasta": target}))
-    if roles is not None and (ctx.user is None or ctx.user.role not in roles):
-        return message_page(
+        target = request.url.path + (f"?{request.url.query}" if request.url.query and not posted else "")
+        answer: Response = redirect("/logga-in?" + urlencode({"nasta": target}))
+    elif roles is not None and (ctx.user is None or ctx.user.role not in roles):
+        answer = message_page(
             web,
             ctx,
             403,
             "Ingen behörighet",
             "Sidan är inte tillgänglig för din roll. Fråga processägaren om du behöver den.",
         )
-    if request.method == "POST" and csrf:
-        expected = request.session.get("csrf")
-        given = form.get("csrf", "")
-        if not isinstance(expected, str) or not hmac.compare_digest(expected, given):
-            return message_page(
-                web,
-                ctx,
-                403,
-                "Formuläret har gått ut",
-                "Formuläret kunde inte kontrolleras (det kan ha legat öppet för länge). "
-                "Ladda om sidan och försök igen. Inget har sparats.",
-            )
+    elif posted and _declared_length(request) > cap:
+        answer = _too_large(web, ctx, cap == UPLOAD_BODY_MAX)
+    elif posted and query_csrf and not _csrf_ok(request, request.query_params.get("csrf", "")):
+        answer = _expired_form(web, ctx)
+    else:
+        return ctx, None
+    return ctx, _unread(answer) if posted else answer
+
+
+def _run(web: Web, fn: Handler, ctx: Ctx, form_csrf: bool) -> Response:
+    if ctx.request.method == "POST" and form_csrf and not _csrf_ok(ctx.request, ctx.form.get("csrf", "")):
+        return _expired_form(web, ctx)
     return fn(web, ctx)
+
+
+def _csrf_ok(request: Request, given: str) -> bool:
+    expected = request.session.get("csrf")
+    return isinstance(expected, str) and same_token(expected, given)
+
+
+def _expired_form(web: Web, ctx: Ctx) -> HTMLResponse:
+    return message_page(
+        web,
+        ctx,
+        403,
+        "Formuläret har gått ut",
+        "Formuläret kunde inte kontrolleras (det kan ha legat öppet för länge). "
+        "Ladda om sidan och försök igen. Inget har sparats.",
+    )
+
+
+def _too_large(web: Web, ctx: Ctx, upload: bool) -> HTMLResponse:
+    if upload:
+        title, text = "Filen är för stor", f"En överenskommelsefil får vara högst {UPLOAD_MAX // 1024 // 1024} MB."
+    else:
+        title, text = "Formuläret är för stort", f"Sidan tar emot högst {FORM_MAX // 1024} kB. Korta texten."
+    return message_page(web, ctx, 413, title, text + " Inget har sparats.")
 
 
 def current_user(web: Web, request: Request) -> Person | None:

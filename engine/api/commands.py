@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from engine import db, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
@@ -20,6 +22,7 @@ from engine.plan import load_plan as _load_plan
 from engine.revisions import Completed
 from engine.users import Person
 from rules import deviation
+from rules.errors import InvalidValue
 from rules.model import QueueNotice
 
 
@@ -120,7 +123,43 @@ def record_follow_up(
     hours: float | None = None,
     replace: bool = False,
 ) -> FollowUpRecorded:
-    """Record (or, with ``replace``, correct) a period's follow-up: pågående → uppföljd."""
+    """Record (or, with ``replace``, correct) a period's follow-up: pågående → uppföljd.
+
+    Two recordings of the same period at once (a double-clicked link, the link and the
+    CLI) both pass the service's "not yet recorded" check when neither has committed;
+    the follow-up row's unique (commitment, period, version) lets one through. The other
+    is refused as a later recording is: the period's follow-up is already recorded.
+    """
+    try:
+        return _record_follow_up(
+            database, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=replace
+        )
+    except IntegrityError as exc:
+        if not _follow_up_clash(exc):
+            raise
+    if replace:
+        raise InvalidValue(
+            "replace", f"{key}: uppföljningen för {period} rättades samtidigt av någon annan; se den och rätta igen"
+        )
+    # Asked again now that the winner has committed, the service refuses it in its own words
+    # ("… registrerades redan <date>; rätta med --replace"), exactly as a second recording later.
+    return _record_follow_up(
+        database, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=False
+    )
+
+
+def _record_follow_up(
+    database: Database,
+    key: str,
+    *,
+    period: int,
+    values: dict[str, Any],
+    comment: str,
+    by: str,
+    now: datetime,
+    hours: float | None,
+    replace: bool,
+) -> FollowUpRecorded:
     with db.transaction(database) as session:
         record = service.record_follow_up(
             session, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=replace
@@ -134,6 +173,18 @@ def record_follow_up(
             deviations=tuple(m["id"] for m in below),
             queued=tuple(outbox.queued(session)),
         )
+
+
+FOLLOW_UP_VERSION_KEY = "uq_follow_ups_version"
+
+
+def _follow_up_clash(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the follow-up row's unique (commitment, period, version): another recording won."""
+    diag = getattr(exc.orig, "diag", None)  # psycopg names the constraint
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == FOLLOW_UP_VERSION_KEY
+    # SQLite names the columns instead.
+    return "follow_ups.commitment_id, follow_ups.period, follow_ups.version" in str(exc.orig)
 
 
 def open_revision(database: Database, *, by: str, now: datetime, agreement: str | None = None) -> RevisionOpened:

@@ -116,6 +116,13 @@ def test_an_unknown_commitment_is_a_swedish_404(client: TestClient, kit: Any) ->
 # -- the revision ----------------------------------------------------------------------------
 
 
+def upload_action(html: str) -> str:
+    """The upload form's address: it carries the CSRF token, checked before the file is read."""
+    found = re.search(r'action="(/revision/slutfor\?csrf=[^"]+)"', html)
+    assert found, "no upload form in the page"
+    return found.group(1).replace("&amp;", "&")
+
+
 def revised_text() -> str:
     """MBU kept, Narkotika changed, Tobakstillsyn removed (as in tests/engine/test_revision_cycle.py)."""
     text = BORAS.read_text(encoding="utf-8")
@@ -142,8 +149,7 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
             decide(s, c.id, decision, text=f"beslut för {effort}", by="BråB", now=clock.now())
 
     refused = client.post(
-        "/revision/slutfor",
-        data={"csrf": kit.csrf_of(page.text)},
+        upload_action(page.text),
         files={"fil": ("boras-2028.yaml", revised_text().encode(), "text/yaml")},
     )
     assert refused.status_code == 400 and "1 åtaganden saknar beslut: boras.mbu.kommun" in refused.text
@@ -162,15 +168,13 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
     assert "behålls</strong> – Fungerar" in mbu_row and "Anna Andersson" in mbu_row
 
     broken = client.post(
-        "/revision/slutfor",
-        data={"csrf": kit.csrf_of(page.text)},
+        upload_action(page.text),
         files={"fil": ("trasig.yaml", b"format: 1\nagreement: [", "text/yaml")},
     )
     assert broken.status_code == 400 and "trasig.yaml:" in broken.text and "Inget har sparats" in broken.text
 
     done = client.post(
-        "/revision/slutfor",
-        data={"csrf": kit.csrf_of(page.text)},
+        upload_action(page.text),
         files={"fil": ("boras-2028.yaml", revised_text().encode(), "text/yaml")},
     )
     assert done.status_code == 200

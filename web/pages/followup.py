@@ -13,7 +13,7 @@ the verified token, never an address taken from the request.
 
 from __future__ import annotations
 
-import hmac
+import re
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ from notifications.links import (
 from rules import lifecycle, texts
 from rules.errors import SamverkanError
 from web import forms
-from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render
+from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render, same_token
 from web.pages.dashboard import commitment_or_404, refused
 
 
@@ -137,8 +137,10 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     state = pages.follow_up_link(web.engine, claim.commitment, claim.period, now=ctx.now)
     data, done = state.page, state.done
     if done is not None:
+        who = without_email(done.by)
         if ctx.query("klar") == "1":
-            return render(web, ctx, "link_done.html", p=data, f=done, agreement=data.agreement if data else None)
+            agreement = data.agreement if data else None
+            return render(web, ctx, "link_done.html", p=data, f=done, by=who, agreement=agreement)
         when = done.recorded_at
         zone = ZoneInfo(data.agreement.timezone) if data is not None else texts.DEFAULT_ZONE
         return message_page(
@@ -146,8 +148,9 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
             ctx,
             410,
             "Uppföljningen är redan registrerad",
-            f"Uppföljningen för {claim.period} registrerades {texts.datumtid(when, zone)} av {done.by}. "
-            "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
+            f"Uppföljningen för {claim.period} registrerades {texts.datumtid(when, zone)}"
+            + (f" av {who}. " if who else ". ")
+            + "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
             home=False,
         )
     if data is None or data.c.state != lifecycle.PAGAENDE or data.c.period != claim.period:
@@ -167,7 +170,7 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     if ctx.request.method == "GET":
         form = forms.empty_form(data.measures)
         return _form(web, ctx, data, form, action=action, csrf=bound, via_link=True, back=back)
-    if not hmac.compare_digest(ctx.form.get("csrf", ""), bound):
+    if not same_token(bound, ctx.form.get("csrf", "")):
         return message_page(
             web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
         )
@@ -195,6 +198,21 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         flash(ctx.request, f"Tack! Uppföljningen för {claim.period} av {data.effort.title} är registrerad.")
         return redirect(back)
     return redirect(action + "?klar=1")
+
+
+_EMAIL = re.compile(r"\s*<?[^\s<>(),;]+@[^\s<>(),;]+>?(\s*,)?")
+
+
+def without_email(by: str) -> str:
+    """Who recorded a follow-up, as a used link shows it: the name, without any e-mail address.
+
+    Anyone holding the link sees that page, and the address is not what the unit needs
+    to know. ``by`` is free text: "Frida Fritid <fritid@…>" (signed in), "Britt (brab@…,
+    via länk i e-post)" (this form), or whatever ``--by`` said (the CLI).
+    """
+    text = re.sub(r"\(\s*", "(", _EMAIL.sub("", by))
+    text = re.sub(r"\s*\(\s*\)", "", text)
+    return " ".join(text.split()).strip(" ,;")
 
 
 def _mine(web: Web, ctx: Ctx, unit_email: str) -> str | None:

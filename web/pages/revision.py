@@ -71,7 +71,7 @@ def revision_decide(web: Web, ctx: Ctx) -> Response:
     return _back_to_revision(aid)
 
 
-@page(roles=("owner",))
+@page(roles=("owner",), upload=True)
 def revision_complete(web: Web, ctx: Ctx) -> Response:
     upload = ctx.files.get("fil")
     if upload is None or not upload[1]:
