@@ -29,9 +29,12 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, Web, current_user, environment, harden, message_page
-from web.pages import auth, dashboard, followup, mine, parties, reports, revision
+from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision
 
 SESSION_COOKIE = "samverkan_session"
+# Behind https the browser keeps a __Host- cookie only if it is Secure, has Path=/ and no
+# Domain: no other host of the domain (and no plain-http page) can set or shadow it.
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 SESSION_HOURS = 12
 
 
@@ -100,6 +103,9 @@ def create_app(
         Route("/", dashboard.dashboard),
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
         Route("/logga-ut", auth.logout, methods=["POST"]),
+        Route("/konto/losenord", account.password, methods=["GET", "POST"]),
+        Route("/anvandare", account.users),
+        Route("/anvandare/ta-bort", account.remove, methods=["POST"]),
         Route("/forsenat", dashboard.overdue),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
@@ -124,10 +130,12 @@ def create_app(
             Middleware(
                 SessionMiddleware,
                 secret_key=key,
-                session_cookie=SESSION_COOKIE,
+                session_cookie=HOST_SESSION_COOKIE if https else SESSION_COOKIE,
                 max_age=SESSION_HOURS * 3600,
+                path="/",
                 same_site="lax",
                 https_only=https,
+                domain=None,
             )
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},

@@ -1,4 +1,7 @@
-"""Signing in and out."""
+"""Signing in and out.
+
+Signing out ends every session of the user, on every device.
+"""
 
 from __future__ import annotations
 
@@ -20,19 +23,22 @@ def login_page(web: Web, ctx: Ctx) -> Response:
             return redirect(nxt)
         return render(web, ctx, "login.html", email="", nasta=nxt, error=None)
     email = ctx.form.get("email", "")
-    who = commands.sign_in(web.engine, email, ctx.form.get("losenord", ""))
+    password = ctx.form.get("losenord", "")
+    who = commands.sign_in(web.engine, email, password)
     if who is None:
         return render(
             web, ctx, "login.html", 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen."
         )
     ctx.request.session.clear()  # a new session at sign-in: no fixation
     ctx.request.session["uid"] = who.id
+    ctx.request.session["sv"] = who.session_version
     csrf_token(ctx.request)
     return redirect(nxt)
 
 
 @page()
 def logout(web: Web, ctx: Ctx) -> Response:
+    commands.sign_out(web.engine, ctx.me.id)
     ctx.request.session.clear()
-    flash(ctx.request, "Du är utloggad.")
+    flash(ctx.request, "Du är utloggad, på alla enheter och webbläsare.")
     return redirect("/logga-in")
