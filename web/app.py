@@ -30,6 +30,7 @@ from notifications.links import base_url_for, inbox_link_maker, link_lifetime, l
 from notifications.settings import Settings
 from web.http import Ctx, Web, current_user, environment, harden, message_page
 from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision
+from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
 # Behind https the browser keeps a __Host- cookie only if it is Secure, has Path=/ and no
@@ -84,8 +85,13 @@ def create_app(
     secret: str | None = None,
     lifetime: timedelta | None = None,
     secure_cookies: bool | None = None,
+    sign_in: SignInLimits | None = None,
 ) -> Starlette:
-    """The web application over ``engine``; ``clock`` is read once per request."""
+    """The web application over ``engine``; ``clock`` is read once per request.
+
+    ``sign_in``: the password-guessing limits (default: from the environment, else
+    ``SignInLimits()``'s).
+    """
     key = secret or load_secret(engine)
     base = base_url_for(settings)
     web = Web(
@@ -141,4 +147,5 @@ def create_app(
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.web = web
+    app.state.sign_in = SignInThrottle(sign_in or SignInLimits.from_environment(), web.clock)
     return app

@@ -13,6 +13,8 @@ from engine.api import commands, pages
 from engine.users import MIN_PASSWORD
 from rules.errors import InvalidValue
 from web.http import Ctx, Web, csrf_token, error_text, flash, message_page, page, redirect, render
+from web.pages.auth import refused
+from web.throttle import Throttled, client_address, throttle_of
 
 
 def _password_form(web: Web, ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
@@ -31,7 +33,11 @@ def password(web: Web, ctx: Ctx) -> Response:
         return _password_form(web, ctx, 400, f"Det nya lösenordet ska vara minst {MIN_PASSWORD} tecken.")
     me = ctx.me
     try:
-        version = commands.change_password(web.engine, me.id, current, new)
+        version = throttle_of(ctx.request).check(
+            me.email, client_address(ctx.request), lambda: commands.change_password(web.engine, me.id, current, new)
+        )
+    except Throttled as exc:
+        return refused(web, ctx, exc)
     except InvalidValue as exc:
         return _password_form(web, ctx, 400, error_text(exc) + ".")
     if version is None:
