@@ -1,6 +1,7 @@
 """Database connections and schema upgrades; each dialect difference lives here.
 
-SQLite is the embedded default; PostgreSQL (``postgresql+psycopg://``) is for several
+SQLite is the embedded default (a new file is created 0600: it holds the signing
+secret and the password hashes); PostgreSQL (``postgresql+psycopg://``) is for several
 instances sharing the work. The schema is always brought to the newest Alembic
 revision before use, so ``init`` both creates and upgrades.
 """
@@ -53,6 +54,8 @@ def connect(url: str) -> Engine:
     except ArgumentError:
         raise DatabaseNotReady(url, "ogiltig databas-URL (t.ex. sqlite:///samverkan.db)") from None
     kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        _create_private(parsed.database)
     if parsed.get_backend_name() == "sqlite":
         # Another process may hold the write lock for a moment; wait instead of failing.
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -66,6 +69,24 @@ def connect(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(path: str) -> None:
+    """Create a new SQLite file readable by its owner only (0600), before SQLite does (umask, often 0644).
+
+    The file holds the signing secret (engine.keys) unless SAMVERKAN_SECRET is set, and
+    every user's password hash. SQLite gives its -journal and -wal files the database
+    file's mode. An existing file is left as it is: its owner chose its mode.
+    """
+    if path.startswith("file:"):
+        return  # a URI filename: SQLite's own syntax, created by SQLite
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a folder that is missing or not writable: SQLite says so when it connects
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

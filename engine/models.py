@@ -314,6 +314,9 @@ class User(Base):
     unit: Mapped[str | None] = mapped_column(String(60))
     password_hash: Mapped[str] = mapped_column(Text)  # argon2id, never the password
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Carried in the signed session cookie and compared on every request: raised when the
+    # user signs out or the password changes, so every session made before ends.
+    session_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class WebSecret(Base):

@@ -10,11 +10,17 @@ Roles:
 
 Passwords are stored as argon2id hashes (argon2-cffi's defaults, RFC 9106's
 recommendation), never as text.
+
+Each user has a session version that the web's signed cookie carries; signing out,
+a new password and removal change it (or remove the row), which ends every session
+made before. A new user's version starts at a random value, so a user id that SQLite
+hands out again after a removal never matches a cookie made for the removed user.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -22,7 +28,7 @@ from typing import Final
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.models import Commitment, PartyRow, UnitRow, User
@@ -55,6 +61,7 @@ class Person:
     role: str
     party: str | None
     unit: str | None
+    session_version: int = 0
 
     @property
     def label(self) -> str:
@@ -85,7 +92,15 @@ class Person:
 
 
 def person(u: User) -> Person:
-    return Person(id=u.id, email=u.email, name=u.name, role=u.role, party=u.party, unit=u.unit)
+    return Person(
+        id=u.id,
+        email=u.email,
+        name=u.name,
+        role=u.role,
+        party=u.party,
+        unit=u.unit,
+        session_version=u.session_version,
+    )
 
 
 def normalise_email(text: str) -> str:
@@ -126,8 +141,7 @@ def add_user(
         known = set(session.scalars(select(UnitRow.id)))
         if unit not in known:
             raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known)) or 'inga'})")
-    if len(password) < MIN_PASSWORD:
-        raise InvalidValue("password", f"ska vara minst {MIN_PASSWORD} tecken")
+    check_password(password)
     if session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
         raise InvalidValue("email", f"användaren {address} finns redan")
     user = User(
@@ -138,6 +152,7 @@ def add_user(
         unit=unit,
         password_hash=_hasher.hash(password),
         created_at=now,
+        session_version=secrets.randbelow(2**30),
     )
     session.add(user)
     session.flush()
@@ -158,3 +173,62 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidValue("password", f"ska vara minst {MIN_PASSWORD} tecken")
+
+
+def find(session: Session, email: str) -> User:
+    """The user with this e-mail (any case), or InvalidValue naming it."""
+    address = email.strip().lower()
+    user = session.scalars(select(User).where(func.lower(User.email) == address)).first() if address else None
+    if user is None:
+        raise InvalidValue("email", f"ingen användare med adressen {address[:320]}")
+    return user
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """End every session of the user: the version their cookies carry no longer matches. The new version."""
+    session.execute(update(User).where(User.id == user_id).values(session_version=User.session_version + 1))
+    version = session.scalar(select(User.session_version).where(User.id == user_id))
+    return int(version) if version is not None else 0
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """A new password, and every session made with the old one ended; the new session version."""
+    check_password(password)
+    user.password_hash = _hasher.hash(password)
+    session.flush()
+    version = end_sessions(session, user.id)
+    session.refresh(user)
+    return version
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> int | None:
+    """The signed-in user's own change: the new session version, or None when ``current`` is wrong.
+
+    The new password is checked first, so a too-short one costs no password check.
+    """
+    check_password(new)
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        return None
+    return set_password(session, user, new)
+
+
+def remove_user(session: Session, email: str) -> User:
+    """Remove the user; their sessions end with the row. The removed user (detached)."""
+    user = find(session, email)
+    session.execute(delete(User).where(User.id == user.id))
+    session.expunge(user)
+    return user
+
+
+def everyone(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.role, func.lower(User.email))))

@@ -29,9 +29,13 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
-from web.pages import auth, dashboard, followup, mine, parties, reports, revision
+from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision
+from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
+# Behind https the browser keeps a __Host- cookie only if it is Secure, has Path=/ and no
+# Domain: no other host of the domain (and no plain-http page) can set or shadow it.
+HOST_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 SESSION_HOURS = 12
 
 
@@ -83,8 +87,13 @@ def create_app(
     secret: str | None = None,
     lifetime: timedelta | None = None,
     secure_cookies: bool | None = None,
+    sign_in: SignInLimits | None = None,
 ) -> Starlette:
-    """The web application over ``engine``; ``clock`` is read once per request."""
+    """The web application over ``engine``; ``clock`` is read once per request.
+
+    ``sign_in``: the password-guessing limits (default: from the environment, else
+    ``SignInLimits()``'s).
+    """
     key = secret or load_secret(engine)
     base = base_url_for(settings)
     web = Web(
@@ -102,6 +111,9 @@ def create_app(
         Route("/", dashboard.dashboard),
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
         Route("/logga-ut", auth.logout, methods=["POST"]),
+        Route("/konto/losenord", account.password, methods=["GET", "POST"]),
+        Route("/anvandare", account.users),
+        Route("/anvandare/ta-bort", account.remove, methods=["POST"]),
         Route("/forsenat", dashboard.overdue),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
@@ -127,13 +139,16 @@ def create_app(
             Middleware(
                 SessionMiddleware,
                 secret_key=key,
-                session_cookie=SESSION_COOKIE,
+                session_cookie=HOST_SESSION_COOKIE if https else SESSION_COOKIE,
                 max_age=SESSION_HOURS * 3600,
+                path="/",
                 same_site="lax",
                 https_only=https,
+                domain=None,
             ),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
     app.state.web = web
+    app.state.sign_in = SignInThrottle(sign_in or SignInLimits.from_environment(), web.clock)
     return app

@@ -350,10 +350,21 @@ def _too_large(web: Web, ctx: Ctx, upload: bool) -> HTMLResponse:
 
 
 def current_user(web: Web, request: Request) -> Person | None:
+    """The signed-in person, checked against the database on every request.
+
+    The cookie carries the user's session version; sign-out, a new password and removal
+    change it, so a cookie saved before any of them opens nothing. Such a session loses
+    its sign-in (and keeps its CSRF token and messages, so the page it gets still works).
+    """
     uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    version = request.session.get("sv")
+    if uid is None:
         return None
-    return pages.signed_in(web.engine, uid)
+    who = pages.signed_in(web.engine, uid, version) if isinstance(uid, int) and isinstance(version, int) else None
+    if who is None:
+        request.session.pop("uid", None)
+        request.session.pop("sv", None)
+    return who
 
 
 # -- pages over one agreement ----------------------------------------------------------------

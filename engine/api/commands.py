@@ -87,6 +87,13 @@ class UserAdded:
     unit: str | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class UserChanged:
+    """A user whose sessions have all ended (a new password, or removed)."""
+
+    email: str
+
+
 def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> PlanLoaded:
     """Load or update the plan (``samverkan init``); the first load also says where the engine takes over."""
     with db.transaction(database) as session:
@@ -278,3 +285,29 @@ def sign_in(database: Database, email: str, password: str) -> Person | None:
     with db.transaction(database) as session:
         u = users.authenticate(session, email, password)
         return users.person(u) if u is not None else None
+
+
+def sign_out(database: Database, user_id: int) -> None:
+    """End every session of the user (the web's sign-out)."""
+    with db.transaction(database) as session:
+        users.end_sessions(session, user_id)
+
+
+def set_password(database: Database, email: str, password: str) -> UserChanged:
+    """A new password for the user (``samverkan user passwd``); every session of theirs ends."""
+    with db.transaction(database) as session:
+        u = users.find(session, email)
+        users.set_password(session, u, password)
+        return UserChanged(email=u.email)
+
+
+def change_password(database: Database, user_id: int, current: str, new: str) -> int | None:
+    """The signed-in user's own new password: the new session version, or None when ``current`` is wrong."""
+    with db.transaction(database) as session:
+        return users.change_password(session, user_id, current, new)
+
+
+def remove_user(database: Database, email: str) -> UserChanged:
+    """Remove the user (``samverkan user remove``, the users page); every session of theirs ends."""
+    with db.transaction(database) as session:
+        return UserChanged(email=users.remove_user(session, email).email)

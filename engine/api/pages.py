@@ -46,11 +46,34 @@ def today_in(timezone: str, now: datetime) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def signed_in(database: Database, user_id: int) -> Person | None:
-    """The person a session's user id names, or None when the user is gone."""
+def signed_in(database: Database, user_id: int, session_version: int) -> Person | None:
+    """The person a session names, or None when the user is gone or the session has ended
+
+    (signed out, or the password changed, since the cookie was made).
+    """
     with db.transaction(database) as session:
         user = session.get(User, user_id)
-        return users.person(user) if user is not None else None
+        if user is None or user.session_version != session_version:
+            return None
+        return users.person(user)
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserLine:
+    email: str
+    name: str | None
+    role_sv: str
+    party: str | None
+    unit: str | None
+
+
+def user_list(database: Database) -> list[UserLine]:
+    """Everyone who may sign in, for the process owner's users page."""
+    with db.transaction(database) as session:
+        return [
+            UserLine(email=u.email, name=u.name, role_sv=users.ROLE_SV[u.role], party=u.party, unit=u.unit)
+            for u in users.everyone(session)
+        ]
 
 
 # -- one commitment --------------------------------------------------------------------------

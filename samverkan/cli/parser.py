@@ -202,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
     r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
     r.set_defaults(func="web:cmd_user_add")
+    r = usub.add_parser(
+        "passwd",
+        help="nytt lösenord för en användare (från SAMVERKAN_PASSWORD eller en fråga); "
+        "alla användarens inloggningar på webben avslutas",
+    )
+    _db_option(r)
+    r.add_argument("email", metavar="E-POST")
+    r.set_defaults(func="web:cmd_user_passwd")
+    r = usub.add_parser("remove", help="ta bort en användare; alla användarens inloggningar på webben avslutas")
+    _db_option(r)
+    r.add_argument("email", metavar="E-POST")
+    r.set_defaults(func="web:cmd_user_remove")
 
     p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
     _db_option(p)

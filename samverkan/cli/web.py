@@ -1,4 +1,4 @@
-"""The web's commands: ``serve`` and ``user add``."""
+"""The web's commands: ``serve`` and ``user add``, ``user passwd``, ``user remove``."""
 
 from __future__ import annotations
 
@@ -25,14 +25,20 @@ def cmd_serve(args: argparse.Namespace, clock: Clock) -> int:
     return serve(database, settings, host=args.host, port=port, clock=clock)
 
 
-def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
+def _password(email: str) -> str:
+    """The password from SAMVERKAN_PASSWORD, else asked for twice in a terminal."""
     password = os.environ.get("SAMVERKAN_PASSWORD")
     if password is None:
         if not sys.stdin.isatty():
             raise InvalidValue("password", "sätt SAMVERKAN_PASSWORD eller kör kommandot i en terminal")
-        password = getpass.getpass(f"Lösenord för {args.email}: ")
+        password = getpass.getpass(f"Lösenord för {email}: ")
         if getpass.getpass("Samma lösenord igen: ") != password:
             raise InvalidValue("password", "de två lösenorden är olika; inget sparat")
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
+    password = _password(args.email)
     added = commands.add_user(
         common.database(args),
         args.email,
@@ -45,4 +51,18 @@ def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
     )
     scope = f" för {args.party or args.unit}" if args.party or args.unit else ""
     print(f"Användaren {added.email} skapad ({added.role}{scope}); logga in på webben med 'samverkan serve'.")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace, clock: Clock) -> int:
+    database = common.database(args)
+    password = _password(args.email)
+    changed = commands.set_password(database, args.email, password)
+    print(f"Lösenordet för {changed.email} är bytt; alla användarens inloggningar på webben är avslutade.")
+    return 0
+
+
+def cmd_user_remove(args: argparse.Namespace, clock: Clock) -> int:
+    gone = commands.remove_user(common.database(args), args.email)
+    print(f"Användaren {gone.email} är borttagen; alla användarens inloggningar på webben är avslutade.")
     return 0

@@ -162,3 +162,51 @@ def test_serve_runs_the_web_until_sigterm(tmp_path: Path, kit: Any, read_until: 
         proc.kill() if proc.poll() is None else None
     assert proc.returncode == 0 and "Traceback" not in seen + rest
     assert "inga användare ännu; skapa processägaren med 'samverkan user add" in seen + rest
+
+
+# -- user passwd, user remove ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", ["passwd", "remove"])
+def test_user_passwd_and_remove_name_an_unknown_user_in_one_line(
+    boras_due: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], step: str
+) -> None:
+    monkeypatch.setenv("SAMVERKAN_PASSWORD", "ett långt lösenord")
+    assert main(["user", step, "ingen@boras.example", "--db", url_of(boras_due)]) == 2
+    err = capsys.readouterr().err
+    assert err == "samverkan: fel: E-POST: ingen användare med adressen ingen@boras.example\n"
+    assert user_count(boras_due) == 4
+
+
+def test_user_passwd_sets_a_new_argon2id_hash_and_refuses_a_short_password(
+    boras_due: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["user", "passwd", "Fritid@Boras.example", "--db", url_of(boras_due)]
+    monkeypatch.setenv("SAMVERKAN_PASSWORD", "kort")
+    assert main(argv) == 2
+    assert "lösenordet: ska vara minst 10 tecken" in capsys.readouterr().err
+    monkeypatch.setattr(users, "_hasher", PasswordHasher())  # the real parameters
+    monkeypatch.setenv("SAMVERKAN_PASSWORD", "ett nytt långt lösenord")
+    assert main(argv) == 0
+    assert "Lösenordet för fritid@boras.example är bytt" in capsys.readouterr().out
+    with db.transaction(boras_due) as s:
+        user = s.scalars(select(User).where(User.email == "fritid@boras.example")).one()
+        assert user.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert PasswordHasher().verify(user.password_hash, "ett nytt långt lösenord")
+
+
+def test_user_passwd_asks_for_the_password_twice_in_a_terminal(
+    boras_due: Engine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SAMVERKAN_PASSWORD", raising=False)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers = iter(["första lösenordet", "ett annat lösenord"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    assert main(["user", "passwd", "fritid@boras.example", "--db", url_of(boras_due)]) == 2
+    assert "de två lösenorden är olika" in capsys.readouterr().err
+
+
+def test_user_remove_removes_the_user(boras_due: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["user", "remove", "fritid@boras.example", "--db", url_of(boras_due)]) == 0
+    assert "Användaren fritid@boras.example är borttagen" in capsys.readouterr().out
+    assert user_count(boras_due) == 3

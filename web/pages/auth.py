@@ -1,15 +1,31 @@
-"""Signing in and out."""
+"""Signing in and out.
+
+Every password check goes through the sign-in throttle (``web.throttle``): a locked
+account or address is answered 429 with the time to try again, and at most a few
+checks run at once. Signing out ends every session of the user, on every device.
+"""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from engine.api import commands
-from web.http import Ctx, Web, csrf_token, flash, page, redirect, render
+from web.http import Ctx, Web, csrf_token, flash, message_page, page, redirect, render
+from web.throttle import Throttled, client_address, retry_text, throttle_of
 
 
 def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def refused(web: Web, ctx: Ctx, exc: Throttled) -> Response:
+    """The answer to a password check that was not made: 429 locked, 503 busy; both say when to retry."""
+    if exc.until is None:
+        answer = message_page(web, ctx, 503, "Försök igen om en stund", retry_text(exc), home=False)
+    else:
+        answer = message_page(web, ctx, 429, "För många inloggningsförsök", retry_text(exc), home=False)
+    answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 @page(login=False)
@@ -20,19 +36,27 @@ def login_page(web: Web, ctx: Ctx) -> Response:
             return redirect(nxt)
         return render(web, ctx, "login.html", email="", nasta=nxt, error=None)
     email = ctx.form.get("email", "")
-    who = commands.sign_in(web.engine, email, ctx.form.get("losenord", ""))
+    password = ctx.form.get("losenord", "")
+    try:
+        who = throttle_of(ctx.request).check(
+            email, client_address(ctx.request), lambda: commands.sign_in(web.engine, email, password)
+        )
+    except Throttled as exc:
+        return refused(web, ctx, exc)
     if who is None:
         return render(
             web, ctx, "login.html", 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen."
         )
     ctx.request.session.clear()  # a new session at sign-in: no fixation
     ctx.request.session["uid"] = who.id
+    ctx.request.session["sv"] = who.session_version
     csrf_token(ctx.request)
     return redirect(nxt)
 
 
 @page()
 def logout(web: Web, ctx: Ctx) -> Response:
+    commands.sign_out(web.engine, ctx.me.id)
     ctx.request.session.clear()
-    flash(ctx.request, "Du är utloggad.")
+    flash(ctx.request, "Du är utloggad, på alla enheter och webbläsare.")
     return redirect("/logga-in")

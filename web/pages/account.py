@@ -1,0 +1,79 @@
+"""A user's own password, and the process owner's list of users (remove one).
+
+A new password and a removal end every session of that user: the session version the
+cookie carries changes (``engine.users``). The user who changes the password stays
+signed in here, with a new session and a new form token.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from engine.api import commands, pages
+from engine.users import MIN_PASSWORD
+from rules.errors import InvalidValue
+from web.http import Ctx, Web, csrf_token, error_text, flash, message_page, page, redirect, render
+from web.pages.auth import refused
+from web.throttle import Throttled, client_address, throttle_of
+
+
+def _password_form(web: Web, ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
+    return render(web, ctx, "password.html", status, error=error, min_length=MIN_PASSWORD)
+
+
+@page()
+def password(web: Web, ctx: Ctx) -> Response:
+    if ctx.request.method == "GET":
+        return _password_form(web, ctx)
+    current = ctx.form.get("nuvarande", "")
+    new = ctx.form.get("nytt", "")
+    if new != ctx.form.get("nytt_igen", ""):
+        return _password_form(web, ctx, 400, "De två nya lösenorden är olika.")
+    if len(new) < MIN_PASSWORD:
+        return _password_form(web, ctx, 400, f"Det nya lösenordet ska vara minst {MIN_PASSWORD} tecken.")
+    me = ctx.me
+    try:
+        version = throttle_of(ctx.request).check(
+            me.email, client_address(ctx.request), lambda: commands.change_password(web.engine, me.id, current, new)
+        )
+    except Throttled as exc:
+        return refused(web, ctx, exc)
+    except InvalidValue as exc:
+        return _password_form(web, ctx, 400, error_text(exc) + ".")
+    if version is None:
+        return _password_form(web, ctx, 401, "Det nuvarande lösenordet stämmer inte.")
+    session = ctx.request.session
+    session.clear()  # a new session, with the new version and a new form token
+    session["uid"] = me.id
+    session["sv"] = version
+    csrf_token(ctx.request)
+    flash(ctx.request, "Lösenordet är bytt. Du är utloggad på alla andra enheter och webbläsare.")
+    return redirect("/")
+
+
+def _users_page(web: Web, ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
+    return render(web, ctx, "users.html", status, people=pages.user_list(web.engine), error=error)
+
+
+@page(roles=("owner",))
+def users(web: Web, ctx: Ctx) -> Response:
+    return _users_page(web, ctx)
+
+
+@page(roles=("owner",))
+def remove(web: Web, ctx: Ctx) -> Response:
+    email = ctx.form.get("email", "")
+    if email.strip().lower() == ctx.me.email.lower():
+        return message_page(
+            web,
+            ctx,
+            400,
+            "Du kan inte ta bort dig själv",
+            "Be en annan processägare, eller använd 'samverkan user remove' på servern. Ingen är borttagen.",
+        )
+    try:
+        gone = commands.remove_user(web.engine, email)
+    except InvalidValue as exc:
+        return _users_page(web, ctx, 400, error_text(exc) + ". Ingen är borttagen.")
+    flash(ctx.request, f"Användaren {gone.email} är borttagen.")
+    return redirect("/anvandare")
