@@ -31,6 +31,7 @@ from engine.models import (
 )
 from rules import deviation, lifecycle
 from rules import follow_up as follow_up_rules
+from rules import hours as hours_rule
 from rules import revision as revision_rules
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue, NotFound
@@ -334,8 +335,8 @@ def record_follow_up(
     cal = calendar or SwedishCalendar()
     comment = require_text("comment", comment)
     by = require_text("by", by)
-    if hours is not None and (hours < 0 or hours != hours):
-        raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte {hours}")
+    if hours is not None:
+        hours = hours_rule.check(hours)  # the rule the CLI and the web form ask too
     c = resolve_commitment(session, key, lock=True)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None

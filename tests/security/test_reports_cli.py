@@ -21,10 +21,13 @@ from sqlalchemy import Engine, select
 
 from engine import db
 from engine.agreement import Agreement
+from engine.api import commands
 from engine.clock import FixedClock
-from engine.models import AreaRow, Commitment
+from engine.models import AreaRow, Commitment, FollowUp
 from engine.plan import load_plan
 from notifications.report import csv_cell
+from rules.errors import InvalidValue
+from rules.hours import MAX_HOURS
 from tests.security.conftest import Cli, Live
 
 MBU = "boras.mbu.kommun"
@@ -233,3 +236,66 @@ def test_a_short_id_still_finds_its_commitment(live: Live, cli: Cli) -> None:
 def states(engine: Engine) -> dict[str, str]:
     with db.transaction(engine) as s:
         return {c.id: c.state for c in s.scalars(select(Commitment))}
+
+
+# -- 5. values accepted, then failing: hours ------------------------------------------------
+
+
+def follow_ups(engine: Engine) -> list[tuple[str, float | None]]:
+    with db.transaction(engine) as s:
+        return [(f.commitment_id, f.hours) for f in s.scalars(select(FollowUp))]
+
+
+NOT_HOURS = ("inf", "-inf", "1e309", "nan", "Infinity", "-1", "10000.5", "1e6", "--")
+
+
+def test_hours_that_are_not_a_year_of_work_are_refused_by_the_cli_and_the_web_form(
+    live: Live, cli: Cli, kit: Any
+) -> None:
+    argv = ["followup", "--db", url_of(live.engine), "mbu.polis", "--period", "2026", "--value", "utbildningar=2"]
+    for typed in NOT_HOURS:
+        code, _, err = cli(*argv, "--comment", "x", "--by", "y", f"--hours={typed}")
+        assert (code, err.count("\n")) == (2, 1), err
+        assert err.startswith("samverkan: fel: --hours: ska vara ett tal mellan 0 och 10 000"), err
+        with live.client() as c:
+            page = c.get(kit.link_path(MBU))
+            data = {"csrf": kit.csrf_of(page.text), "kommentar": "x", "namn": "y", "m_utbildningar": "2"}
+            answer = c.post(kit.link_path(MBU), data={**data, "timmar": typed})
+        assert answer.status_code == 400 and "Ange timmar som ett tal mellan 0 och 10 000" in answer.text, typed
+    assert follow_ups(live.engine) == []
+
+
+def test_the_engine_refuses_non_finite_hours_whoever_calls_it(live: Live, kit: Any) -> None:
+    for hours in (float("inf"), float("nan"), MAX_HOURS + 1, -0.5):
+        with pytest.raises(InvalidValue, match=r"^hours: ska vara ett tal mellan 0 och 10 000"):
+            commands.record_follow_up(
+                live.engine,
+                MBU,
+                period=2026,
+                values={"utbildningar": 2},
+                comment="x",
+                by="y",
+                now=kit.at(2027, 3, 1),
+                hours=hours,
+            )
+    assert follow_ups(live.engine) == []
+
+
+def test_hours_up_to_the_bound_are_recorded_with_a_decimal_comma(cli: Cli, live: Live) -> None:
+    cli.clock = live.clock
+    argv = ["followup", "--db", url_of(live.engine), "mbu.polis", "--period", "2026", "--value", "utbildningar=2"]
+    assert cli(*argv, "--comment", "x", "--by", "y", "--hours", "10 000")[0] == 0
+    argv[3] = "mbu.kommun"
+    assert cli(*argv, "--comment", "x", "--by", "y", "--hours", "12,5")[0] == 0
+    assert sorted(follow_ups(live.engine)) == [("boras.mbu.kommun", 12.5), ("boras.mbu.polis", 10_000.0)]
+
+
+def test_an_option_whose_value_is_a_double_dash_is_one_swedish_line(live: Live, cli: Cli) -> None:
+    """``--hours=--`` reached the command as an empty list (the fuzzer's AttributeError on a 'list')."""
+    for option in ("--hours", "--period", "--comment", "--by", "--value", "--now"):
+        given = {"--period": "2026", "--comment": "x", "--by": "y", "--value": "utbildningar=2", option: "--"}
+        argv = ["followup", "--db", url_of(live.engine), "mbu.polis", *(f"{k}={v}" for k, v in given.items())]
+        code, _, err = cli(*argv)
+        assert (code, err.count("\n")) == (2, 1), (option, err)
+        assert err.startswith("samverkan: fel: "), err
+    assert follow_ups(live.engine) == []
