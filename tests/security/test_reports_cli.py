@@ -299,3 +299,17 @@ def test_an_option_whose_value_is_a_double_dash_is_one_swedish_line(live: Live, 
         assert (code, err.count("\n")) == (2, 1), (option, err)
         assert err.startswith("samverkan: fel: "), err
     assert follow_ups(live.engine) == []
+
+
+# -- 6. report --out leaves nothing half-way -------------------------------------------------
+
+
+def test_a_report_whose_last_step_fails_leaves_no_tmp_file_holding_it(live: Live, cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "rapport"
+    out.mkdir()
+    (out / "annat").write_text("något annat", encoding="utf-8")  # a directory the rename cannot replace
+    code, _, err = cli("report", "--db", url_of(live.engine), "--period", "2026", "--out", str(out))
+    assert (code, err.count("\n")) == (2, 1), err
+    assert err.startswith(f"samverkan: fel: --out: {out}: kan inte skrivas"), err
+    assert not (tmp_path / "rapport.tmp").exists()
+    assert [p.name for p in out.iterdir()] == ["annat"]
