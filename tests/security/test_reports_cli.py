@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from apscheduler.schedulers.blocking import BlockingScheduler
 from markdown_it import MarkdownIt
 from sqlalchemy import Engine, select
 
@@ -27,8 +32,11 @@ from engine.clock import FixedClock
 from engine.models import AreaRow, Commitment, FollowUp, OutboxRow
 from engine.plan import load_plan
 from notifications.report import csv_cell
+from notifications.settings import Settings, SmtpSettings
 from rules.errors import InvalidValue
 from rules.hours import MAX_HOURS
+from samverkan import run as runner
+from tests.notifications.conftest import Sink, free_port
 from tests.security.conftest import Cli, Live
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -378,3 +386,75 @@ def test_a_database_file_without_write_permission_is_one_swedish_line(cli: Cli, 
 def outbox(engine: Engine) -> list[tuple[int, str, int]]:
     with db.transaction(engine) as s:
         return sorted((r.id, r.state, r.attempts) for r in s.scalars(select(OutboxRow)))
+
+
+# -- 4. one line instead of a traceback: the SMTP login ---------------------------------------
+
+
+class RefuseEveryLogin:
+    """An aiosmtpd authenticator that knows no one: every AUTH is answered 535."""
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        return AuthResult(success=False, handled=False)
+
+
+@pytest.fixture
+def smtp_refusing_login() -> Iterator[tuple[int, Sink]]:
+    sink, port = Sink(), free_port()
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=RefuseEveryLogin(),
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield port, sink
+    controller.stop()
+
+
+# AUTH without TLS on purpose: the server is this test's, on 127.0.0.1.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_an_smtp_login_the_server_refuses_is_one_line_and_leaves_the_outbox_as_it_was(
+    live: Live, cli: Cli, tmp_path: Path, smtp_refusing_login: tuple[int, Sink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, sink = smtp_refusing_login
+    settings = tmp_path / "utskick.yaml"
+    settings.write_text(
+        "mailer: smtp\nsender: samverkan@boras.example\n"
+        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  user: samverkan\n  password_env: SMTP_LOSEN\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SMTP_LOSEN", "fel lösenord")
+    before = outbox(live.engine)
+    assert sum(state == "pending" for _, state, _ in before) == 28
+    argv = ["deliver", "--db", url_of(live.engine), "--settings", str(settings), "--now", "2027-03-01T08:00"]
+    code, _, err = cli(*argv)
+    # Exit 2: the settings are wrong (a person's to fix), and running it again will not help until they are.
+    assert (code, err.count("\n")) == (2, 1), err
+    assert err.startswith("samverkan: fel: smtp.user: SMTP-servern 127.0.0.1:") and "535" in err, err
+    assert "inloggningen" in err and "SMTP_LOSEN" in err and "fel lösenord" not in err, err
+    assert outbox(live.engine) == before  # still pending, no attempt counted, nothing failed
+    assert sink.received == []
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_run_says_the_login_was_refused_not_that_the_tick_failed(
+    live: Live, smtp_refusing_login: tuple[int, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    port, _ = smtp_refusing_login
+    settings = Settings(
+        mailer="smtp",
+        sender="samverkan@boras.example",
+        smtp=SmtpSettings(host="127.0.0.1", port=port, user="samverkan", password_env="PATH", timeout_seconds=5),
+    )
+    before = outbox(live.engine)
+    scheduler = BlockingScheduler(timezone=runner.ZONE)  # never started: the next wake-up stays pending
+    caplog.set_level(logging.INFO, logger="samverkan.run")
+    runner.wake(live.engine, FixedClock(live.clock.now()), scheduler, settings)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "samverkan.run"]
+    assert line.startswith("utskicket avbröts: smtp.user: SMTP-servern") and "535" in line, line
+    assert "tick misslyckades" not in caplog.text and "Traceback" not in caplog.text
+    assert outbox(live.engine) == before
+    assert len(scheduler.get_jobs()) == 1
