@@ -32,7 +32,7 @@ from engine.clock import FixedClock
 from engine.models import AreaRow, Commitment, FollowUp, OutboxRow
 from engine.plan import load_plan
 from notifications.report import csv_cell
-from notifications.settings import Settings, SmtpSettings
+from notifications.settings import Settings, SmtpSettings, load_settings
 from rules.errors import InvalidValue
 from rules.hours import MAX_HOURS
 from samverkan import run as runner
@@ -458,3 +458,45 @@ def test_run_says_the_login_was_refused_not_that_the_tick_failed(
     assert "tick misslyckades" not in caplog.text and "Traceback" not in caplog.text
     assert outbox(live.engine) == before
     assert len(scheduler.get_jobs()) == 1
+
+
+# -- 5. values accepted, then failing: the sender name -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "line", "said"),
+    [
+        (
+            'sender_name: "BråB\\r\\nBcc: x@evil.example"\n',
+            1,
+            "sender_name: rubrikfältet From vägras: innehåller radbrytning",
+        ),
+        (
+            'mailer: file\nsender_name: "=?utf-8?q?Hej?="\n',
+            2,
+            "sender_name: rubrikfältet From vägras: innehåller en kodad",
+        ),
+        (f"sender_name: {'B' * 101}\n", 1, "sender_name: högst 100 tecken, inte 101"),
+        (
+            'agreements:\n  boras:\n    sender_name: "a\\tb"\n',
+            3,
+            "agreements.boras.sender_name: rubrikfältet From vägras",
+        ),
+    ],
+)
+def test_a_sender_name_no_mail_can_carry_is_refused_when_the_settings_are_read(
+    boras_due: Engine, cli: Cli, tmp_path: Path, yaml_text: str, line: int, said: str
+) -> None:
+    path = tmp_path / "utskick.yaml"
+    path.write_text(yaml_text, encoding="utf-8")
+    before = outbox(boras_due)
+    code, _, err = cli("deliver", "--db", url_of(boras_due), "--settings", str(path), "--now", "2027-03-01T08:00")
+    assert (code, err.count("\n")) == (2, 1), err
+    assert err.startswith(f"samverkan: fel: {path}:{line}: {said}"), err
+    assert outbox(boras_due) == before
+
+
+def test_a_sender_name_with_swedish_letters_and_a_dash_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "utskick.yaml"
+    path.write_text("sender_name: Brottsförebyggande rådet i Borås – BråB\n", encoding="utf-8")
+    assert load_settings(path).sender_name == "Brottsförebyggande rådet i Borås – BråB"
