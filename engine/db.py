@@ -21,7 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -142,7 +142,7 @@ def upgrade(engine: Engine) -> bool:
                     conn.exec_driver_sql("PRAGMA foreign_keys=ON")
                     conn.commit()
         return True
-    except OperationalError as exc:
+    except DatabaseError as exc:
         raise DatabaseNotReady(redact(str(engine.url)), _reason(exc)) from None
 
 
@@ -150,7 +150,7 @@ def require_schema(engine: Engine) -> None:
     """Refuse to work on a database that ``init`` has not prepared."""
     try:
         rev = current_revision(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError (cannot connect) and "file is not a database"
         raise DatabaseNotReady(redact(str(engine.url)), _reason(exc)) from None
     if rev is None:
         raise DatabaseNotReady(
@@ -162,8 +162,47 @@ def require_schema(engine: Engine) -> None:
         )
 
 
-def _reason(exc: OperationalError) -> str:
-    return "kan inte ansluta: " + str(exc.orig).strip().splitlines()[0]
+# What the database said, for the causes a person can fix, in Swedish. SQLite's words
+# (sqlite3 has no codes for them before Python 3.11's sqlite_errorname, and these are stable
+# across its versions); PostgreSQL's SQLSTATE.
+_SQLITE_SAYS = {
+    "file is not a database": "filen är ingen SQLite-databas (fel --db?)",
+    "attempt to write a readonly database": "databasen är skrivskyddad; inget ändrades",
+    "unable to open database file": "databasfilen kan inte öppnas eller skapas (finns mappen, och får den skrivas?)",
+    "database disk image is malformed": "databasfilen är skadad; återställ den från en säkerhetskopia",
+}
+_POSTGRESQL_SAYS = {
+    "25006": "databasen tar bara emot läsning (read-only); inget ändrades",
+    "42501": "användaren saknar behörighet att skriva; inget ändrades",
+}
+
+
+def _said(exc: DatabaseError) -> str | None:
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None)
+    if code in _POSTGRESQL_SAYS:
+        return _POSTGRESQL_SAYS[code]
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return next((sv for en, sv in _SQLITE_SAYS.items() if first.startswith(en)), None)
+
+
+def _reason(exc: DatabaseError) -> str:
+    return _said(exc) or "kan inte ansluta: " + (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+
+
+def refusal(exc: BaseException, url: str) -> DatabaseNotReady | None:
+    """``exc`` as one Swedish line when the database refused for a reason a person can fix, else None.
+
+    For the edges, which catch what a command raised: a read-only database (a file mode,
+    ``?mode=ro``, a read-only PostgreSQL) fails only at the first write, deep in a
+    command; the transaction was rolled back, so nothing was written. Anything else
+    (a constraint, a bug) is not a person's to fix, and None leaves it to be a traceback.
+    """
+    if isinstance(exc, DatabaseError):
+        said = _said(exc)
+        if said is not None:
+            return DatabaseNotReady(redact(url), said)
+    return None
 
 
 @contextmanager

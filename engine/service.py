@@ -31,6 +31,7 @@ from engine.models import (
 )
 from rules import deviation, lifecycle
 from rules import follow_up as follow_up_rules
+from rules import hours as hours_rule
 from rules import revision as revision_rules
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue, NotFound
@@ -44,16 +45,28 @@ def require_text(field: str, value: str) -> str:
     return value
 
 
+# An id is agreement.effort.party, each a slug of at most 60 characters (engine.agreement):
+# anything longer is no id, and is refused before it reaches the database.
+MAX_ID = 200
+
+
 def resolve_commitment(session: Session, key: str, *, lock: bool = False) -> Commitment:
-    """A commitment by full id (``boras.trafik.kommun``) or, if unambiguous, ``trafik.kommun``."""
+    """A commitment by full id (``boras.trafik.kommun``) or, if unambiguous, ``trafik.kommun``.
+
+    The short form is a suffix match; ``%`` and ``_`` in what was typed are characters, not
+    LIKE's wildcards (``vbe.k%`` once ended ``boras.vbe.kommun``).
+    """
     key = key.strip()
+    if len(key) > MAX_ID:
+        raise NotFound("åtagande", key[:40] + "…", f"ett id är högst {MAX_ID} tecken")
     stmt = select(Commitment).where(Commitment.id == key)
     if lock:
         stmt = stmt.with_for_update()
     found = session.scalars(stmt).first()
     if found is not None:
         return found
-    matches = list(session.scalars(select(Commitment.id).where(Commitment.id.endswith("." + key))))
+    suffix = Commitment.id.endswith("." + key, autoescape=True)
+    matches = list(session.scalars(select(Commitment.id).where(suffix)))
     if len(matches) == 1:
         return resolve_commitment(session, matches[0], lock=lock)
     if len(matches) > 1:
@@ -322,8 +335,8 @@ def record_follow_up(
     cal = calendar or SwedishCalendar()
     comment = require_text("comment", comment)
     by = require_text("by", by)
-    if hours is not None and (hours < 0 or hours != hours):
-        raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte {hours}")
+    if hours is not None:
+        hours = hours_rule.check(hours)  # the rule the CLI and the web form ask too
     c = resolve_commitment(session, key, lock=True)
     agreement = session.get(AgreementRow, c.agreement_id)
     assert agreement is not None

@@ -49,6 +49,7 @@ from notifications.context import LinkMaker
 from notifications.mailers import Mailer, SendResult
 from notifications.mailers.factory import make_mailer
 from notifications.settings import Settings
+from rules.errors import SamverkanError
 from rules.model import OutboxState, QueueNotice
 
 OUT = cast(Table, OutboxRow.__table__)
@@ -269,6 +270,20 @@ async def _mark_when_back(
             delay = min(delay * 2, 5.0)
 
 
+def _release(engine: Engine, worker: str, ids: list[int], riders: set[int]) -> None:
+    """Put a claimed batch back as it was: pending (a held rider held again), its attempts untouched.
+
+    For a send that could not begin for any mail (the server refused the login): it is
+    no attempt of these notices, and they go as they would have once the settings are put right.
+    """
+    if not ids:
+        return
+    mine = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
+    back = [{"b_id": i, "b_state": HELD if i in riders else PENDING} for i in ids]
+    with engine.begin() as conn:
+        conn.execute(update(OUT).where(mine).values(state=bindparam("b_state"), claimed_by=None, claimed_at=None), back)
+
+
 def _tell_process_owner(conn: Any, failed_ids: list[int], refused: dict[int, set[str]], now: datetime) -> None:
     rows = conn.execute(
         select(OUT.c.id, OUT.c.key, OUT.c.kind, OUT.c.agreement_id, OUT.c.recipients, OUT.c.last_error, UnitRow.email)
@@ -352,7 +367,11 @@ def deliver(
                     groups = compose.plan(session, rows, settings, link, at, inbox)
                     session.commit()  # the calendar events' SEQUENCE (notifications.attachments)
                 prepared: list[compose.Prepared] = []
-                results = await mailer.send_all(compose.built(groups, settings, at, prepared))
+                try:
+                    results = await mailer.send_all(compose.built(groups, settings, at, prepared))
+                except SamverkanError:  # the mailer refuses its settings (SMTP login): nothing went out
+                    _release(engine, worker_id, ids, {r.id for g in groups for r, _ in g.riders})
+                    raise
                 ready = [p for p in prepared if p.outgoing is not None]
                 report.messages += sum(r.status == "sent" for r in results)
                 outcomes = list(zip(ready, results, strict=True))

@@ -5,12 +5,20 @@ prints to A4 landscape as it looks on screen. Its template,
 ``templates/report/report.html``, is kept apart from the mail templates because a
 user's template folder overrides those and never this one. Markdown is GitHub's, for
 a wiki or an issue; CSV has one row per commitment for a spreadsheet.
+
+Anyone holding a reminder link writes a comment, and the agreement file names the
+titles and units, so none of that text is trusted by the formats that give characters
+a meaning: ``md_text`` writes it as Markdown text (no link, image, HTML, heading or
+list made of it) and ``csv_cell`` as a spreadsheet cell that is never a formula. Every
+tabular export writes its cells through ``csv_cell``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterable, Sequence
 from importlib.resources import files
 from typing import Any, Literal
 
@@ -52,71 +60,104 @@ def render_html(report: Report) -> str:
     return _environment().get_template("report.html").render(r=report, state_colours=colours)
 
 
-def _md_cell(text: str) -> str:
-    """Text safe inside a GFM table cell: no raw HTML, pipes escaped, lines joined with <br>."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    lines = [" ".join(line.split()) for line in text.replace("\r", "").split("\n")]
-    return "<br>".join(x for x in lines if x).replace("|", "\\|")
+# What makes inline Markdown (GitHub's included): emphasis, code, links and images ([ and !),
+# raw HTML and entities (< and &), strikethrough, table pipes, and the escape itself.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&~|!])")
+# What starts a block when it begins a line or a list item: a heading, a quote, a list
+# (bullet or "1." / "1)"), a setext underline, a fence. Only the first character needs it.
+_MD_BLOCK_START = re.compile(r"^(?:([#>+=-])|([0-9]+)([.)]))")
+
+
+def md_text(value: object) -> str:
+    """``value`` as Markdown text, shown as typed: every character that would make markup is escaped.
+
+    Line breaks become spaces (a title or a name in a heading or a list item stays on its
+    line); a table cell keeps its lines through ``_md_cell``.
+    """
+    text = " ".join(str(value).split())
+    text = _MD_INLINE.sub(r"\\\1", text)
+    return _MD_BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", text)
+
+
+def _md_cell(lines: str) -> str:
+    """Lines already written as Markdown (``md_text``) in one GFM table cell, joined with <br>."""
+    return "<br>".join(x for x in (line.strip() for line in lines.replace("\r", "").split("\n")) if x)
 
 
 def _follow_up_text(cell: Cell, *, markdown: bool) -> str:
-    head = f"**{cell.party_label}**" if markdown else cell.party_label
-    head += f" ({cell.state})"
+    e = md_text if markdown else str
+    head = f"**{e(cell.party_label)}**" if markdown else cell.party_label
+    head += f" ({e(cell.state)})"
     if not cell.followed_up:
-        return f"{head}: {cell.missing_text}"
+        return f"{head}: {e(cell.missing_text)}"
     lines = [f"{head}:"]
     for v in cell.values:
         mark = f" ⚠ under målet (mål: minst {tal(v.target)})" if v.deviation else ""
-        lines.append(f"{v.line}{mark}")
+        lines.append(f"{e(v.line)}{mark}")
     if cell.comment:
-        lines.append(f"Kommentar: {cell.comment}")
+        # One line of the cell per line of the comment, each of them text.
+        lines += [f"Kommentar: {e(first)}" for first in cell.comment.splitlines()[:1]]
+        lines += [e(more) for more in cell.comment.splitlines()[1:]]
     when = datum(cell.recorded) if cell.recorded else ""
-    lines.append(f"– {cell.by}, {when}" + (f" (version {cell.version})" if cell.version > 1 else ""))
+    lines.append(f"– {e(cell.by)}, {when}" + (f" (version {cell.version})" if cell.version > 1 else ""))
     return "\n".join(lines)
 
 
 def render_markdown(r: Report) -> str:
+    """GitHub Markdown whose only markup is the report's own: every text from the plan or a person is ``md_text``."""
+    e = md_text
     s = r.summary
     out = [
-        f"# {r.title}",
+        f"# {e(r.title)}",
         "",
         f"**Årsrapport för {r.period}** – uppföljningen av {r.period} skulle vara inne {datum(r.due)}.",
         "",
-        "Parter: " + "; ".join(p.name for p in r.parties) + f". Processägare: {r.process_owner}.",
+        "Parter: " + "; ".join(e(p.name) for p in r.parties) + f". Processägare: {e(r.process_owner)}.",
         "",
         "## Sammanfattning",
         "",
-        f"- Åtaganden: {s.commitments} (" + ", ".join(f"{sc.state} {sc.count}" for sc in s.states if sc.count) + ")",
+        f"- Åtaganden: {s.commitments} (" + ", ".join(f"{e(sc.state)} {sc.count}" for sc in s.states if sc.count) + ")",
         f"- Uppföljda för {r.period}: {s.followed_up} av {s.expected} väntade",
         f"- Avvikelser (under målet): {len(s.deviations)}",
         f"- Saknade uppföljningar: {len(s.missing)}",
     ]
     for d in s.deviations:
-        out.append(f"  - ⚠ {d.effort} – {d.party_label}: {d.measure.rstrip(' .')}: {d.value} (mål: minst {d.target})")
+        out.append(
+            f"  - ⚠ {e(d.effort)} – {e(d.party_label)}: {e(d.measure.rstrip(' .'))}: {e(d.value)}"
+            f" (mål: minst {e(d.target)})"
+        )
     for area in r.areas:
-        headings = [p.heading for p in r.parties]
-        out += ["", f"## {area.number}. {area.title}", ""]
+        headings = [e(p.heading) for p in r.parties]
+        out += ["", f"## {area.number}. {e(area.title)}", ""]
         cols = ["Insats/mål", *headings, "Tidsplan", "Aktivitetsmått", "Uppföljning"]
         out.append("| " + " | ".join(cols) + " |")
         out.append("|" + "|".join(" --- " for _ in cols) + "|")
-        for e in area.efforts:
-            row = [e.title]
+        for ef in area.efforts:
+            row = [e(ef.title)]
             for p in r.parties:
-                cell = e.by_party.get(p.id)
-                row.append(f"{cell.text}\n*{cell.responsible_name} · {cell.state}*" if cell else "–")
-            row.append(e.timeframe)
+                cell = ef.by_party.get(p.id)
+                row.append(
+                    "\n".join(e(line) for line in cell.text.splitlines())
+                    + f"\n*{e(cell.responsible_name)} · {e(cell.state)}*"
+                    if cell
+                    else "–"
+                )
+            row.append(e(ef.timeframe))
             row.append(
                 "\n".join(
-                    m.text + (f" ({m.target_text})" if m.target_text else "") + (f" ({m.only})" if m.only else "")
-                    for m in e.measures
+                    e(m.text)
+                    + (f" ({e(m.target_text)})" if m.target_text else "")
+                    + (f" ({e(m.only)})" if m.only else "")
+                    for m in ef.measures
                 )
                 or "–"
             )
-            row.append("\n".join(_follow_up_text(c, markdown=True) for c in e.cells))
+            row.append("\n".join(_follow_up_text(c, markdown=True) for c in ef.cells))
             out.append("| " + " | ".join(_md_cell(x) for x in row) + " |")
     out += ["", f"## Saknade uppföljningar för {r.period}", ""]
     if s.missing:
-        out += [f"- {m.effort} – {m.party_label}: {m.unit} (`{m.commitment}`)" for m in s.missing]
+        # An id is made of the file format's slugs: safe in a code span as it is.
+        out += [f"- {e(m.effort)} – {e(m.party_label)}: {e(m.unit)} (`{m.commitment}`)" for m in s.missing]
     else:
         out.append("Inga: alla väntade uppföljningar är registrerade.")
     return "\n".join(out) + "\n"
@@ -138,30 +179,56 @@ CSV_COLUMNS = (
 )
 
 
-def render_csv(r: Report) -> str:
+# OWASP's CSV injection rule: a spreadsheet reads a cell beginning with one of these as a
+# formula (=HYPERLINK(…), +cmd|…, @SUM(…), -2+3+cmd|…); TAB and CR are the ways round a trim.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """One cell of a tabular export, never a formula: text beginning like one gets a leading ``'``.
+
+    A number stays as it is, negative too: the cell is then the number (OWASP), and a
+    spreadsheet reads -3 as minus three. Text that merely looks like one ("-3", a comment)
+    is quoted all the same, since "-2+3+cmd|…" is text too.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A CSV file (UTF-8 text, LF line ends) whose every cell went through ``csv_cell``."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
-    for area in r.areas:
-        for e in area.efforts:
-            for c in e.cells:
-                w.writerow(
-                    [
-                        area.number,
-                        area.title,
-                        e.title,
-                        c.party,
-                        c.responsible_name,
-                        c.state,
-                        r.period,
-                        "ja" if c.followed_up else "nej",
-                        "; ".join(v.line for v in c.values),
-                        c.comment,
-                        "ja" if c.deviations else "nej",
-                        "ja" if c.missing else "nej",
-                    ]
-                )
+    w.writerow([csv_cell(h) for h in header])
+    w.writerows([csv_cell(cell) for cell in row] for row in rows)
     return buf.getvalue()
+
+
+def render_csv(r: Report) -> str:
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            [
+                area.number,
+                area.title,
+                e.title,
+                c.party,
+                c.responsible_name,
+                c.state,
+                r.period,
+                "ja" if c.followed_up else "nej",
+                "; ".join(v.line for v in c.values),
+                c.comment,
+                "ja" if c.deviations else "nej",
+                "ja" if c.missing else "nej",
+            ]
+            for area in r.areas
+            for e in area.efforts
+            for c in e.cells
+        ),
+    )
 
 
 def render_report(report: Report, fmt: Format) -> str:

@@ -10,13 +10,35 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from engine import agreement_yaml
+from notifications.message import HeaderRefused, check_header
 from rules.errors import InvalidValue
+
+# A display name longer than this is no name; RFC 5322 would also have to fold it.
+MAX_SENDER_NAME = 100
+
+
+def _display_name(value: str) -> str:
+    """A sender name that every mail's From can carry, checked when the settings are read.
+
+    Refused at delivery, it failed every notice for good (notifications.message.check_header
+    refuses CR, LF, control characters and an encoded word's '=?').
+    """
+    try:
+        check_header("From", value)
+    except HeaderRefused as exc:
+        raise ValueError(str(exc)) from None
+    if len(value) > MAX_SENDER_NAME:
+        raise ValueError(f"högst {MAX_SENDER_NAME} tecken, inte {len(value)}")
+    return value
+
+
+SenderName = Annotated[str, AfterValidator(_display_name)]
 
 
 class _Strict(BaseModel):
@@ -47,7 +69,7 @@ class SenderSettings(_Strict):
     """One agreement's sender; a key left out falls back to its agreement file, then to the settings."""
 
     sender: EmailStr | None = None
-    sender_name: str | None = None
+    sender_name: SenderName | None = None
     reply_to: EmailStr | None = None
 
 
@@ -55,7 +77,7 @@ class Settings(_Strict):
     mailer: Literal["file", "smtp", "console"] = "file"
     mail_dir: Path = Path("outbox")
     sender: EmailStr = "samverkan@samverkan.example"
-    sender_name: str = "Samverkan"
+    sender_name: SenderName = "Samverkan"
     # Reply-To of a digest whose notices come from several agreements (else none); a mail
     # from one agreement is answered by its process owner.
     reply_to: EmailStr | None = None

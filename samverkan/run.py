@@ -31,6 +31,7 @@ from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.links import inbox_link_maker_for, link_maker_for
 from notifications.settings import Settings
+from rules.errors import SamverkanError
 from rules.texts import DEFAULT_ZONE
 
 log = logging.getLogger("samverkan.run")
@@ -85,6 +86,12 @@ def wake(
             stop=STOPPING.is_set,
         )
         following = next_run(engine, now, timedelta(seconds=settings.lease_seconds))
+    except SamverkanError as exc:
+        # The settings are refused (the SMTP login): the tick was done and the batch put back;
+        # not a database restarting, and said as what it is. Tried again after the delay, not at
+        # once, so a wrong password does not knock on the server every second.
+        following = clock.now() + retry
+        log.error("utskicket avbröts: %s; försöker igen %s", " ".join(str(exc).split()), _local(following))
     except Exception as exc:  # the database may be restarting: try again shortly
         # From the failure, not from the wake-up: a delivery run may have lasted longer than the delay.
         following = clock.now() + retry

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from engine.api.pages import Measure
+from rules import hours as hours_rule
 from rules.errors import InvalidValue, SamverkanError
 
 # The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
@@ -81,14 +82,10 @@ def read_form(
         form.errors["kommentar"] = "Skriv en kort kommentar om hur arbetet har gått."
     form.hours = data.get("timmar", "").strip()
     hours = None
-    if form.hours:
-        try:
-            hours = float(form.hours.replace(",", ".").replace(" ", ""))
-        except ValueError:
-            hours = -1.0
-        if hours < 0 or hours != hours or hours == float("inf"):
-            form.errors["timmar"] = "Ange timmar som ett tal, 0 eller större (t.ex. 12,5), eller lämna tomt."
-            hours = None
+    try:
+        hours = hours_rule.parse(form.hours)  # the rule the CLI and the engine ask too
+    except InvalidValue:
+        form.errors["timmar"] = f"Ange timmar som ett tal {hours_rule.RANGE_TEXT} (t.ex. 12,5), eller lämna tomt."
     if ask_name:
         form.name = data.get("namn", "").strip()
         if not form.name:

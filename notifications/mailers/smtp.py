@@ -6,7 +6,10 @@ keeps its connection across messages and reconnects after the server drops it.
 
 Replies: 4xx or a connection error → try again later; 5xx → failed for good, with
 the server's answer. A partial refusal (some recipients 5xx) is sent, with the
-refused addresses kept.
+refused addresses kept. A login the server refuses (535) is about no message: the
+settings are wrong, every mail would fail alike, so ``send_all`` raises
+``MailerRefused`` (one Swedish line naming the settings) and the dispatcher puts the
+batch back as it was.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import aiosmtplib
 
 from notifications.mailers import Outgoing, SendResult
 from notifications.settings import SmtpSettings
+from rules.errors import InvalidValue
 
 _CONNECTION_ERRORS = (
     aiosmtplib.SMTPConnectError,
@@ -33,6 +37,19 @@ _CONNECTION_ERRORS = (
 
 def _answer(code: int, message: str) -> str:
     return f"{code} {message}".strip()
+
+
+class MailerRefused(InvalidValue):
+    """The SMTP server refuses the settings themselves (the login): no message can go until they change."""
+
+
+def _login_refused(settings: SmtpSettings, exc: aiosmtplib.SMTPResponseException) -> MailerRefused:
+    answer = " ".join(_answer(exc.code, exc.message).split())[:200]
+    return MailerRefused(
+        "smtp.user",
+        f"SMTP-servern {settings.host}:{settings.port} godtar inte inloggningen som {settings.user!r} ({answer}); "
+        f"kontrollera smtp.user och lösenordet i {settings.password_env or 'smtp.password_env'}. Inget skickades.",
+    )
 
 
 class SmtpMailer:
@@ -89,6 +106,8 @@ class SmtpMailer:
                         client = self._client()
                         try:
                             await client.connect()
+                        except aiosmtplib.SMTPAuthenticationError as exc:
+                            raise _login_refused(self.settings, exc) from None
                         except _CONNECTION_ERRORS as exc:
                             client = None
                             results[index] = SendResult(status="retry", error=f"anslutning: {exc}")

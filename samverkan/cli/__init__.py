@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from engine import db
 from engine.clock import Clock, SystemClock
 from rules.errors import AgreementFileError, SamverkanError
 from samverkan.cli.common import EXIT_USAGE, error_lines, one_line
@@ -67,6 +68,14 @@ def main(argv: Sequence[str] | None = None, clock: Clock | None = None, *, settl
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A database that refuses at the first write (read-only) fails deep in a command;
+        # engine.db says which refusals are a person's to fix, and those are one line too.
+        refused = db.refusal(exc, db.database_url(getattr(args, "db", None)))
+        if refused is None:
+            raise
+        print(f"samverkan: fel: {one_line(str(refused))}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def settle_memory() -> None:

@@ -11,8 +11,8 @@ from rich.table import Table
 
 from engine.api import commands, queries
 from engine.clock import Clock
+from rules import hours as hours_rule
 from rules import texts
-from rules.errors import InvalidValue
 from rules.lifecycle import PAGAENDE, PLANERAD, REVIDERAD, UPPFOLJD
 from samverkan.cli import common
 
@@ -84,12 +84,7 @@ def cmd_transition(args: argparse.Namespace, clock: Clock) -> int:
 def cmd_followup(args: argparse.Namespace, clock: Clock) -> int:
     when = common.when(args.now)
     period = common.parse_int(args.period, "--period", low=1900, high=2200)
-    hours = None
-    if args.hours is not None:
-        try:
-            hours = float(args.hours.replace(",", "."))
-        except ValueError:
-            raise InvalidValue("hours", f"ska vara ett tal ≥ 0, inte '{args.hours}'") from None
+    hours = None if args.hours is None else hours_rule.parse(args.hours)
     database = common.database(args)
     done = commands.record_follow_up(
         database,

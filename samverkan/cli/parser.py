@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rules import lifecycle
 from rules.model import OutboxState
@@ -37,6 +37,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: fel: {swedish(message)} (se '{self.prog} --help')\n")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # ``--hours=--``: Python 3.11's argparse drops the "--" that is the option's value and
+        # hands the command an empty list (AttributeError: 'list' object has no attribute
+        # 'replace'). The value typed is "--", and the command refuses it as it would any other.
+        if action.option_strings and action.nargs in (None, argparse.OPTIONAL) and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def _db_option(p: argparse.ArgumentParser) -> None:

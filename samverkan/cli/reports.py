@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from pathlib import Path
 
@@ -17,15 +18,24 @@ from samverkan.cli import common
 
 
 def _write(path: str, text: str) -> None:
+    """``text`` at ``path`` whole or not at all: written beside it, then renamed over it.
+
+    On any failure the half-way file goes too; left behind, it held the whole report
+    under a name nobody asked for.
+    """
     target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
         # newline="": the CSV writer's line endings stay as written on every platform.
         tmp.write_text(text, encoding="utf-8", newline="")
         os.replace(tmp, target)
     except OSError as exc:
         raise InvalidValue("out", f"{path}: kan inte skrivas ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()
 
 
 def cmd_report(args: argparse.Namespace, clock: Clock) -> int:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, select
 
@@ -203,6 +203,11 @@ def test_validate_any_path(fuzz: Any, path: str) -> None:
     now=st.one_of(st.none(), NOW),
     replace=st.booleans(),
 )
+# Once a crash: argparse (Python 3.11) handed ``--hours=--`` to the command as an empty list.
+@example(
+    commitment="vandringar.kommun", period="2020", values=[], comment="x", by="y", hours="--", now=None, replace=False
+)
+@example(commitment="--", period="--", values=["--"], comment="--", by="--", hours=None, now="--", replace=True)
 def test_followup(
     fuzz: Any,
     url: str,
