@@ -18,6 +18,7 @@ when the body comes without a Content-Length.
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine import db
 from engine.api import pages
 from engine.api.pages_agreement import AgreementChoice
 from engine.clock import Clock
@@ -69,6 +71,9 @@ def error_text(exc: SamverkanError) -> str:
         return "; ".join(exc.lines())
     text = exc.message if isinstance(exc, InvalidValue) else str(exc)
     return text[:1].upper() + text[1:]
+
+
+log = logging.getLogger("samverkan.web")
 
 
 @dataclass
@@ -322,7 +327,23 @@ def _before_body(
 def _run(web: Web, fn: Handler, ctx: Ctx, form_csrf: bool) -> Response:
     if ctx.request.method == "POST" and form_csrf and not _csrf_ok(ctx.request, ctx.form.get("csrf", "")):
         return _expired_form(web, ctx)
-    return fn(web, ctx)
+    try:
+        return fn(web, ctx)
+    except Exception as exc:
+        # A read-only or unreachable database fails only at the first write, deep in a
+        # command, after the transaction rolled back: the operator's to fix, not a bug.
+        refused = db.refusal(exc, str(web.engine.url))
+        if refused is None:
+            raise
+        log.warning("%s %s: %s", ctx.request.method, ctx.request.url.path, refused)
+        return message_page(
+            web,
+            ctx,
+            503,
+            "Det gick inte att spara",
+            "Databasen tar inte emot ändringar just nu (den är skrivskyddad eller otillgänglig). "
+            "Inget har sparats. Försök igen senare, och säg till den som driftar samverkan.",
+        )
 
 
 def _csrf_ok(request: Request, given: str) -> bool:

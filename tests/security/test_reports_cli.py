@@ -19,12 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from apscheduler.schedulers.blocking import BlockingScheduler
 from markdown_it import MarkdownIt
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 
 from engine import db
 from engine.agreement import Agreement
@@ -40,6 +41,8 @@ from samverkan import run as runner
 from tests.notifications.conftest import Sink, free_port
 from tests.security.conftest import Cli, Live
 from tests.web.conftest import at as local_at
+from tests.web.conftest import start_server, stop_server
+from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = ROOT / "config" / "boras-2015.yaml"
@@ -371,6 +374,29 @@ def test_every_write_to_a_read_only_database_is_one_swedish_line_and_writes_noth
     # Reading still works.
     code, _, err = cli("report", "--db", url, "--period", "2026", "--out", str(tmp_path / "r.html"))
     assert code == 0, err
+
+
+def test_a_web_form_on_a_read_only_database_is_a_swedish_503_page_that_saved_nothing(
+    live: Live, kit: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ro = create_engine(read_only(live.engine))
+    settings = Settings(mailer="file", mail_dir=tmp_path / "ro-outbox", base_url="http://testserver")
+    server = start_server(create_app(ro, settings, live.clock, secret=kit.SECRET))
+    try:
+        with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30) as c:
+            form = c.get(kit.link_path("boras.mbu.kommun"))
+            assert form.status_code == 200  # reading works
+            data = {"csrf": kit.csrf_of(form.text), "m_utbildningar": "2", "kommentar": "Klart.", "namn": "Frida"}
+            with caplog.at_level(logging.WARNING):
+                answer = c.post(kit.link_path("boras.mbu.kommun"), data=data)
+    finally:
+        stop_server(server)
+        ro.dispose()
+    assert answer.status_code == 503, answer.text
+    assert "Inget har sparats" in answer.text and "skrivskyddad" in answer.text
+    assert answer.headers["content-security-policy"]  # the refusal is a page like any other
+    assert follow_ups(live.engine) == []
+    assert not [r for r in caplog.records if r.exc_info], "a refusal a person can fix is no traceback"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes a file whatever its mode; ?mode=ro covers root")
