@@ -230,6 +230,8 @@ def where(loc: Path_) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "[key]":  # pydantic's mark of a mapping key; the key itself is the part before
+            out += "[nyckel]"
         elif not _PLAIN_KEY.fullmatch(part):
             out += f"[{quote(part)}]"  # a key from the file, escaped and cut like any value
         else:

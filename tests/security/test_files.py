@@ -400,3 +400,16 @@ def test_the_settings_file_is_read_as_a_regular_file_under_the_cap(tmp_path: Pat
     assert code == 2
     assert err.startswith(f"samverkan: fel: {link}:0: ") and "vanlig fil" in err, err
     assert len(err.splitlines()) == 1
+
+
+def test_a_key_in_the_path_of_a_message_is_escaped_too(cli: Cli, tmp_path: Path) -> None:
+    """A commitment's party key names where a problem is: it reaches the terminal escaped."""
+    path = tmp_path / "part.yaml"
+    text = MINIMAL.read_text(encoding="utf-8").replace("          kommun:\n", '          "kom\\e[2Jmun":\n', 1)
+    path.write_text(text, encoding="utf-8")
+
+    code, _, err = cli("validate", str(path))
+
+    assert code == 2
+    assert "\x1b" not in err
+    assert "commitments['kom\\x1b[2Jmun'][nyckel]: ogiltigt id" in _one_line_at(err, path, 55)
