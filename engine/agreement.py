@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,6 +35,7 @@ from pydantic import (
 from engine import agreement_yaml
 from engine.agreement_checks import cross_check
 from rules.errors import AgreementFileError, Problem
+from rules.headers import header_problem
 from rules.texts import DEFAULT_ZONE
 
 FORMAT_VERSION = 1
@@ -55,6 +55,26 @@ def _calendar_year(value: date) -> date:
 
 CalendarDate = Annotated[date, AfterValidator(_calendar_year)]
 Text = Annotated[str, Field(min_length=1)]
+
+
+def _fits_a_header(value: str) -> str:
+    # Refused here rather than accepted and then refused at every delivery attempt (rules.headers).
+    why = header_problem(value)
+    if why is not None:
+        raise ValueError(f"{why}; texten står i e-postens rubrikfält (ämne eller avsändare)")
+    return value
+
+
+def _fits_a_subject(value: str) -> str:
+    # A measure's text may span lines: the subject it reaches has its whitespace collapsed
+    # (notifications.render.one_line), so what is checked is the text on one line.
+    _fits_a_header(" ".join(value.split()))
+    return value
+
+
+# Titles and names: one line, and each can reach a Subject or a From.
+HeaderText = Annotated[str, Field(min_length=1), AfterValidator(_fits_a_header)]
+SubjectText = Annotated[str, Field(min_length=1), AfterValidator(_fits_a_subject)]
 # Optional quotations from the agreement, left out of the stored document when absent.
 CLAUSES = ("termination_clause", "change_clause")
 MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
@@ -66,24 +86,24 @@ class _Strict(BaseModel):
 
 
 class Signatory(_Strict):
-    name: Text
-    title: Text
+    name: HeaderText
+    title: HeaderText
     date: CalendarDate | None = None
 
 
 class Party(_Strict):
     id: Slug
-    name: Text
+    name: HeaderText
     contact: Slug = Field(description="unit that receives notices addressed to the party")
     signatory: Signatory | None = None
 
 
 class Unit(_Strict):
     id: Slug
-    name: Text
+    name: HeaderText
     party: Slug
     email: EmailStr
-    contact_name: str | None = None
+    contact_name: Annotated[str, AfterValidator(_fits_a_header)] | None = None
 
 
 class Timeframe(_Strict):
@@ -94,7 +114,7 @@ class Timeframe(_Strict):
 
 class Measure(_Strict):
     id: Slug
-    text: Text
+    text: SubjectText  # a deviation's subject names it
     kind: Literal["count", "text"] = "count"
     target: float | None = Field(default=None, ge=0)
     parties: list[Slug] | None = None
@@ -104,7 +124,7 @@ class Measure(_Strict):
     def _a_number(cls, value: Any) -> Any:
         # bool is an int in Python, and "2" would be coerced: both are typing mistakes here.
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"målvärdet {value!r} är inte ett tal")
+            raise ValueError(f"målvärdet {agreement_yaml.quote(value)} är inte ett tal")
         return value
 
 
@@ -116,7 +136,7 @@ class CommitmentSpec(_Strict):
 
 class Effort(_Strict):
     id: Slug
-    title: Text
+    title: HeaderText
     timeframe: Timeframe
     measures: list[Measure] = Field(default_factory=list)
     commitments: dict[Slug, CommitmentSpec] = Field(min_length=1)
@@ -125,7 +145,7 @@ class Effort(_Strict):
 class Area(_Strict):
     id: Slug
     number: StrictInt = Field(ge=1)
-    title: Text
+    title: HeaderText
     efforts: list[Effort] = Field(min_length=1)
 
 
@@ -183,13 +203,13 @@ class MailHead(_Strict):
     """Who the agreement's mail comes from; each key left out falls back to the delivery settings."""
 
     sender: EmailStr | None = None
-    sender_name: Text | None = None
+    sender_name: HeaderText | None = None
     reply_to: EmailStr | None = None
 
 
 class AgreementHead(_Strict):
     id: Slug
-    title: Text
+    title: HeaderText
     signed: CalendarDate
     valid_from: CalendarDate | None = None
     valid_to: CalendarDate | None = None
@@ -205,8 +225,8 @@ class AgreementHead(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"okänd tidszon '{value}'") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
+            raise ValueError(f"okänd tidszon {agreement_yaml.quote(value)}") from None
         return value
 
     @property
@@ -269,37 +289,17 @@ def parse_agreement(text: str, filename: str = "<text>") -> Agreement:
     try:
         return _parse(text, filename)
     except RecursionError:
-        # Thousands of nested brackets, or an alias that contains itself (a: &a [*a]).
-        raise AgreementFileError(
-            [
-                Problem(
-                    file=filename,
-                    line=1,
-                    message="ogiltig YAML: för djupt nästlad eller ett alias som pekar på sig självt",
-                )
-            ]
-        ) from None
+        raise AgreementFileError([Problem(file=filename, line=1, message="ogiltig YAML: för djupt nästlad")]) from None
 
 
 def _parse(text: str, filename: str) -> Agreement:
-    problems: list[Problem] = []
-    try:
-        node = yaml.compose(text, Loader=agreement_yaml.Loader)
-    except yaml.YAMLError as exc:
-        raise AgreementFileError([agreement_yaml.yaml_problem(exc, filename)]) from None
-    if node is None:
-        raise AgreementFileError([Problem(file=filename, line=1, message="filen är tom")])
-    lines: dict[agreement_yaml.Path_, int] = {}
-    dup: list[tuple[int, str]] = []
-    agreement_yaml.index(node, (), lines, dup)
-    for dup_line, message in dup:
-        problems.append(Problem(file=filename, line=dup_line, message=message))
-    try:
-        data = agreement_yaml.Loader("").construct_document(node)
-    except yaml.YAMLError as exc:
-        raise AgreementFileError([*problems, agreement_yaml.yaml_problem(exc, filename)]) from None
+    data, lines, problems = agreement_yaml.load(text, filename)
+    if data is None:
+        raise AgreementFileError([*problems, Problem(file=filename, line=1, message="filen är tom")])
     if not isinstance(data, dict):
-        raise AgreementFileError([Problem(file=filename, line=1, message="ska vara en mappning (nyckel: värde)")])
+        raise AgreementFileError(
+            [*problems, Problem(file=filename, line=1, message="ska vara en mappning (nyckel: värde)")]
+        )
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
@@ -321,18 +321,5 @@ def _parse(text: str, filename: str) -> Agreement:
 
 
 def load_agreement(path: str | Path) -> Agreement:
-    """Read and validate an agreement file from disk."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AgreementFileError([Problem(file=str(path), line=0, message="filen finns inte")]) from None
-    except UnicodeDecodeError as exc:
-        raise AgreementFileError(
-            [Problem(file=str(path), line=agreement_yaml.text_line(p, exc.start), message="filen är inte UTF-8")]
-        ) from None
-    except OSError as exc:
-        raise AgreementFileError([Problem(file=str(path), line=0, message=f"kan inte läsas: {exc.strerror}")]) from None
-    return parse_agreement(text, str(path))
-
-
+    """Read and validate an agreement file from disk (a regular file of at most FILE_MAX bytes)."""
+    return parse_agreement(agreement_yaml.read_text(path), str(path))

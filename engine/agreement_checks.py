@@ -13,6 +13,7 @@ from engine.agreement_yaml import Path_, where
 if TYPE_CHECKING:
     from engine.agreement import Agreement
 
+
 def cross_check(a: Agreement, add: Any) -> None:
     """Checks that span several parts of the file; add(loc, message, key=False)."""
 
@@ -94,4 +95,3 @@ def cross_check(a: Agreement, add: Any) -> None:
             add(loc, f"påminnelsen {off:+d} dagar ligger efter förfallodagen (påminnelser är ≤ 0)")
     if len(set(fu.reminder_offsets_days)) != len(fu.reminder_offsets_days):
         add(("schedule", "follow_up", "reminder_offsets_days"), "samma påminnelse anges två gånger")
-

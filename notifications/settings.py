@@ -12,12 +12,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
 from engine import agreement_yaml
 from notifications.message import HeaderRefused, check_header
-from rules.errors import InvalidValue
+from rules.errors import AgreementFileError, InvalidValue, Problem
 
 # A display name longer than this is no name; RFC 5322 would also have to fold it.
 MAX_SENDER_NAME = 100
@@ -97,25 +96,32 @@ class Settings(_Strict):
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
-    """Settings from ``path``, else ``$SAMVERKAN_SETTINGS``, else the defaults."""
+    """Settings from ``path``, else ``$SAMVERKAN_SETTINGS``, else the defaults.
+
+    Read as the agreement file is (engine.agreement_yaml): a regular file under its size
+    cap, no anchors or aliases, duplicate keys refused, every problem as FILE:LINE in Swedish.
+    """
     where = path or os.environ.get("SAMVERKAN_SETTINGS")
     if not where:
         return Settings()
     try:
-        text = Path(where).read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text) or {}
-    except OSError as exc:
-        raise InvalidValue(str(where), f"kan inte läsas: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise InvalidValue(str(where), f"ogiltig YAML: {str(exc).splitlines()[0]}") from None
+        data, lines, duplicates = agreement_yaml.load(agreement_yaml.read_text(where), str(where))
+    except AgreementFileError as exc:
+        raise _first(exc.problems) from None
+    if duplicates:
+        raise _first(duplicates)
+    if data is not None and not isinstance(data, dict):
+        raise InvalidValue(f"{where}:1", "ska vara en mappning (nyckel: värde)")
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data or {})
     except ValidationError as exc:
         # In the agreement file's words, on its line (engine.agreement_yaml): FILE:LINE: message.
         err = exc.errors()[0]
-        lines: dict[agreement_yaml.Path_, int] = {}
-        if node is not None:
-            agreement_yaml.index(node, (), lines, [])
         line = agreement_yaml.line_for(lines, tuple(err["loc"]), key=err["type"] in ("extra_forbidden", "missing"))
         raise InvalidValue(f"{where}:{line}", agreement_yaml.message(err)) from None
+
+
+def _first(problems: list[Problem]) -> InvalidValue:
+    # A setting is one value: the first problem, as FILE:LINE and its message.
+    p = min(problems, key=lambda p: p.line)
+    return InvalidValue(f"{p.file}:{p.line}", p.message)

@@ -4,7 +4,10 @@
 whose every line is ``name:LINE: message`` (one line each, nothing else); never another
 exception. Inputs: arbitrary text, YAML-ish text, and mutations of tests/data/minimal.yaml
 (lines deleted, duplicated, swapped, re-indented or replaced, and values of keys replaced
-by awkward scalars).
+by awkward scalars). The hostile files of issue 14 too: anchors and aliases (alias bombs
+among them), control characters, CR/LF and ``=?`` in the texts that reach a mail header,
+and broken indentation, tabs and quotes; each is refused in Swedish, and a file that is
+accepted has only header texts that a mail can carry.
 
 Known bugs (tests/fuzz/test_known_bugs.py pins each as a strict xfail): an explicit tag
 whose constructor cannot read the value (``!!int abc``) and nesting too deep for PyYAML's
@@ -22,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,6 +38,7 @@ from engine.plan import load_plan
 from engine.service import record_follow_up
 from engine.tick import tick
 from rules.errors import AgreementFileError
+from rules.headers import header_problem
 
 PROFILE = "samverkan-fuzz"
 NAME = "fuzz.yaml"
@@ -190,6 +195,33 @@ def check(text: str, fuzz: Any, name: str) -> None:
         assert isinstance(result, Agreement)
 
 
+# PyYAML's English, which no line a person reads may carry.
+ENGLISH = re.compile(r"expected|found|while |could not|not allowed|block end|mapping start|scanning", re.IGNORECASE)
+
+
+def check_swedish(text: str, fuzz: Any, name: str) -> Agreement | None:
+    """As ``check``, with no known-bug allowance and no PyYAML English in any line."""
+    fuzz.tried[name] += 1
+    try:
+        return parse_agreement(text, NAME)
+    except AgreementFileError as exc:
+        lines = exc.lines()
+        assert lines, "an AgreementFileError without a problem"
+        assert all(LINE.fullmatch(line) for line in lines), lines
+        assert not [line for line in lines if ENGLISH.search(line)], lines
+        return None
+
+
+def header_texts(a: Agreement) -> list[str]:
+    head = a.agreement
+    texts = [head.title, *(p.name for p in a.parties), *(u.name for u in a.units)]
+    texts += [ar.title for ar in a.areas] + [e.title for _, e in a.efforts()]
+    texts += [" ".join(m.text.split()) for _, e in a.efforts() for m in e.measures]
+    if head.mail is not None and head.mail.sender_name is not None:
+        texts.append(head.mail.sender_name)
+    return texts
+
+
 def test_the_unmutated_file_loads() -> None:
     assert parse_agreement(MINIMAL, NAME).agreement.id == "exempel"
 
@@ -320,3 +352,119 @@ def test_what_validate_accepts_the_engine_can_run(fuzz: Any, overrides: dict[str
         if not _beyond(overrides):
             raise
         fuzz.known_bugs[name] += 1
+
+
+# -- hostile files (issue 14) ----------------------------------------------------------------
+
+VALUE_LINES = [i for i, line in enumerate(LINES) if (m := KEY_VALUE.match(line)) and m.group(2)]
+ANCHOR_NAME = st.text(alphabet="abcxyz019_-", min_size=1, max_size=6)
+ALIASED = st.tuples(st.sampled_from(VALUE_LINES), st.sampled_from(VALUE_LINES), ANCHOR_NAME, st.booleans())
+BOMB = st.builds(
+    lambda depth, width, leaf: (
+        "format: 1\n"
+        + f"l0: &l0 [{', '.join([repr(leaf)] * width)}]\n"
+        + "".join(f"l{i}: &l{i} [{', '.join(['*l' + str(i - 1)] * width)}]\n" for i in range(1, depth))
+    ),
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.text(alphabet="lo", min_size=1, max_size=4),
+)
+
+
+def _anchored(choices: list[tuple[int, int, str, bool]]) -> str:
+    """Anchors put on values of minimal.yaml and aliases to them put on others (or before them)."""
+    lines = list(LINES)
+    for anchor_at, alias_at, name, anchor_first in choices:
+        a, b = KEY_VALUE.match(lines[anchor_at]), KEY_VALUE.match(lines[alias_at])
+        if a is None or b is None:
+            continue
+        lines[anchor_at] = f"{a.group(1)} &{name}{a.group(2)}"
+        if anchor_first or alias_at != anchor_at:
+            lines[alias_at] = f"{b.group(1)} *{name}"
+    return "\n".join(lines) + "\n"
+
+
+@settings(settings.get_profile(PROFILE))
+@given(choices=st.lists(ALIASED, min_size=1, max_size=3))
+def test_anchors_and_aliases_are_refused(fuzz: Any, choices: list[tuple[int, int, str, bool]]) -> None:
+    assert check_swedish(_anchored(choices), fuzz, "agreement: anchors and aliases") is None
+
+
+@settings(settings.get_profile(PROFILE))
+@given(text=BOMB)
+def test_alias_bombs_are_refused(fuzz: Any, text: str) -> None:
+    with pytest.raises(AgreementFileError) as refused:
+        parse_agreement(text, NAME)
+    fuzz.tried["agreement: alias bombs"] += 1
+    (line,) = refused.value.lines()  # the first anchor's line, one problem: nothing after it was read
+    assert line.startswith(f"{NAME}:2: ") and "ankare" in line, line
+
+
+HEADER_LINES = [
+    i
+    for i, line in enumerate(LINES)
+    if re.match(r"^\s*(?:-\s+)?(title|name|text):\s\S", line) and not line.rstrip().endswith((">-", "|", ">"))
+]
+CONTROL = st.sampled_from([chr(c) for c in (*range(0x20), 0x7F)] + ["\r\n", "=?", "=?utf-8?q?", "\u2028", "\x85"])
+HOSTILE_TEXT = st.lists(st.one_of(st.text(max_size=8), CONTROL), min_size=1, max_size=5).map("".join)
+
+
+def _yaml_escaped(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar: every character escaped that YAML would not take raw."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '\\"':
+            out.append("\\" + ch)
+        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or code in (0x2028, 0x2029, 0xFEFF):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        elif 0xD800 <= code < 0xE000 or code >= 0xFFFE:
+            continue  # not a character a YAML file can carry
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@settings(settings.get_profile(PROFILE))
+@given(at=st.lists(st.tuples(st.sampled_from(HEADER_LINES), HOSTILE_TEXT, st.booleans()), min_size=1, max_size=3))
+def test_control_characters_in_titles_and_names(fuzz: Any, at: list[tuple[int, str, bool]]) -> None:
+    """Escaped in quotes or written raw: refused in Swedish, or accepted with texts a header can carry."""
+    lines = list(LINES)
+    for i, text, raw in at:
+        match = KEY_VALUE.match(LINES[i])  # the original line: a raw text may have broken lines[i]
+        assert match is not None
+        lines[i] = f"{match.group(1)} " + (text if raw else _yaml_escaped(text))
+    accepted = check_swedish("\n".join(lines) + "\n", fuzz, "agreement: control characters in header texts")
+    if accepted is not None:
+        fuzz.tried["agreement: control characters in header texts (of which accepted)"] += 1
+        assert [t for t in header_texts(accepted) if header_problem(t) is not None] == []
+
+
+BREAK = st.one_of(
+    st.tuples(st.just("tab"), INDENT, st.integers(0, 12)),
+    st.tuples(st.just("indent"), INDENT, st.sampled_from([-3, -2, -1, 1, 2, 3])),
+    st.tuples(st.just("quote"), INDENT, st.sampled_from(['"', "'"])),
+    st.tuples(st.just("unquote"), INDENT),
+)
+
+
+def _broken(breaks: list[tuple[Any, ...]]) -> str:
+    lines = list(LINES)
+    for kind, i, *rest in breaks:
+        line = lines[i]
+        if kind == "tab":
+            at = min(rest[0], len(line))
+            lines[i] = line[:at] + "\t" + line[at:]
+        elif kind == "indent":
+            lines[i] = " " * rest[0] + line if rest[0] > 0 else line[min(-rest[0], len(line) - len(line.lstrip())) :]
+        elif kind == "quote" and (match := KEY_VALUE.match(line)) and match.group(2):
+            lines[i] = f"{match.group(1)} {rest[0]}{match.group(2).strip()}"  # opened, never closed
+        elif kind == "unquote":
+            lines[i] = line.replace('"', "", 1)
+    return "\n".join(lines) + "\n"
+
+
+@settings(settings.get_profile(PROFILE))
+@given(breaks=st.lists(BREAK, min_size=1, max_size=3))
+def test_broken_indentation_tabs_and_quotes(fuzz: Any, breaks: list[tuple[Any, ...]]) -> None:
+    check_swedish(_broken(breaks), fuzz, "agreement: broken indentation, tabs and quotes")
