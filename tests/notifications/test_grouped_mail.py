@@ -18,6 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 
 from engine import db
@@ -306,7 +307,10 @@ def test_a_held_notice_is_never_sent_alone_and_rides_with_the_next_mail(loaded: 
 def test_an_agreements_sender_name_that_would_inject_a_header_is_refused_not_sent(
     reminders_due: Engine, smtp_server
 ) -> None:  # type: ignore[no-untyped-def]
-    own = SenderSettings(sender_name="Trygg i Borås\r\nBcc: angripare@example.com")
+    hostile = "Trygg i Borås\r\nBcc: angripare@example.com"
+    with pytest.raises(ValidationError, match="radbrytning"):  # a settings file is refused it when read
+        SenderSettings(sender_name=hostile)
+    own = SenderSettings.model_construct(sender_name=hostile)  # settings made in code: the mail still refuses it
     report = deliver(reminders_due, at(2027, 3, 1), smtp(smtp_server.port, agreements={"boras": own}))
     assert report.failed == 28 and all("rubrikfältet From vägras" in e and "radbrytning" in e for e in report.errors)
     assert not any("angripare" in str(r.message) for r in smtp_server.sink.received)
