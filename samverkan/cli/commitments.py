@@ -7,6 +7,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.api import commands, queries
@@ -15,6 +16,12 @@ from rules import hours as hours_rule
 from rules import texts
 from rules.lifecycle import PAGAENDE, PLANERAD, REVIDERAD, UPPFOLJD
 from samverkan.cli import common
+
+
+def _text(*values: str) -> list[str]:
+    """Cells from the agreement or from what people wrote, shown as written: a title such as
+    ``[link=http://…]klick[/link]`` must not become a terminal hyperlink or a style (rich markup)."""
+    return [escape(v) for v in values]
 
 
 def _console() -> Console:
@@ -38,7 +45,9 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
     for r in rows:
         colour = colours.get(r.state, "dim")
         due = f"{r.next_due.isoformat()} (för {r.due_period})" if r.next_due else "–"
-        table.add_row(r.id, str(r.area_number), r.effort, r.party, r.responsible_name, f"[{colour}]{r.state}[/]", due)
+        table.add_row(
+            *_text(r.id, str(r.area_number), r.effort, r.party, r.responsible_name), f"[{colour}]{r.state}[/]", due
+        )
     _console().print(table)
     counts: dict[str, int] = {}
     for r in rows:
@@ -139,9 +148,8 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             t.add_column(col)
         for f in result.follow_ups:
             t.add_row(
-                f.party_name,
-                f.unit_name,
-                f"{f.effort}\n[dim]{f.commitment}[/]",
+                *_text(f.party_name, f.unit_name),
+                f"{escape(f.effort)}\n[dim]{escape(f.commitment)}[/]",
                 str(f.period),
                 f.due,
                 f"[red]{f.days_late}[/]",
@@ -156,7 +164,7 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             t.add_column(col)
         for r in result.revisions:
             t.add_row(
-                r.agreement,
+                escape(r.agreement),
                 str(r.revision),
                 r.due,
                 f"[red]{r.days_late}[/]",
@@ -172,10 +180,9 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
         for u in result.undeliverable:
             t.add_row(
                 texts.kind_name(u.kind),
-                ", ".join(u.recipients),
-                u.commitment or u.agreement,
+                *_text(", ".join(u.recipients), u.commitment or u.agreement),
                 str(u.attempts),
-                u.error,
+                escape(u.error),
             )
         console.print(t)
     if result.deviations:
@@ -183,13 +190,15 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
         for col in ("Part", "Enhet", "Insats", "Period", "Aktivitetsmått", "Värde", "Mål"):
             t.add_column(col, overflow="fold")
         for d in result.deviations:
-            t.add_row(d.party, d.unit_name, d.effort, str(d.period), d.text, f"[red]{d.value:g}[/]", f"{d.target:g}")
+            t.add_row(
+                *_text(d.party, d.unit_name, d.effort, str(d.period), d.text), f"[red]{d.value:g}[/]", f"{d.target:g}"
+            )
         console.print(t)
     if result.flagged:
         t = Table(title="Flaggade inför revisionen (ändrade förutsättningar)")
         for col in ("Åtagande", "Insats", "Part", "Anledning"):
             t.add_column(col, overflow="fold")
         for fl in result.flagged:
-            t.add_row(fl.commitment, fl.effort, fl.party, fl.reason)
+            t.add_row(*_text(fl.commitment, fl.effort, fl.party, fl.reason))
         console.print(t)
     return 0

@@ -31,7 +31,7 @@ from engine import db
 from engine.agreement import Agreement
 from engine.api import commands
 from engine.clock import FixedClock
-from engine.models import AreaRow, Commitment, FollowUp, OutboxRow
+from engine.models import AreaRow, Commitment, EffortRow, FollowUp, OutboxRow
 from engine.plan import load_plan
 from notifications.report import csv_cell
 from notifications.settings import Settings, SmtpSettings, load_settings
@@ -526,3 +526,21 @@ def test_a_sender_name_with_swedish_letters_and_a_dash_is_fine(tmp_path: Path) -
     path = tmp_path / "utskick.yaml"
     path.write_text("sender_name: Brottsförebyggande rådet i Borås – BråB\n", encoding="utf-8")
     assert load_settings(path).sender_name == "Brottsförebyggande rådet i Borås – BråB"
+
+
+def test_rich_markup_in_a_title_or_a_reason_is_shown_as_written_in_the_terminal_tables(
+    boras_due: Engine, cli: Cli
+) -> None:
+    hostile = "[link=http://evil.example]klick[/link] [bold red]X[/]"
+    with db.transaction(boras_due) as s:
+        effort = s.get(EffortRow, ("boras", "mbu"))
+        assert effort is not None
+        effort.title = hostile
+    url = boras_due.url.render_as_string(hide_password=False)
+    code, out, err = cli("status", "--db", url)
+    assert code == 0, err
+    assert hostile in out  # as written: no hyperlink, no style
+    cli.clock = FixedClock(local_at(2027, 5, 1, 9))  # the follow-ups of 2026 are late by now
+    code, out, err = cli("overdue", "--db", url)
+    assert code == 0, err
+    assert "[link=http://evil.example]klick" in out
