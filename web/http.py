@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine import db
+from engine import agreement_yaml, db
 from engine.api import pages
 from engine.api.pages_agreement import AgreementChoice
 from engine.clock import Clock
@@ -48,7 +48,7 @@ from notifications.states import STATE_COLOUR, state_css
 from rules import texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
 
-UPLOAD_MAX = 1024 * 1024  # an agreement file is a few tens of kB
+UPLOAD_MAX = agreement_yaml.FILE_MAX  # the engine's own cap on an agreement file (a few tens of kB in practice)
 # The whole body of the upload form: the file, its multipart framing and the form's other fields.
 UPLOAD_BODY_MAX = UPLOAD_MAX + 64 * 1024
 # Any other form: the longest, a follow-up with its comment and text measures, is a few kB.

@@ -256,6 +256,32 @@ def test_an_upload_within_the_cap_still_reaches_the_revision(live: Live) -> None
         assert answer.status_code == 400 and "trasig.yaml:" in answer.text and "Inget har sparats" in answer.text
 
 
+def test_an_uploads_file_name_is_shown_short_and_without_its_path_or_control_characters(live: Live) -> None:
+    with closing(live.signed_in(Kit.OWNER)) as owner:
+        csrf = Kit.csrf_of(owner.get("/revision").text)
+        name = "C:\\Users\\britt\\" + "lång\x1b[31m" + "x" * 300 + ".yaml"
+        answer = owner.post(
+            f"/revision/slutfor?csrf={csrf}", files={"fil": (name, b"format: 1\nagreement: [", "text/yaml")}
+        )
+    assert answer.status_code == 400
+    shown = re.search(r"<li>([^<]*?): ", answer.text)
+    assert shown is not None, answer.text
+    assert shown.group(1).startswith("lång[31m") and len(shown.group(1)) <= 60
+    assert "Users" not in answer.text and "x" * 100 not in answer.text
+
+
+def test_no_page_template_carries_a_style_attribute_the_csp_would_refuse() -> None:
+    """style-src 'self' refuses inline style="" in browsers: a page styled that way looks broken."""
+    templates = Path(__file__).resolve().parents[2] / "web" / "templates"
+    inline = [
+        f"{t.name}:{n}"
+        for t in templates.glob("*.html")
+        for n, line in enumerate(t.read_text().splitlines(), 1)
+        if re.search(r"\sstyle=", line)
+    ]
+    assert inline == []
+
+
 # -- 3. security headers on every response ----------------------------------------------------
 
 

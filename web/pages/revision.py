@@ -76,9 +76,11 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
     upload = ctx.files.get("fil")
     if upload is None or not upload[1]:
         return _revision_page(web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."])
-    name, content = upload
+    name, content = _shown_name(upload[0]), upload[1]
     if len(content) > UPLOAD_MAX:
-        return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är större än 1 MB."])
+        return _revision_page(
+            web, ctx, status=400, errors=[f"{name}: filen är större än {UPLOAD_MAX // (1024 * 1024)} MB."]
+        )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,3 +103,11 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
         ),
     )
     return _back_to_revision(new.id)
+
+
+def _shown_name(filename: str) -> str:
+    """The uploaded file's name as the error lines show it: the browser sends what the user's
+    machine calls it, so only its last part, without control characters, at most 60 characters."""
+    last = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(ch for ch in last if ch.isprintable()).strip()
+    return (printable[:57] + "…" if len(printable) > 60 else printable) or "fil"
