@@ -284,6 +284,11 @@ class Agreement(_Strict):
         )
 
 
+def _not_an_agreement() -> str:
+    keys = list(Agreement.model_fields)
+    return f"är ingen överenskommelsefil: den har ingen av nycklarna {', '.join(keys[:-1])} och {keys[-1]}"
+
+
 def parse_agreement(text: str, filename: str = "<text>") -> Agreement:
     """Parse and validate agreement YAML; raise AgreementFileError with every problem."""
     try:
@@ -300,6 +305,10 @@ def _parse(text: str, filename: str) -> Agreement:
         raise AgreementFileError(
             [*problems, Problem(file=filename, line=1, message="ska vara en mappning (nyckel: värde)")]
         )
+    if not set(data) & set(Agreement.model_fields):
+        # Some other file (a symlink to /etc/shadow reads as a mapping): one line, and none of
+        # its content quoted back.
+        raise AgreementFileError([*problems, Problem(file=filename, line=1, message=_not_an_agreement())])
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:

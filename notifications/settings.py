@@ -112,6 +112,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise _first(duplicates)
     if data is not None and not isinstance(data, dict):
         raise InvalidValue(f"{where}:1", "ska vara en mappning (nyckel: värde)")
+    if data and not set(data) & set(Settings.model_fields):
+        # Some other file (a symlink to /etc/shadow reads as a mapping): none of it quoted back.
+        raise InvalidValue(
+            f"{where}:1",
+            "är ingen inställningsfil: den har ingen av samverkans inställningar (t.ex. mailer, sender, smtp)",
+        )
     try:
         return Settings.model_validate(data or {})
     except ValidationError as exc:

@@ -324,6 +324,27 @@ def test_validate_does_not_echo_a_symlinked_files_content(cli: Cli, tmp_path: Pa
     assert any(line.startswith(f"{link}:2: okänd nyckel 'root:$6$") for line in err.splitlines()), err
 
 
+def test_a_symlink_to_a_file_that_is_no_agreement_is_one_line_quoting_none_of_it(cli: Cli, tmp_path: Path) -> None:
+    """The attack's /etc/shadow: each "name:hash:…" line reads as a YAML key of a mapping."""
+    shadow = tmp_path / "shadow"
+    shadow.write_text(
+        "root:$6$saltsalt$hashhashhash:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n", encoding="utf-8"
+    )
+    link = tmp_path / "agreement.yaml"
+    link.symlink_to(shadow)
+
+    code, out, err = cli("validate", str(link))
+    assert (code, out) == (2, "")
+    assert "ingen överenskommelsefil" in _one_line_at(err, link, 1)
+    said = err.replace(str(link), "FILE")  # the test's own path may hold "root" (pytest-of-root)
+    assert "root" not in said and "hash" not in said and "daemon" not in said
+
+    code, out, err = cli("deliver", "--settings", str(link), "--db", f"sqlite:///{tmp_path / 'x.db'}")
+    assert (code, err.count("\n")) == (2, 1), err
+    said = err.replace(str(link), "FILE")
+    assert "ingen inställningsfil" in said and "root" not in said and "hash" not in said
+
+
 def test_an_unknown_key_is_quoted_short_and_escaped(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "nyckel.yaml"
     path.write_text(_minimal_with("  timezone:", '  "\\e[2J\\e[31mx":'), encoding="utf-8")
