@@ -86,6 +86,8 @@ class PlanVersion(Base):
     config_hash: Mapped[str] = mapped_column(String(64))
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     changes: Mapped[list[Any]] = mapped_column(JSON)
+    # Who loaded it (engine.plan.LOADED_BY, the revision's closer, a process owner on the web); NULL before 0011.
+    loaded_by: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class PartyRow(Base):

@@ -294,6 +294,7 @@ def load_plan(
             config_hash=digest,
             document=document,
             changes=changes,
+            loaded_by=by,
         )
     )
     session.flush()

@@ -29,7 +29,7 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
-from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision
+from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, units
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -126,6 +126,8 @@ def create_app(
         Route("/parter", parties.parties),
         Route("/parter/andrade-forutsattningar", parties.notify_change, methods=["POST"]),
         Route("/parter/uppsagning", parties.terminate, methods=["POST"]),
+        Route("/enheter", units.units),
+        Route("/enheter/andra", units.change, methods=["POST"]),
         Route("/rapport", reports.reports),
         Route("/rapport/{year:str}.{fmt:str}", reports.report),
         Route("/kalender.ics", reports.calendar),

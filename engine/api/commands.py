@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from engine import db, outbox, parties, revisions, service, users
+from engine import contacts, db, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
 from engine.db import Database
@@ -80,6 +80,19 @@ class Closed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UnitChanged:
+    agreement: str
+    unit: str
+    plan_version: int
+    changes: tuple[str, ...]  # empty: the unit already had that name and address
+    old_name: str
+    new_name: str
+    old_email: str
+    new_email: str
+    moved: int  # queued, unsent notices now addressed to the new address
+
+
+@dataclass(frozen=True, kw_only=True)
 class UserAdded:
     email: str
     role: str
@@ -109,6 +122,25 @@ def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> Pla
         first_period=first,
         first_due=due,
         revision_due=revision_due,
+    )
+
+
+def change_unit(
+    database: Database, agreement: str, unit: str, *, name: str, email: str, by: str, now: datetime
+) -> UnitChanged:
+    """A unit's new name and e-mail (the units page): the next plan version, as an edited file loaded with init."""
+    with db.transaction(database) as session:
+        c = contacts.change_unit(session, agreement, unit, name=name, email=email, by=by, now=now)
+    return UnitChanged(
+        agreement=c.agreement_id,
+        unit=c.unit,
+        plan_version=c.plan_version,
+        changes=tuple(c.changes),
+        old_name=c.old_name,
+        new_name=c.new_name,
+        old_email=c.old_email,
+        new_email=c.new_email,
+        moved=c.moved,
     )
 
 

@@ -1,0 +1,149 @@
+"""A unit's name or e-mail changed in the browser: the next plan version, exactly as an edited file.
+
+The current plan version's document is changed in the one unit, validated as an agreement
+file is (the schema and ``cross_check``, so the same refusals apply) and loaded through
+``engine.plan.load_plan``, the path ``samverkan init`` takes: the same version number, the
+same config hash, the same list of changes. Notices already queued for the old address and
+not yet handed to a mail server (pending, held) go to the new one; a notice being sent at
+that moment (sending) was already addressed and keeps its address.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import agreement_yaml
+from engine.agreement import Agreement
+from engine.agreement_checks import cross_check
+from engine.models import AgreementRow, OutboxRow, PlanVersion
+from engine.plan import load_plan
+from rules.errors import InvalidValue, NotFound
+from rules.headers import header_problem
+from rules.model import OutboxState, group_key
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+# Not yet handed to a mail server: what a changed address still reaches.
+UNSENT = (OutboxState.PENDING, OutboxState.HELD)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactChange:
+    agreement_id: str
+    unit: str
+    plan_version: int
+    changes: list[str]
+    old_name: str
+    new_name: str
+    old_email: str
+    new_email: str
+    moved: int  # queued notices now addressed to the new address
+
+
+def check_name(name: str) -> str:
+    """The unit's name as the file would hold it, or InvalidValue("name", …)."""
+    name = name.strip()
+    if not name:
+        raise InvalidValue("name", "ange enhetens namn")
+    why = header_problem(name)
+    if why is not None:
+        raise InvalidValue("name", f"namnet {why}; det står i e-postens rubrikfält")
+    return name
+
+
+def check_email(email: str) -> str:
+    """The address as the file's schema accepts it (the same validator), or InvalidValue("email", …)."""
+    email = email.strip()
+    if not email:
+        raise InvalidValue("email", "ange enhetens e-postadress")
+    try:
+        return str(_EMAIL.validate_python(email))
+    except ValidationError:
+        raise InvalidValue("email", f"{agreement_yaml.quote(email)} är ingen giltig e-postadress") from None
+
+
+def change_unit(
+    session: Session, agreement_id: str, unit_id: str, *, name: str, email: str, by: str, now: datetime
+) -> ContactChange:
+    """Give ``unit_id`` a new name and e-mail as the next plan version; the caller owns the transaction."""
+    problems: dict[str, InvalidValue] = {}
+    for key, check, value in (("name", check_name, name), ("email", check_email, email)):
+        try:
+            check(value)
+        except InvalidValue as exc:
+            problems[key] = exc
+    if problems:
+        raise next(iter(problems.values())) if len(problems) == 1 else UnitFormInvalid(problems)
+    row = session.get(AgreementRow, agreement_id, with_for_update=True)
+    if row is None:
+        raise NotFound("överenskommelse", agreement_id)
+    current = session.get(PlanVersion, (agreement_id, row.plan_version))
+    document = copy.deepcopy(current.document if current is not None else row.document)
+    unit = next((u for u in document.get("units", []) if u.get("id") == unit_id), None)
+    if unit is None:
+        raise NotFound("enhet", unit_id)
+    old_name, old_email = str(unit["name"]), str(unit["email"])
+    unit["name"], unit["email"] = name.strip(), email.strip()
+    agreement = _validated(document)
+    result = load_plan(session, agreement, now=now, by=by)
+    new = agreement.unit(unit_id)
+    moved = _readdress(session, agreement_id, old_email, str(new.email)) if result.changes else 0
+    return ContactChange(
+        agreement_id=agreement_id,
+        unit=unit_id,
+        plan_version=result.plan_version,
+        changes=result.changes,
+        old_name=old_name,
+        new_name=new.name,
+        old_email=old_email,
+        new_email=str(new.email),
+        moved=moved,
+    )
+
+
+class UnitFormInvalid(InvalidValue):
+    """More than one field refused at once: each is shown beside its own field."""
+
+    def __init__(self, problems: dict[str, InvalidValue]) -> None:
+        self.problems = problems
+        super().__init__("unit", "; ".join(p.message for p in problems.values()))
+
+
+def _validated(document: dict[str, Any]) -> Agreement:
+    """The changed document as an agreement, refused as ``init`` would refuse the same file."""
+    try:
+        agreement = Agreement.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidValue("unit", "; ".join(agreement_yaml.message(e) for e in exc.errors())) from None
+    found: list[str] = []
+    cross_check(agreement, lambda loc, message, key=False: found.append(message))
+    if found:
+        raise InvalidValue("unit", "; ".join(found))
+    return agreement
+
+
+def _readdress(session: Session, agreement_id: str, old: str, new: str) -> int:
+    """Point this agreement's unsent notices for ``old`` at ``new`` (and their grouping with them)."""
+    if old.strip().lower() == new.strip().lower():
+        return 0
+    moved = 0
+    rows = session.scalars(
+        select(OutboxRow)
+        .where(OutboxRow.agreement_id == agreement_id, OutboxRow.state.in_(UNSENT))
+        # A worker claiming one of them meanwhile waits (PostgreSQL), so none is sent to the old address.
+        .with_for_update()
+    )
+    for r in rows:
+        recipients = [new if str(a).strip().lower() == old.strip().lower() else a for a in r.recipients]
+        if recipients != r.recipients:
+            r.recipients = recipients
+            r.group_key = group_key(r.kind, recipients)
+            moved += 1
+    session.flush()
+    return moved
