@@ -225,6 +225,7 @@ AXE_PAGES = (
     "/revision",
     "/parter",
     "/rapport",
+    "/enheter",
     "/konto/losenord",
     "/anvandare",
     "/finns-inte",
