@@ -60,3 +60,13 @@ def test_the_agreement_asked_for_is_the_one_given(
     assert document_of(parse_agreement(page.text)) == document_of(minimal)
     first = client.get("/plan.yaml")  # none asked for: the first, as on every page over one agreement
     assert first.headers["content-disposition"] == 'attachment; filename="boras-plan-v1.yaml"'
+
+
+def test_the_reports_page_links_the_file_for_the_owner_only(client: TestClient, kit: Any) -> None:
+    kit.login(client, kit.OWNER)
+    page = client.get("/rapport").text
+    assert 'href="/plan.yaml?overenskommelse=boras" data-plan-file>Ladda ner planversion 1' in page
+    client.post("/logga-ut", data={"csrf": kit.csrf_of(client.get("/").text)})
+    kit.login(client, kit.POLIS)
+    refused = client.get("/rapport")
+    assert refused.status_code == 200 and "/plan.yaml" not in refused.text
