@@ -403,3 +403,51 @@ def _swedish(problem: str, context: str) -> tuple[str, bool]:
     if "merging" in problem or "merge" in problem:
         return "sammanfogning med << används inte i överenskommelsefiler", False
     return _GENERIC, False
+
+
+class Dumper(yaml.SafeDumper):
+    """SafeDumper for an agreement file that ``Loader`` reads back value for value.
+
+    No anchors or aliases (``Loader`` refuses them; a list used twice is written twice),
+    and the same implicit types as ``Loader``: without the timestamp resolver a date
+    ("2015-12-14") is written bare, and it is still text when read back.
+    """
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # The format asks for a time ("08:00") and a month-day ("03-31") in quotes: a reader who
+    # copies one into another file, or another YAML reader (1:30 is a number to YAML 1.1),
+    # gets text.
+    style = '"' if re.fullmatch(r"[0-9]{1,2}[:-][0-9]{2}", data) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+Dumper.add_representer(str, _represent_text)
+Dumper.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+
+
+def _present(value: Any) -> Any:
+    # An absent optional key is stored as null; in a file it is left out (its default is null).
+    if isinstance(value, dict):
+        return {k: _present(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_present(v) for v in value]
+    return value
+
+
+def dump(document: dict[str, Any], *, header: str = "") -> str:
+    """A stored plan document as agreement-file YAML, in the document's key order.
+
+    Å, ä and ö are written as they are; ``header`` (one or more lines) becomes comments at the top.
+    """
+    text = yaml.dump(
+        _present(document), Dumper=Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
+    )
+    comments = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+    return comments + text

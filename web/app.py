@@ -131,6 +131,7 @@ def create_app(
         Route("/rapport", reports.reports),
         Route("/rapport/{year:str}.{fmt:str}", reports.report),
         Route("/kalender.ics", reports.calendar),
+        Route("/plan.yaml", reports.plan_file),
         Route("/halsa", _health),
         Mount("/static", StaticFiles(directory=str(files("web") / "static")), name="static"),
     ]

@@ -62,16 +62,17 @@ def signed_in(database: Database, user_id: int, session_version: int) -> Person 
 class UserLine:
     email: str
     name: str | None
+    role: str  # owner | party | unit
     role_sv: str
     party: str | None
     unit: str | None
 
 
 def user_list(database: Database) -> list[UserLine]:
-    """Everyone who may sign in, for the process owner's users page."""
+    """Everyone who may sign in, for the process owner's users page and ``samverkan user list``."""
     with db.transaction(database) as session:
         return [
-            UserLine(email=u.email, name=u.name, role_sv=users.ROLE_SV[u.role], party=u.party, unit=u.unit)
+            UserLine(email=u.email, name=u.name, role=u.role, role_sv=users.ROLE_SV[u.role], party=u.party, unit=u.unit)
             for u in users.everyone(session)
         ]
 

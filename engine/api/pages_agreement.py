@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import db, revisions, service
 from engine.agreement import Agreement, parse_agreement
 from engine.api.pages import today_in
-from engine.api.queries import ActiveCommitment, RevisionRow, active_commitments, revision_rows
+from engine.api.queries import ActiveCommitment, PlanFile, RevisionRow, active_commitments, plan_file_of, revision_rows
 from engine.db import Database
 from engine.models import AgreementRow, PartyEvent, PartyRow, UnitRow
 from engine.report import Report, build_report
@@ -222,3 +222,10 @@ def yearly_report(database: Database, *, period: int, wanted: str | None) -> Rep
     with db.transaction(database) as session:
         agreement, _ = _choice(session, wanted)
         return build_report(session, period=period, agreement_id=agreement.id if agreement else None)
+
+
+def plan_file(database: Database, wanted: str | None) -> PlanFile | None:
+    """The current plan of the agreement the pages show, as an agreement file; None when none is loaded."""
+    with db.transaction(database) as session:
+        agreement, _ = _choice(session, wanted)
+        return plan_file_of(session, agreement) if agreement is not None else None

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine import db, revisions, service
+from engine import agreement_yaml, db, revisions, service
 from engine.api.values import Move, move_of
 from engine.db import Database, as_utc
-from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, Revision, User
+from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PlanVersion, Revision, User
 from engine.report import Report, build_report
 from engine.review import Review, review
 from engine.service import StatusRow
@@ -267,6 +267,39 @@ def plan_diff(database: Database, v1: int, v2: int, *, agreement: str | None = N
     """What changed between two plan versions, one Swedish line each."""
     with db.transaction(database) as session:
         return tuple(revisions.plan_diff(session, v1, v2, agreement_id=agreement))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanFile:
+    """The current plan version of an agreement, as an agreement file."""
+
+    agreement: str
+    version: int
+    text: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.agreement}-plan-v{self.version}.yaml"
+
+
+def plan_file(database: Database, *, agreement: str | None = None) -> PlanFile:
+    """The agreement's current plan version in the agreement-file format (docs/agreement-file.md).
+
+    Every value of the stored document is kept, so ``samverkan validate`` accepts the text
+    and ``samverkan init`` with it finds nothing changed; the loaded file's comments are not kept.
+    """
+    with db.transaction(database) as session:
+        return plan_file_of(session, service.agreement_for(session, agreement, lock=False))
+
+
+def plan_file_of(session: Session, row: AgreementRow) -> PlanFile:
+    plan = session.get(PlanVersion, (row.id, row.plan_version))
+    document = plan.document if plan is not None else row.document
+    header = (
+        f"Överenskommelsen {row.id}, planversion {row.plan_version}, ur samverkan.\n"
+        "Formatet: docs/agreement-file.md. Kontrollera med 'samverkan validate', läs in med 'samverkan init --config'."
+    )
+    return PlanFile(agreement=row.id, version=row.plan_version, text=agreement_yaml.dump(document, header=header))
 
 
 def overdue(database: Database, now: datetime, *, agreement: str | None = None) -> Review:

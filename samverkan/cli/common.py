@@ -8,9 +8,12 @@ Every error a person can cause ends as one line on stderr and exit code 2 (``mai
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -183,3 +186,24 @@ def error_lines(exc: SamverkanError) -> list[str]:
     if isinstance(exc, InvalidValue):
         return [f"{spell(exc.field)}: {exc.message}"]
     return exc.lines()
+
+
+def write_text(path: str, text: str) -> None:
+    """``text`` at ``path`` whole or not at all: written beside it, then renamed over it.
+
+    On any failure the half-way file goes too; left behind, it held the whole text
+    under a name nobody asked for.
+    """
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # newline="": the CSV writer's line endings stay as written on every platform.
+        tmp.write_text(text, encoding="utf-8", newline="")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InvalidValue("out", f"{path}: kan inte skrivas ({exc.strerror})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            if tmp.is_file() and not tmp.is_symlink():
+                tmp.unlink()

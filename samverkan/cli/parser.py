@@ -170,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("v2", metavar="V2")
     r.add_argument("--agreement", metavar="ID")
     r.set_defaults(func="plan:cmd_plan_diff")
+    r = psub.add_parser(
+        "export",
+        help="skriv den gällande planversionen som en överenskommelsefil (läses in med 'init --config')",
+    )
+    _db_option(r)
+    r.add_argument("--agreement", metavar="ID")
+    r.add_argument("--out", metavar="FIL", help="filen att skriva (annars skrivs planen ut i terminalen)")
+    r.set_defaults(func="plan:cmd_plan_export")
 
     p = sub.add_parser("report", help="årsrapporten (html, md eller csv)")
     _db_option(p)
@@ -224,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(r)
     r.add_argument("email", metavar="E-POST")
     r.set_defaults(func="web:cmd_user_remove")
+    r = usub.add_parser("list", help="visa alla användare: e-post, namn, roll, part eller enhet")
+    _db_option(r)
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func="web:cmd_user_list")
 
     p = sub.add_parser("tick", help="utvärdera alla regler en gång, nu eller vid --now")
     _db_option(p)

@@ -1,9 +1,10 @@
-"""The plan's commands: ``validate``, ``init``, ``plan diff`` and ``simulate``."""
+"""The plan's commands: ``validate``, ``init``, ``plan diff``, ``plan export`` and ``simulate``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from engine import db
 from engine.agreement import load_agreement
@@ -53,6 +54,16 @@ def cmd_plan_diff(args: argparse.Namespace, clock: Clock) -> int:
     print(f"Planversion {v1} → {v2}: " + ("inga ändringar" if not lines else f"{len(lines)} ändringar"))
     for line in lines:
         print(f"  - {line}")
+    return 0
+
+
+def cmd_plan_export(args: argparse.Namespace, clock: Clock) -> int:
+    plan = queries.plan_file(common.database(args), agreement=args.agreement)
+    if args.out is None:
+        sys.stdout.write(plan.text)
+        return 0
+    common.write_text(args.out, plan.text)
+    print(f"Planversion {plan.version} av överenskommelsen '{plan.agreement}' skriven till {args.out}.")
     return 0
 
 

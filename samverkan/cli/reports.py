@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 from pathlib import Path
 
 from engine.api import queries
@@ -17,31 +15,10 @@ from rules.errors import InvalidValue
 from samverkan.cli import common
 
 
-def _write(path: str, text: str) -> None:
-    """``text`` at ``path`` whole or not at all: written beside it, then renamed over it.
-
-    On any failure the half-way file goes too; left behind, it held the whole report
-    under a name nobody asked for.
-    """
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # newline="": the CSV writer's line endings stay as written on every platform.
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InvalidValue("out", f"{path}: kan inte skrivas ({exc.strerror})") from None
-    finally:
-        with contextlib.suppress(OSError):
-            if tmp.is_file() and not tmp.is_symlink():
-                tmp.unlink()
-
-
 def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
     period = common.parse_int(args.period, "--period", low=1900, high=2200)
     report = queries.report(common.database(args), period=period, agreement=args.agreement)
-    _write(args.out, render_report(report, args.format))
+    common.write_text(args.out, render_report(report, args.format))
     print(f"Årsrapporten för {period} skriven till {args.out} ({args.format}).")
     return 0
 

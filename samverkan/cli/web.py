@@ -1,13 +1,18 @@
-"""The web's commands: ``serve`` and ``user add``, ``user passwd``, ``user remove``."""
+"""The web's commands: ``serve`` and ``user add``, ``user passwd``, ``user remove``, ``user list``."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 
-from engine.api import commands
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.api import commands, pages
 from engine.clock import Clock, ShiftedClock
 from notifications.settings import load_settings
 from rules.errors import InvalidValue
@@ -65,4 +70,26 @@ def cmd_user_passwd(args: argparse.Namespace, clock: Clock) -> int:
 def cmd_user_remove(args: argparse.Namespace, clock: Clock) -> int:
     gone = commands.remove_user(common.database(args), args.email)
     print(f"Användaren {gone.email} är borttagen; alla användarens inloggningar på webben är avslutade.")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace, clock: Clock) -> int:
+    people = pages.user_list(common.database(args))
+    if args.json:
+        out = [{"email": p.email, "name": p.name, "role": p.role, "party": p.party, "unit": p.unit} for p in people]
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return 0
+    if not people:
+        print("Inga användare. Skapa en med 'samverkan user add'.")
+        return 0
+    table = Table(title="Användare")
+    for col in ("E-post", "Namn", "Roll", "Part", "Enhet"):
+        table.add_column(col, overflow="fold")
+    for p in people:
+        # Names and addresses are what people typed: shown as written, never as rich markup.
+        table.add_row(*(escape(v or "–") for v in (p.email, p.name, p.role_sv, p.party, p.unit)))
+    # A pipe or a file gets full lines rather than rich's 80-column fallback.
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    print(f"{len(people)} användare.")
     return 0

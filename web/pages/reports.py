@@ -1,4 +1,4 @@
-"""The yearly report in three formats, and the deadlines as a calendar file."""
+"""The yearly report in three formats, the deadlines as a calendar file, and the plan as an agreement file."""
 
 from __future__ import annotations
 
@@ -73,3 +73,13 @@ def calendar(web: Web, ctx: Ctx) -> Response:
     name = f"samverkan-{unit or party or 'alla'}.ics"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(data, media_type="text/calendar; charset=utf-8", headers=disposition)
+
+
+@page(roles=("owner",))
+def plan_file(web: Web, ctx: Ctx) -> Response:
+    """The current plan version as an agreement file (what `samverkan plan export` writes)."""
+    plan = pages_agreement.plan_file(web.engine, wanted_agreement(ctx))
+    if plan is None:
+        return message_page(web, ctx, 404, "Ingen överenskommelse", "Ingen överenskommelse är inläst ännu.")
+    disposition = {"Content-Disposition": f'attachment; filename="{plan.filename}"'}
+    return Response(plan.text.encode("utf-8"), media_type="application/yaml; charset=utf-8", headers=disposition)
