@@ -61,7 +61,8 @@ def _info(a: AgreementRow) -> AgreementInfo:
     )
 
 
-def _choice(session: Session, wanted: str | None) -> tuple[AgreementRow | None, AgreementChoice]:
+def choose(session: Session, wanted: str | None) -> tuple[AgreementRow | None, AgreementChoice]:
+    """The agreement a page over one agreement shows, and the ones it may switch to (every such read model's start)."""
     rows = list(session.scalars(select(AgreementRow).order_by(AgreementRow.id)))
     # A page shows something rather than refuse: the first agreement unless a known one is named.
     chosen = next((a for a in rows if a.id == wanted), rows[0] if rows else None)
@@ -71,7 +72,7 @@ def _choice(session: Session, wanted: str | None) -> tuple[AgreementRow | None, 
 
 def agreement_choice(database: Database, wanted: str | None) -> AgreementChoice:
     with db.transaction(database) as session:
-        return _choice(session, wanted)[1]
+        return choose(session, wanted)[1]
 
 
 # -- the revision ----------------------------------------------------------------------------
@@ -97,7 +98,7 @@ class RevisionPage:
 
 def revision_page(database: Database, wanted: str | None) -> RevisionPage:
     with db.transaction(database) as session:
-        agreement, choice = _choice(session, wanted)
+        agreement, choice = choose(session, wanted)
         if agreement is None:
             return RevisionPage(choice=choice, revision=None, rows=(), due=None)
         rev = revisions.current_revision(session, agreement.id)
@@ -153,7 +154,7 @@ class PartiesPage:
 
 def parties_page(database: Database, wanted: str | None, *, who: Person) -> PartiesPage:
     with db.transaction(database) as session:
-        agreement, choice = _choice(session, wanted)
+        agreement, choice = choose(session, wanted)
         if agreement is None:
             return PartiesPage(choice=choice, parties=(), active=(), events=())
         parties = tuple(
@@ -198,7 +199,7 @@ class ReportsPage:
 
 def reports_page(database: Database, wanted: str | None, *, now: datetime) -> ReportsPage:
     with db.transaction(database) as session:
-        agreement, choice = _choice(session, wanted)
+        agreement, choice = choose(session, wanted)
         if agreement is None:
             return ReportsPage(choice=choice, years=(), units=(), parties=())
         first = int(agreement.schedule.get("follow_up", {}).get("first_period") or agreement.signed.year)
@@ -220,12 +221,12 @@ def reports_page(database: Database, wanted: str | None, *, now: datetime) -> Re
 def yearly_report(database: Database, *, period: int, wanted: str | None) -> Report:
     """The yearly report of the agreement the reports page shows (engine.report.build_report)."""
     with db.transaction(database) as session:
-        agreement, _ = _choice(session, wanted)
+        agreement, _ = choose(session, wanted)
         return build_report(session, period=period, agreement_id=agreement.id if agreement else None)
 
 
 def plan_file(database: Database, wanted: str | None) -> PlanFile | None:
     """The current plan of the agreement the pages show, as an agreement file; None when none is loaded."""
     with db.transaction(database) as session:
-        agreement, _ = _choice(session, wanted)
+        agreement, _ = choose(session, wanted)
         return plan_file_of(session, agreement) if agreement is not None else None

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import db
-from engine.api.pages_agreement import AgreementChoice, _choice
+from engine.api.pages_agreement import AgreementChoice, choose
 from engine.db import Database
 from engine.models import PartyRow, PlanVersion, UnitRow
 
@@ -52,7 +52,7 @@ class UnitsPage:
 
 def units_page(database: Database, wanted: str | None) -> UnitsPage:
     with db.transaction(database) as session:
-        agreement, choice = _choice(session, wanted)
+        agreement, choice = choose(session, wanted)
         if agreement is None:
             return UnitsPage(choice=choice, units=(), history=())
         parties = {p.id: p.name for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))}
