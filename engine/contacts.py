@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine import agreement_yaml
 from engine.agreement import Agreement
 from engine.agreement_checks import cross_check
-from engine.models import AgreementRow, OutboxRow, PlanVersion
+from engine.models import AgreementRow, Commitment, OutboxRow, PlanVersion
 from engine.plan import load_plan
 from rules.errors import InvalidValue, NotFound
 from rules.headers import header_problem
@@ -93,7 +93,12 @@ def change_unit(
     agreement = _validated(document)
     result = load_plan(session, agreement, now=now, by=by)
     new = agreement.unit(unit_id)
-    moved = _readdress(session, agreement_id, old_email, str(new.email)) if result.changes else 0
+    shared = any(u.id != unit_id and str(u.email).lower() == old_email.lower() for u in agreement.units)
+    moved = (
+        _readdress(session, agreement_id, unit_id if shared else None, old_email, str(new.email))
+        if result.changes
+        else 0
+    )
     return ContactChange(
         agreement_id=agreement_id,
         unit=unit_id,
@@ -128,17 +133,21 @@ def _validated(document: dict[str, Any]) -> Agreement:
     return agreement
 
 
-def _readdress(session: Session, agreement_id: str, old: str, new: str) -> int:
-    """Point this agreement's unsent notices for ``old`` at ``new`` (and their grouping with them)."""
+def _readdress(session: Session, agreement_id: str, only_unit: str | None, old: str, new: str) -> int:
+    """Point this agreement's unsent notices for ``old`` at ``new`` (and their grouping with them).
+
+    ``only_unit``: another unit keeps ``old`` (one mailbox for two units), so only the notices
+    about this unit's own commitments move; the other unit's stay at the address it still has.
+    """
     if old.strip().lower() == new.strip().lower():
         return 0
     moved = 0
-    rows = session.scalars(
-        select(OutboxRow)
-        .where(OutboxRow.agreement_id == agreement_id, OutboxRow.state.in_(UNSENT))
-        # A worker claiming one of them meanwhile waits (PostgreSQL), so none is sent to the old address.
-        .with_for_update()
-    )
+    query = select(OutboxRow).where(OutboxRow.agreement_id == agreement_id, OutboxRow.state.in_(UNSENT))
+    if only_unit is not None:
+        own = select(Commitment.id).where(Commitment.agreement_id == agreement_id, Commitment.responsible == only_unit)
+        query = query.where(OutboxRow.commitment_id.in_(own))
+    # A worker claiming one of them meanwhile waits (PostgreSQL), so none is sent to the old address.
+    rows = session.scalars(query.with_for_update())
     for r in rows:
         recipients = [new if str(a).strip().lower() == old.strip().lower() else a for a in r.recipients]
         if recipients != r.recipients:
