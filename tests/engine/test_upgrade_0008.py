@@ -39,8 +39,13 @@ def at_0007(db_url: str) -> Iterator[Engine]:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0007")
+        # Today's load_plan writes plan_versions.loaded_by (0011): the column stands in for the load only.
+        conn.execute(text("ALTER TABLE plan_versions ADD COLUMN loaded_by TEXT"))
     with db.transaction(engine) as s:
         load_plan(s, load_agreement(LITEN), now=at(2021, 11, 1))
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE plan_versions DROP COLUMN loaded_by"))
+    with db.transaction(engine) as s:
         s.add(
             Revision(
                 agreement_id="liten",
