@@ -309,6 +309,15 @@ def _parse(text: str, filename: str) -> Agreement:
         # Some other file (a symlink to /etc/shadow reads as a mapping): one line, and none of
         # its content quoted back.
         raise AgreementFileError([*problems, Problem(file=filename, line=1, message=_not_an_agreement())])
+    return validate_document(data, lines, filename, problems)
+
+
+def validate_document(
+    data: dict[str, Any], lines: dict[agreement_yaml.Path_, int], filename: str, problems: list[Problem] | None = None
+) -> Agreement:
+    """A document (parsed YAML, or a stored plan version changed in the web) as an agreement, or
+    AgreementFileError with every problem: the schema, then the cross-checks (``lines`` may be empty)."""
+    problems = [] if problems is None else problems
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:

@@ -20,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import agreement_yaml
-from engine.agreement import Agreement
-from engine.agreement_checks import cross_check
+from engine.agreement import Agreement, validate_document
 from engine.models import AgreementRow, Commitment, OutboxRow, PlanVersion
 from engine.plan import load_plan
-from rules.errors import InvalidValue, NotFound
+from rules.errors import AgreementFileError, InvalidValue, NotFound
 from rules.headers import header_problem
 from rules.model import OutboxState, group_key
 
@@ -123,14 +122,9 @@ class UnitFormInvalid(InvalidValue):
 def _validated(document: dict[str, Any]) -> Agreement:
     """The changed document as an agreement, refused as ``init`` would refuse the same file."""
     try:
-        agreement = Agreement.model_validate(document)
-    except ValidationError as exc:
-        raise InvalidValue("unit", "; ".join(agreement_yaml.message(e) for e in exc.errors())) from None
-    found: list[str] = []
-    cross_check(agreement, lambda loc, message, key=False: found.append(message))
-    if found:
-        raise InvalidValue("unit", "; ".join(found))
-    return agreement
+        return validate_document(document, {}, "planen")
+    except AgreementFileError as exc:
+        raise InvalidValue("unit", "; ".join(p.message for p in exc.problems)) from None
 
 
 def _readdress(session: Session, agreement_id: str, only_unit: str | None, old: str, new: str) -> int:
