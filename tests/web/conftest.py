@@ -7,6 +7,7 @@ SMTP server (aiosmtpd) on 127.0.0.1. Time is a FixedClock the tests move; nothin
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -17,7 +18,7 @@ from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -205,6 +206,78 @@ def body(msg: EmailMessage, kind: str = "plain") -> str:
     return str(part.get_content())  # type: ignore[attr-defined]
 
 
+# The browser: Debian's Chromium driven by Playwright (its own download is never used).
+CHROMIUM = Path(os.environ.get("SAMVERKAN_CHROMIUM", "/usr/bin/chromium"))
+REQUIRE = os.environ.get("SAMVERKAN_REQUIRE_BROWSER") == "1"
+# Headless as root, on a machine without a network: no sandbox, no GPU, no calls home.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(os.environ.get("SAMVERKAN_ARTIFACTS", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def _unavailable(reason: str) -> None:
+    if REQUIRE:
+        pytest.fail(f"SAMVERKAN_REQUIRE_BROWSER=1 men {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} saknas (installera Debians chromium: apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright för Python saknas (pip install -e '.[dev]')")
+    pw = sync_playwright().start()
+    try:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    finally:
+        pw.stop()
+
+
+@pytest.fixture
+def live(app: Starlette) -> Iterator[LiveServer]:
+    """The app under uvicorn on 127.0.0.1, for the browser."""
+    server = start_server(app)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=DESKTOP, locale="sv-SE")
+    context.set_default_timeout(15_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    assert 0 < path.stat().st_size < 300_000, f"{path}: {path.stat().st_size} bytes"
+    return path
+
+
+def browser_sign_in(page: Any, base: str, email: str, password: str) -> None:
+    page.goto(f"{base}/")
+    page.fill("#email", email)
+    page.fill("#losenord", password)
+    page.click("button:has-text('Logga in')")
+
+
 class Kit:
     """What the web tests share besides fixtures (test modules cannot import a conftest)."""
 
@@ -222,6 +295,11 @@ class Kit:
     body = staticmethod(body)
     start_server = staticmethod(start_server)
     stop_server = staticmethod(stop_server)
+    PHONE = PHONE
+    DESKTOP = DESKTOP
+    VIEWPORTS: ClassVar[dict[str, dict[str, int]]] = {"desktop": DESKTOP, "390px": PHONE}
+    shot = staticmethod(shot)
+    sign_in = staticmethod(browser_sign_in)
 
 
 @pytest.fixture

@@ -4,87 +4,23 @@ two follow-ups reported in a row from Mina uppföljningar, and axe-core's WCAG 2
 Debian's Chromium (``apt-get install chromium``) driven by Playwright for Python; Playwright's
 own browser download is never used. Without /usr/bin/chromium these tests skip with the
 reason, unless SAMVERKAN_REQUIRE_BROWSER=1, which makes that a failure. Screenshots go to
-tmp/artifacts/ (or SAMVERKAN_ARTIFACTS); docs/screenshots/ holds copies of four of them.
+tmp/artifacts/ (or SAMVERKAN_ARTIFACTS); docs/screenshots/ holds copies of some of them.
+The browser, ``page`` and ``live`` fixtures are in tests/web/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from starlette.applications import Starlette
 
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
 from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_token
 
-CHROMIUM = Path(os.environ.get("SAMVERKAN_CHROMIUM", "/usr/bin/chromium"))
-REQUIRE = os.environ.get("SAMVERKAN_REQUIRE_BROWSER") == "1"
-# Headless as root, on a machine without a network: no sandbox, no GPU, no calls home.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(os.environ.get("SAMVERKAN_ARTIFACTS", Path(__file__).resolve().parents[2] / "tmp" / "artifacts"))
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 FRITIDS_OWN = "boras.bra-samordning.kommun"
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRE:
-        pytest.fail(f"SAMVERKAN_REQUIRE_BROWSER=1 men {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} saknas (installera Debians chromium: apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright för Python saknas (pip install -e '.[dev]')")
-    pw = sync_playwright().start()
-    try:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        pw.stop()
-
-
-@pytest.fixture
-def live(app: Starlette, kit: Any) -> Iterator[Any]:
-    server = kit.start_server(app)
-    yield server
-    kit.stop_server(server)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=DESKTOP, locale="sv-SE")
-    context.set_default_timeout(15_000)
-    p = context.new_page()
-    yield p
-    context.close()
-
-
-def shot(page: Any, name: str, *, full_page: bool = False) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    assert 0 < path.stat().st_size < 300_000, f"{path}: {path.stat().st_size} bytes"
-    return path
 
 
 def item_link(text: str, effort: str) -> str:
@@ -92,13 +28,6 @@ def item_link(text: str, effort: str) -> str:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"* {effort}"))
     return next(line.split(": ", 1)[1].strip() for line in lines[start:] if "/uppfoljning/" in line)
-
-
-def sign_in(page: Any, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/")
-    page.fill("#email", email)
-    page.fill("#losenord", password)
-    page.click("button:has-text('Logga in')")
 
 
 def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
@@ -117,7 +46,7 @@ def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
     link = item_link(kit.body(mail), "Samordning av det brottsförebyggande arbetet")
     assert link.startswith(live.url + "/uppfoljning/")
 
-    page.set_viewport_size(PHONE)  # opened on a phone, from the mail
+    page.set_viewport_size(kit.PHONE)  # opened on a phone, from the mail
     page.goto(link)
     expect(page.locator("h1")).to_contain_text("Uppföljning 2026: Samordning av det brottsförebyggande arbetet")
     page.fill("#m_antal-moten", "12")
@@ -125,7 +54,7 @@ def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
     page.fill("#kommentar", "Mötena har hållits enligt plan. Uppslutningen från skolan kan bli bättre.")
     page.fill("#timmar", "40")
     page.fill("#namn", "Frida Fritid")
-    shot(page, "followup-form", full_page=True)
+    kit.shot(page, "followup-form", full_page=True)
     page.click("button:has-text('Registrera uppföljningen')")
     expect(page.locator("h1")).to_have_text("Tack! Uppföljningen för 2026 är registrerad")
     expect(page.locator("main")).to_contain_text("uppföljd")
@@ -133,14 +62,14 @@ def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
     page.goto(link)  # the link is used up
     expect(page.locator("h1")).to_have_text("Uppföljningen är redan registrerad")
 
-    page.set_viewport_size(DESKTOP)
-    sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    page.set_viewport_size(kit.DESKTOP)
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
     row = page.locator(f'li[data-commitment="{FRITIDS_OWN}"]')
     expect(row).to_have_attribute("data-state", "uppföljd")
     expect(row.locator(".state")).to_have_text("uppföljd")
     expect(row).to_contain_text("Uppföljning 2026 är registrerad")
     expect(page.locator('li[data-state="pågående"]')).to_have_count(27)
-    shot(page, "dashboard")
+    kit.shot(page, "dashboard")
 
     page.click(f'li[data-commitment="{FRITIDS_OWN}"] a')
     expect(page.locator("main")).to_contain_text("Frida Fritid (fritid-folkhalsa@boras.example, via länk i e-post)")
@@ -164,13 +93,13 @@ def test_the_process_owner_signs_in_and_reviews_what_is_overdue(
     expect(page.locator("h2").first).to_contain_text("Försenade uppföljningar")
     expect(page.locator("#forsenade tbody tr")).to_have_count(28)
     expect(page.locator("#forsenade tbody tr").first).to_contain_text("20")  # days late on 20 April
-    shot(page, "overdue", full_page=False)
+    kit.shot(page, "overdue", full_page=False)
 
 
 def test_a_unit_contact_is_refused_another_units_commitment(live: Any, page: Any, kit: Any) -> None:
     from playwright.sync_api import expect
 
-    sign_in(page, live.url, kit.FRITID, kit.PASSWORD)
+    kit.sign_in(page, live.url, kit.FRITID, kit.PASSWORD)
     expect(page.locator("li[data-commitment]")).to_have_count(4)
     response = page.goto(f"{live.url}/atagande/boras.mbu.kommun")
     assert response is not None and response.status == 403
@@ -192,13 +121,13 @@ def test_mina_uppfoljningar_reports_two_follow_ups_in_a_row(live: Any, page: Any
     from playwright.sync_api import expect
 
     link = make_inbox_link(live.url, kit.SECRET, "fritid-folkhalsa@boras.example", kit.ISSUED)
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(kit.PHONE)
     page.goto(link)
     expect(page.locator("h1")).to_have_text("Mina uppföljningar")
     items = page.locator("li[data-commitment]")
     expect(items).to_have_count(4)
     first, second = (str(items.nth(i).get_attribute("data-commitment")) for i in range(2))
-    shot(page, "mine", full_page=True)
+    kit.shot(page, "mine", full_page=True)
 
     for commitment, left in ((first, 3), (second, 2)):
         page.locator(f'li[data-commitment="{commitment}"] a.button').click()
@@ -233,14 +162,14 @@ AXE_PAGES = (
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "390px"])
+@pytest.mark.parametrize("viewport", ["desktop", "390px"])
 def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
-    live: Any, browser: Any, clock: FixedClock, kit: Any, viewport: dict[str, int]
+    live: Any, browser: Any, clock: FixedClock, kit: Any, viewport: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     clock.advance_to(kit.at(2027, 4, 20))
-    context = browser.new_context(viewport=viewport, locale="sv-SE")
+    context = browser.new_context(viewport=kit.VIEWPORTS[viewport], locale="sv-SE")
     page = context.new_page()
     axe = Axe()
     found = {}
@@ -252,7 +181,7 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     for label, path in (("/mina/…", mine), ("/uppfoljning/…?mina=…", form)):
         page.goto(f"{live.url}{path}")
         found[label] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
-    sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
     for path in AXE_PAGES:
         page.goto(f"{live.url}{path}")
         found[path] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
@@ -279,7 +208,7 @@ def test_the_grouped_mail_reads_on_a_phone_and_its_personal_link_lists_every_fol
     (mail,) = smtp_server.inbox.to("kommunpolis@polisen.example")
     assert str(mail["Subject"]) == "14 uppföljningar att lämna – den första senast 31 mars 2027"
     html = kit.body(mail, "html")
-    for name, viewport in (("mail-grouped-desktop", DESKTOP), ("mail-grouped-390px", PHONE)):
+    for name, viewport in (("mail-grouped-desktop", kit.DESKTOP), ("mail-grouped-390px", kit.PHONE)):
         context = browser.new_context(viewport=viewport, locale="sv-SE")
         page = context.new_page()
         page.set_content(html)
@@ -288,10 +217,10 @@ def test_the_grouped_mail_reads_on_a_phone_and_its_personal_link_lists_every_fol
         assert page.locator("a:has-text('Registrera uppföljningen')").count() == 14
         violations = Axe().run(page, options=WCAG_21_AA).response["violations"]
         assert [v["id"] for v in violations] == []
-        shot(page, name)  # the first screen: what the reader sees on opening it
+        kit.shot(page, name)  # the first screen: what the reader sees on opening it
         context.close()
     inbox = next(line.strip() for line in kit.body(mail).splitlines() if "/mina/" in line)
-    context = browser.new_context(viewport=PHONE, locale="sv-SE")
+    context = browser.new_context(viewport=kit.PHONE, locale="sv-SE")
     page = context.new_page()
     page.goto(inbox)
     expect(page.locator("h1")).to_have_text("Mina uppföljningar")
