@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import subprocess
 import time
 import uuid
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from engine import db
 from engine.agreement import Agreement, load_agreement
@@ -79,9 +80,87 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+# Running every migration costs ~0.7 s, more than most tests themselves: the `engine` fixture
+# starts instead from a copy of a database upgraded once per test session (a SQLite file, or
+# the SQL of a PostgreSQL schema as pg_dump writes it). db.upgrade still runs on the copy and
+# finds it at head; the migrations themselves are tested from empty databases (db_url).
+_TEMPLATE_SCHEMA = "samverkan_template_" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "samverkan.db"
+    eng = db.connect(f"sqlite:///{path}")
+    db.upgrade(eng)
+    eng.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str | None]:
+    """An upgraded schema's DDL and rows, with the schema's name as {schema}; None without pg_dump."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None or _pg_unreachable_reason() is not None:
+        yield None
+        return
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{_TEMPLATE_SCHEMA}"'))
+    try:
+        sep = "&" if "?" in PG_URL else "?"
+        eng = db.connect(f"{PG_URL}{sep}options=-csearch_path%3D{_TEMPLATE_SCHEMA}")
+        db.upgrade(eng)
+        eng.dispose()
+        url = make_url(PG_URL)
+        dump = subprocess.run(
+            [
+                pg_dump,
+                "--inserts",
+                "--no-owner",
+                "--no-privileges",
+                "--schema",
+                _TEMPLATE_SCHEMA,
+                "--host",
+                url.host or "127.0.0.1",
+                "--port",
+                str(url.port or 5432),
+                "--username",
+                url.username or "postgres",
+                url.database or "postgres",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # psql's own lines (\restrict …) and the schema's creation are not SQL for this connection.
+        lines = [
+            line
+            for line in dump.splitlines()
+            if not line.startswith("\\") and not line.startswith(f"CREATE SCHEMA {_TEMPLATE_SCHEMA}")
+        ]
+        yield "\n".join(lines).replace(_TEMPLATE_SCHEMA, "{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{_TEMPLATE_SCHEMA}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
+def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     """An upgraded, empty database."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        if not path.exists():
+            shutil.copy2(request.getfixturevalue("_sqlite_template"), path)
+    else:
+        template = request.getfixturevalue("_pg_template")
+        if template is not None:
+            schema = str(url.query["options"]).rsplit("=", 1)[-1]  # -csearch_path=<schema>, as pg_url makes it
+            admin = create_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.exec_driver_sql(template.replace("{schema}", schema))
+            admin.dispose()
     eng = db.connect(db_url)
     db.upgrade(eng)
     yield eng
