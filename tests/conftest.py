@@ -80,11 +80,86 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-# Running every migration costs ~0.7 s, more than most tests themselves: the `engine` fixture
-# starts instead from a copy of a database upgraded once per test session (a SQLite file, or
-# the SQL of a PostgreSQL schema as pg_dump writes it). db.upgrade still runs on the copy and
-# finds it at head; the migrations themselves are tested from empty databases (db_url).
-_TEMPLATE_SCHEMA = "samverkan_template_" + uuid.uuid4().hex[:12]
+# Running every migration costs ~0.7 s, more than most tests themselves, and a loaded Borås
+# another ~0.5 s: the `engine` fixture starts from a copy of a database upgraded once per
+# test session, and fixtures such as the web's `boras_due` from a copy of the state they
+# built the first time (``Snapshots``). A copy is a SQLite file, or the SQL of a PostgreSQL
+# schema as pg_dump writes it. db.upgrade still runs on the copy and finds it at head; the
+# migrations themselves are tested from empty databases (db_url).
+
+
+def _schema_of(url: str) -> str:
+    return str(make_url(url).query["options"]).rsplit("=", 1)[-1]  # -csearch_path=<schema>, as pg_url makes it
+
+
+def _pg_dump(schema: str) -> str | None:
+    """The schema's DDL and rows, with its name as {schema}; None without pg_dump."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        return None
+    url = make_url(PG_URL)
+    dump = subprocess.run(
+        [
+            pg_dump,
+            *("--inserts", "--no-owner", "--no-privileges", "--schema", schema),
+            *("--host", url.host or "127.0.0.1", "--port", str(url.port or 5432)),
+            *("--username", url.username or "postgres", url.database or "postgres"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # psql's own lines (\restrict …) and the schema's creation are not SQL for this connection.
+    lines = [
+        line
+        for line in dump.splitlines()
+        if not line.startswith("\\") and not line.startswith(f"CREATE SCHEMA {schema}")
+    ]
+    return "\n".join(lines).replace(schema, "{schema}")
+
+
+class Snapshots:
+    """A database state built once per session per backend and copied into each test's database."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._saved: dict[tuple[str, str], Path | str | None] = {}
+
+    def restore(self, engine: Engine, key: str, build: Callable[[Engine], None]) -> Engine:
+        """``engine``'s database as ``build`` leaves a new one: built the first time, copied after."""
+        url = engine.url.render_as_string(hide_password=False)
+        backend = engine.dialect.name
+        saved = self._saved.get((backend, key))
+        if saved is None:
+            build(engine)
+            engine.dispose()
+            self._saved[(backend, key)] = self._save(url, backend, key)
+            return engine
+        engine.dispose()
+        if backend == "sqlite":
+            assert isinstance(saved, Path)
+            shutil.copyfile(saved, engine.url.database or "")
+        else:
+            assert isinstance(saved, str)
+            schema = _schema_of(url)
+            admin = create_engine(PG_URL)
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE; CREATE SCHEMA "{schema}"')
+                conn.exec_driver_sql(saved.replace("{schema}", schema))
+            admin.dispose()
+        return engine
+
+    def _save(self, url: str, backend: str, key: str) -> Path | str | None:
+        if backend == "sqlite":
+            copy = self._folder / f"{key}.db"
+            shutil.copyfile(make_url(url).database or "", copy)
+            return copy
+        return _pg_dump(_schema_of(url))
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
+    return Snapshots(tmp_path_factory.mktemp("snapshots"))
 
 
 @pytest.fixture(scope="session")
@@ -98,50 +173,22 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def _pg_template() -> Iterator[str | None]:
-    """An upgraded schema's DDL and rows, with the schema's name as {schema}; None without pg_dump."""
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None or _pg_unreachable_reason() is not None:
+    if _pg_unreachable_reason() is not None:
         yield None
         return
+    schema = "samverkan_template_" + uuid.uuid4().hex[:12]
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{_TEMPLATE_SCHEMA}"'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         sep = "&" if "?" in PG_URL else "?"
-        eng = db.connect(f"{PG_URL}{sep}options=-csearch_path%3D{_TEMPLATE_SCHEMA}")
+        eng = db.connect(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
         db.upgrade(eng)
         eng.dispose()
-        url = make_url(PG_URL)
-        dump = subprocess.run(
-            [
-                pg_dump,
-                "--inserts",
-                "--no-owner",
-                "--no-privileges",
-                "--schema",
-                _TEMPLATE_SCHEMA,
-                "--host",
-                url.host or "127.0.0.1",
-                "--port",
-                str(url.port or 5432),
-                "--username",
-                url.username or "postgres",
-                url.database or "postgres",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        # psql's own lines (\restrict …) and the schema's creation are not SQL for this connection.
-        lines = [
-            line
-            for line in dump.splitlines()
-            if not line.startswith("\\") and not line.startswith(f"CREATE SCHEMA {_TEMPLATE_SCHEMA}")
-        ]
-        yield "\n".join(lines).replace(_TEMPLATE_SCHEMA, "{schema}")
+        yield _pg_dump(schema)
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{_TEMPLATE_SCHEMA}" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
 
 
@@ -156,10 +203,9 @@ def engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
     else:
         template = request.getfixturevalue("_pg_template")
         if template is not None:
-            schema = str(url.query["options"]).rsplit("=", 1)[-1]  # -csearch_path=<schema>, as pg_url makes it
             admin = create_engine(PG_URL)
             with admin.begin() as conn:
-                conn.exec_driver_sql(template.replace("{schema}", schema))
+                conn.exec_driver_sql(template.replace("{schema}", _schema_of(db_url)))
             admin.dispose()
     eng = db.connect(db_url)
     db.upgrade(eng)

@@ -84,22 +84,26 @@ def _cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def boras_due(engine: Engine, boras: Agreement) -> Engine:
+def boras_due(engine: Engine, boras: Agreement, snapshots: Any) -> Engine:
     """Borås loaded in November 2026; on 1 March 2027 the first reminders (28) are queued.
 
     Users: the process owner, the police's party contact, and the contacts of two units.
+    Built once per backend and session, then copied (tests/conftest.py's ``Snapshots``).
     """
-    with db.transaction(engine) as s:
-        load_plan(s, boras, now=at(2026, 11, 24, 9))
-    tick(engine, at(2026, 11, 24, 9))
-    assert tick(engine, ISSUED).notices == 28
-    with db.transaction(engine) as s:
-        now = at(2026, 11, 24)
-        add_user(s, OWNER, role="owner", name="Anna Andersson", password=PASSWORD, now=now)
-        add_user(s, POLIS, role="party", party="polis", name="Per Polis", password=PASSWORD, now=now)
-        add_user(s, FRITID, role="unit", unit="fritid-folkhalsa", name="Frida Fritid", password=PASSWORD, now=now)
-        add_user(s, TEKNISKA, role="unit", unit="tekniska", password=PASSWORD, now=now)
-    return engine
+
+    def build(engine: Engine) -> None:
+        with db.transaction(engine) as s:
+            load_plan(s, boras, now=at(2026, 11, 24, 9))
+        tick(engine, at(2026, 11, 24, 9))
+        assert tick(engine, ISSUED).notices == 28
+        with db.transaction(engine) as s:
+            now = at(2026, 11, 24)
+            add_user(s, OWNER, role="owner", name="Anna Andersson", password=PASSWORD, now=now)
+            add_user(s, POLIS, role="party", party="polis", name="Per Polis", password=PASSWORD, now=now)
+            add_user(s, FRITID, role="unit", unit="fritid-folkhalsa", name="Frida Fritid", password=PASSWORD, now=now)
+            add_user(s, TEKNISKA, role="unit", unit="tekniska", password=PASSWORD, now=now)
+
+    return snapshots.restore(engine, "boras_due", build)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
