@@ -175,6 +175,15 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def verified(session: Session, email: str) -> User | None:
+    """The user whose address an identity provider has vouched for (single sign-on), or None.
+
+    No password is involved: the provider checked the person, this only finds the account.
+    """
+    address = email.strip().lower()
+    return session.scalars(select(User).where(func.lower(User.email) == address)).first() if address else None
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise InvalidValue("password", f"ska vara minst {MIN_PASSWORD} tecken")

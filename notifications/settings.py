@@ -3,7 +3,7 @@
 Read from a YAML file (``--settings FILE`` or ``SAMVERKAN_SETTINGS``); without one the
 defaults hold: mail is written as .eml files to ``./outbox`` (the embedded default).
 A password is never in the file: ``smtp.password_env`` names the environment variable
-that holds it.
+that holds it, and ``oidc.client_secret_env`` the one with the single sign-on client secret.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationError
 
 from engine import agreement_yaml
 from notifications.message import HeaderRefused, check_header
@@ -72,6 +73,57 @@ class SenderSettings(_Strict):
     reply_to: EmailStr | None = None
 
 
+# Plain http only to this machine (a provider in a test, or behind a local proxy); anything
+# else would carry the authorization code and the id token in clear.
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _provider_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK:
+        return value
+    raise ValueError("ska vara en https://-adress (http:// bara till 127.0.0.1 eller localhost)")
+
+
+ProviderUrl = Annotated[str, AfterValidator(_provider_url)]
+OIDC_SECRET_ENV = "SAMVERKAN_OIDC_CLIENT_SECRET"
+
+
+def _secret_not_here(value: object) -> None:
+    raise ValueError(
+        "hemligheten hör inte hemma i filen: lägg den i miljövariabeln som client_secret_env anger "
+        f"(standard {OIDC_SECRET_ENV})"
+    )
+
+
+class OidcSettings(_Strict):
+    """Sign-in with an OpenID Connect provider (docs/web.md, "Logga in med organisationens konto")."""
+
+    issuer: ProviderUrl
+    client_id: str = Field(min_length=1, max_length=200)
+    # Default: the issuer's /.well-known/openid-configuration (what Entra ID and most providers serve).
+    discovery_url: ProviderUrl | None = None
+    client_secret_env: str = Field(default=OIDC_SECRET_ENV, min_length=1)
+    # The button reads "Logga in med <label>".
+    label: SenderName = "organisationens konto"
+    # Which claim of the verified id token is the address matched against the users' e-mail.
+    email_claim: Literal["email", "preferred_username", "upn"] = "email"
+    # Only to say where the secret goes instead (on its own line); any value is refused.
+    client_secret: Annotated[None, BeforeValidator(_secret_not_here)] = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def discovery(self) -> str:
+        return self.discovery_url or self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def secret(self) -> str:
+        value = os.environ.get(self.client_secret_env)
+        if not value:
+            raise InvalidValue("oidc.client_secret_env", f"miljövariabeln {self.client_secret_env} är inte satt")
+        return value
+
+
 class Settings(_Strict):
     mailer: Literal["file", "smtp", "console"] = "file"
     mail_dir: Path = Path("outbox")
@@ -93,6 +145,8 @@ class Settings(_Strict):
     # A claim older than this is taken to be from a dispatcher that died before marking.
     lease_seconds: float = Field(default=600, gt=0)
     base_url: str | None = None
+    # Single sign-on; without it only the password sign-in is offered.
+    oidc: OidcSettings | None = None
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -29,7 +29,8 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
-from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, units
+from web.oidc import single_sign_on
+from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, sso, units
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -105,11 +106,14 @@ def create_app(
         link=link_maker(base, key) if base else None,
         env=environment(),
         inbox=inbox_link_maker(base, key) if base else None,
+        sso=single_sign_on(settings.oidc, base) if settings.oidc is not None else None,
     )
     https = secure_cookies if secure_cookies is not None else bool(base and base.startswith("https://"))
     routes = [
         Route("/", dashboard.dashboard),
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
+        Route("/logga-in/oidc", sso.begin),
+        Route("/logga-in/oidc/svar", sso.callback),
         Route("/logga-ut", auth.logout, methods=["POST"]),
         Route("/konto/losenord", account.password, methods=["GET", "POST"]),
         Route("/anvandare", account.users),

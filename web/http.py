@@ -47,6 +47,7 @@ from notifications.settings import Settings
 from notifications.states import STATE_COLOUR, state_css
 from rules import texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
+from web.oidc import SingleSignOn
 
 UPLOAD_MAX = agreement_yaml.FILE_MAX  # the engine's own cap on an agreement file (a few tens of kB in practice)
 # The whole body of the upload form: the file, its multipart framing and the form's other fields.
@@ -88,6 +89,7 @@ class Web:
     link: LinkMaker | None
     env: jinja2.Environment
     inbox: InboxLinkMaker | None = None
+    sso: SingleSignOn | None = None  # sign-in with an OpenID Connect provider, when configured
 
 
 @dataclass

@@ -319,6 +319,13 @@ def sign_in(database: Database, email: str, password: str) -> Person | None:
         return users.person(u) if u is not None else None
 
 
+def sign_in_verified(database: Database, email: str) -> Person | None:
+    """The person whose e-mail the identity provider verified (the web's single sign-on), or None."""
+    with db.transaction(database) as session:
+        u = users.verified(session, email)
+        return users.person(u) if u is not None else None
+
+
 def sign_out(database: Database, user_id: int) -> None:
     """End every session of the user (the web's sign-out)."""
     with db.transaction(database) as session:

@@ -144,8 +144,8 @@ class LiveServer:
     thread: threading.Thread
 
 
-def start_server(app: Starlette) -> LiveServer:
-    port = free_port()
+def start_server(app: Starlette, port: int | None = None) -> LiveServer:
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -298,6 +298,7 @@ class Kit:
     login = staticmethod(login)
     body = staticmethod(body)
     start_server = staticmethod(start_server)
+    free_port = staticmethod(free_port)
     stop_server = staticmethod(stop_server)
     PHONE = PHONE
     DESKTOP = DESKTOP

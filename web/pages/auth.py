@@ -7,15 +7,31 @@ checks run at once. Signing out ends every session of the user, on every device.
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.api import commands
+from engine.users import Person
 from web.http import Ctx, Web, csrf_token, flash, message_page, page, redirect, render
 from web.throttle import Throttled, client_address, retry_text, throttle_of
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def start_session(request: Request, who: Person) -> None:
+    """Sign ``who`` in: a new session (no fixation) carrying their session version, and a new CSRF token."""
+    request.session.clear()
+    request.session["uid"] = who.id
+    request.session["sv"] = who.session_version
+    csrf_token(request)
+
+
+def _form(web: Web, ctx: Ctx, status: int = 200, *, email: str, nasta: str, error: str | None) -> Response:
+    # The single sign-on button only where a provider is configured (web.oidc).
+    label = web.sso.label if web.sso is not None else None
+    return render(web, ctx, "login.html", status, email=email, nasta=nasta, error=error, sso_label=label)
 
 
 def refused(web: Web, ctx: Ctx, exc: Throttled) -> Response:
@@ -30,11 +46,11 @@ def refused(web: Web, ctx: Ctx, exc: Throttled) -> Response:
 
 @page(login=False)
 def login_page(web: Web, ctx: Ctx) -> Response:
-    nxt = _safe_next(ctx.form.get("nasta") or ctx.query("nasta", "/"))
+    nxt = safe_next(ctx.form.get("nasta") or ctx.query("nasta", "/"))
     if ctx.request.method == "GET":
         if ctx.user is not None:
             return redirect(nxt)
-        return render(web, ctx, "login.html", email="", nasta=nxt, error=None)
+        return _form(web, ctx, email="", nasta=nxt, error=None)
     email = ctx.form.get("email", "")
     password = ctx.form.get("losenord", "")
     try:
@@ -44,13 +60,8 @@ def login_page(web: Web, ctx: Ctx) -> Response:
     except Throttled as exc:
         return refused(web, ctx, exc)
     if who is None:
-        return render(
-            web, ctx, "login.html", 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen."
-        )
-    ctx.request.session.clear()  # a new session at sign-in: no fixation
-    ctx.request.session["uid"] = who.id
-    ctx.request.session["sv"] = who.session_version
-    csrf_token(ctx.request)
+        return _form(web, ctx, 401, email=email, nasta=nxt, error="Fel e-postadress eller lösenord. Försök igen.")
+    start_session(ctx.request, who)
     return redirect(nxt)
 
 
