@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Val
 
 from engine import agreement_yaml
 from notifications.message import HeaderRefused, check_header
+from rules import correction
 from rules.errors import AgreementFileError, InvalidValue, Problem
 
 # A display name longer than this is no name; RFC 5322 would also have to fold it.
@@ -93,6 +94,9 @@ class Settings(_Strict):
     # A claim older than this is taken to be from a dispatcher that died before marking.
     lease_seconds: float = Field(default=600, gt=0)
     base_url: str | None = None
+    # How many days after a follow-up is first recorded the unit may correct it itself (on
+    # the web, through its link); after that only the process owner can (rules.correction).
+    correction_days: int = Field(default=correction.DEFAULT_DAYS, ge=0, le=365)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
