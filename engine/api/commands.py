@@ -91,6 +91,8 @@ class UnitChanged:
     new_name: str
     old_email: str
     new_email: str
+    old_contact_name: str | None
+    new_contact_name: str | None
     moved: int  # queued, unsent notices now addressed to the new address
 
 
@@ -128,11 +130,22 @@ def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> Pla
 
 
 def change_unit(
-    database: Database, agreement: str, unit: str, *, name: str, email: str, by: str, now: datetime
+    database: Database,
+    agreement: str,
+    unit: str,
+    *,
+    name: str,
+    email: str,
+    by: str,
+    now: datetime,
+    contact_name: str | None = None,
 ) -> UnitChanged:
-    """A unit's new name and e-mail (the units page): the next plan version, as an edited file loaded with init."""
+    """A unit's new name, e-mail and contact person (the units page): the next plan version, as an
+    edited file loaded with init. ``contact_name`` None keeps it; empty text removes it."""
     with db.transaction(database) as session:
-        c = contacts.change_unit(session, agreement, unit, name=name, email=email, by=by, now=now)
+        c = contacts.change_unit(
+            session, agreement, unit, name=name, email=email, by=by, now=now, contact_name=contact_name
+        )
     return UnitChanged(
         agreement=c.agreement_id,
         unit=c.unit,
@@ -142,6 +155,8 @@ def change_unit(
         new_name=c.new_name,
         old_email=c.old_email,
         new_email=c.new_email,
+        old_contact_name=c.old_contact_name,
+        new_contact_name=c.new_contact_name,
         moved=c.moved,
     )
 
