@@ -1,4 +1,4 @@
-"""A unit's name or e-mail changed in the browser: the next plan version, exactly as an edited file.
+"""A unit's name, e-mail or contact person changed in the browser: the next plan version, exactly as an edited file.
 
 The current plan version's document is changed in the one unit, validated as an agreement
 file is (the schema and ``cross_check``, so the same refusals apply) and loaded through
@@ -11,6 +11,7 @@ that moment (sending) was already addressed and keeps its address.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,8 @@ class ContactChange:
     new_name: str
     old_email: str
     new_email: str
+    old_contact_name: str | None
+    new_contact_name: str | None
     moved: int  # queued notices now addressed to the new address
 
 
@@ -56,6 +59,17 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_contact_name(contact_name: str) -> str | None:
+    """The contact person's name as the file would hold it (None: left out), or InvalidValue("contact_name", …)."""
+    contact_name = contact_name.strip()
+    if not contact_name:
+        return None
+    why = header_problem(contact_name)
+    if why is not None:
+        raise InvalidValue("contact_name", f"kontaktpersonens namn {why}; det står i e-postens rubrikfält")
+    return contact_name
+
+
 def check_email(email: str) -> str:
     """The address as the file's schema accepts it (the same validator), or InvalidValue("email", …)."""
     email = email.strip()
@@ -68,11 +82,23 @@ def check_email(email: str) -> str:
 
 
 def change_unit(
-    session: Session, agreement_id: str, unit_id: str, *, name: str, email: str, by: str, now: datetime
+    session: Session,
+    agreement_id: str,
+    unit_id: str,
+    *,
+    name: str,
+    email: str,
+    by: str,
+    now: datetime,
+    contact_name: str | None = None,
 ) -> ContactChange:
-    """Give ``unit_id`` a new name and e-mail as the next plan version; the caller owns the transaction."""
+    """Give ``unit_id`` a new name, e-mail and contact person as the next plan version; the caller
+    owns the transaction. ``contact_name`` None keeps the contact person; empty text removes it."""
     problems: dict[str, InvalidValue] = {}
-    for key, check, value in (("name", check_name, name), ("email", check_email, email)):
+    checks: list[tuple[str, Callable[[str], object], str]] = [("name", check_name, name), ("email", check_email, email)]
+    if contact_name is not None:
+        checks.append(("contact_name", check_contact_name, contact_name))
+    for key, check, value in checks:
         try:
             check(value)
         except InvalidValue as exc:
@@ -88,7 +114,13 @@ def change_unit(
     if unit is None:
         raise NotFound("enhet", unit_id)
     old_name, old_email = str(unit["name"]), str(unit["email"])
+    old_contact = unit.get("contact_name")
     unit["name"], unit["email"] = name.strip(), email.strip()
+    if contact_name is not None:
+        # Left out when empty, as a file without the key: the same document, so the same hash.
+        unit.pop("contact_name", None)
+        if check_contact_name(contact_name) is not None:
+            unit["contact_name"] = contact_name.strip()
     agreement = _validated(document)
     result = load_plan(session, agreement, now=now, by=by)
     new = agreement.unit(unit_id)
@@ -107,6 +139,8 @@ def change_unit(
         new_name=new.name,
         old_email=old_email,
         new_email=str(new.email),
+        old_contact_name=None if old_contact is None else str(old_contact),
+        new_contact_name=new.contact_name,
         moved=moved,
     )
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 
 from engine import agreement_yaml
 from notifications.message import HeaderRefused, check_header
+from rules import correction
 from rules.errors import AgreementFileError, InvalidValue, Problem
 
 # A display name longer than this is no name; RFC 5322 would also have to fold it.
@@ -147,6 +148,9 @@ class Settings(_Strict):
     base_url: str | None = None
     # Single sign-on; without it only the password sign-in is offered.
     oidc: OidcSettings | None = None
+    # How many days after a follow-up is first recorded the unit may correct it itself (on
+    # the web, through its link); after that only the process owner can (rules.correction).
+    correction_days: int = Field(default=correction.DEFAULT_DAYS, ge=0, le=365)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

@@ -30,7 +30,7 @@ from notifications.links import base_url_for, inbox_link_maker, link_lifetime, l
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
 from web.oidc import single_sign_on
-from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, sso, units
+from web.pages import account, auth, corrections, dashboard, followup, mine, parties, reports, revision, sso, units
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -121,6 +121,7 @@ def create_app(
         Route("/forsenat", dashboard.overdue),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
+        Route("/atagande/{cid:str}/ratta/{period:str}", corrections.correct, methods=["GET", "POST"]),
         Route("/uppfoljning/{token:str}", followup.link_followup, methods=["GET", "POST"]),
         Route("/mina/{token:str}", mine.mine),
         Route("/revision", revision.revision),

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from engine.api.pages import Measure
+from engine.api.pages import Measure, PeriodFollowUp
 from rules import hours as hours_rule
+from rules import texts
 from rules.errors import InvalidValue, SamverkanError
 
 # The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
@@ -59,6 +60,18 @@ def empty_form(measures: Sequence[Measure]) -> FollowUpForm:
     return FollowUpForm(
         measures=[FormField(name=f"m_{m.id}", label=m.text, kind=m.kind, target=m.target) for m in measures]
     )
+
+
+def prefilled(measures: Sequence[Measure], done: PeriodFollowUp) -> FollowUpForm:
+    """The form filled in with the recorded follow-up's values, to correct them."""
+    form = empty_form(measures)
+    recorded = {v.measure: v.value for v in done.values}
+    for f, m in zip(form.measures, measures, strict=True):
+        value = recorded.get(m.id)
+        f.value = "" if value is None else str(value)
+    form.comment = done.comment
+    form.hours = texts.tal(done.hours) if done.hours is not None else ""
+    return form
 
 
 def read_form(

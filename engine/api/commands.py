@@ -8,13 +8,15 @@ raises a SamverkanError and has written nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from engine import contacts, db, outbox, parties, revisions, service, users
+from engine import contacts, corrections, db, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
 from engine.db import Database
@@ -89,6 +91,8 @@ class UnitChanged:
     new_name: str
     old_email: str
     new_email: str
+    old_contact_name: str | None
+    new_contact_name: str | None
     moved: int  # queued, unsent notices now addressed to the new address
 
 
@@ -126,11 +130,22 @@ def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> Pla
 
 
 def change_unit(
-    database: Database, agreement: str, unit: str, *, name: str, email: str, by: str, now: datetime
+    database: Database,
+    agreement: str,
+    unit: str,
+    *,
+    name: str,
+    email: str,
+    by: str,
+    now: datetime,
+    contact_name: str | None = None,
 ) -> UnitChanged:
-    """A unit's new name and e-mail (the units page): the next plan version, as an edited file loaded with init."""
+    """A unit's new name, e-mail and contact person (the units page): the next plan version, as an
+    edited file loaded with init. ``contact_name`` None keeps it; empty text removes it."""
     with db.transaction(database) as session:
-        c = contacts.change_unit(session, agreement, unit, name=name, email=email, by=by, now=now)
+        c = contacts.change_unit(
+            session, agreement, unit, name=name, email=email, by=by, now=now, contact_name=contact_name
+        )
     return UnitChanged(
         agreement=c.agreement_id,
         unit=c.unit,
@@ -140,6 +155,8 @@ def change_unit(
         new_name=c.new_name,
         old_email=c.old_email,
         new_email=c.new_email,
+        old_contact_name=c.old_contact_name,
+        new_contact_name=c.new_contact_name,
         moved=c.moved,
     )
 
@@ -177,13 +194,60 @@ def record_follow_up(
         if not _follow_up_clash(exc):
             raise
     if replace:
-        raise InvalidValue(
-            "replace", f"{key}: uppföljningen för {period} rättades samtidigt av någon annan; se den och rätta igen"
-        )
+        raise _corrected_meanwhile(key, period)
     # Asked again now that the winner has committed, the service refuses it in its own words
     # ("… registrerades redan <date>; rätta med --replace"), exactly as a second recording later.
     return _record_follow_up(
         database, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=False
+    )
+
+
+def correct_follow_up(
+    database: Database,
+    key: str,
+    *,
+    period: int,
+    version: int,
+    values: dict[str, Any],
+    comment: str,
+    by: str,
+    now: datetime,
+    who: Person | None,
+    window_days: int,
+    hours: float | None = None,
+) -> FollowUpRecorded:
+    """Correct version ``version`` of a period's follow-up on the web: the next version, the earlier kept.
+
+    ``who`` is the signed-in person, or None for the holder of the unit's link from its mail.
+    The process owner may correct at any time, the unit only within ``window_days`` of the
+    first recording (engine.corrections); a refusal has written nothing.
+    """
+
+    def allowed(session: Session) -> None:
+        corrections.check(session, key, period, who=who, version=version, now=now, days=window_days)
+
+    try:
+        return _record_follow_up(
+            database,
+            key,
+            period=period,
+            values=values,
+            comment=comment,
+            by=by,
+            now=now,
+            hours=hours,
+            replace=True,
+            allowed=allowed,
+        )
+    except IntegrityError as exc:
+        if not _follow_up_clash(exc):
+            raise
+    raise _corrected_meanwhile(key, period)
+
+
+def _corrected_meanwhile(key: str, period: int) -> InvalidValue:
+    return InvalidValue(
+        "replace", f"{key}: uppföljningen för {period} rättades samtidigt av någon annan; se den och rätta igen"
     )
 
 
@@ -198,8 +262,11 @@ def _record_follow_up(
     now: datetime,
     hours: float | None,
     replace: bool,
+    allowed: Callable[[Session], None] | None = None,
 ) -> FollowUpRecorded:
     with db.transaction(database) as session:
+        if allowed is not None:
+            allowed(session)
         record = service.record_follow_up(
             session, key, period=period, values=values, comment=comment, by=by, now=now, hours=hours, replace=replace
         )

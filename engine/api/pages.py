@@ -132,6 +132,7 @@ class Measure:
 
 @dataclass(frozen=True, kw_only=True)
 class ShownValue:
+    measure: str  # the measure's id, the form field a correction fills in
     text: str
     value: Any
     target: float | None
@@ -309,6 +310,7 @@ def _period(versions: list[FollowUp], party: str, measures: list[dict[str, Any]]
     below = {m["id"] for m in deviation.below_target(measures, party, latest.values)}
     shown = tuple(
         ShownValue(
+            measure=mid,
             text=known[mid]["text"] if mid in known else mid,
             value=value,
             target=known[mid].get("target") if mid in known else None,

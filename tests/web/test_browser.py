@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from engine.api import commands
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
 from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_token
@@ -59,8 +60,8 @@ def test_from_the_reminder_mail_through_the_form_to_the_dashboard(
     expect(page.locator("h1")).to_have_text("Tack! Uppföljningen för 2026 är registrerad")
     expect(page.locator("main")).to_contain_text("uppföljd")
 
-    page.goto(link)  # the link is used up
-    expect(page.locator("h1")).to_have_text("Uppföljningen är redan registrerad")
+    page.goto(link)  # the link no longer records; for the unit's correction window it corrects
+    expect(page.locator("h1")).to_contain_text("Rätta uppföljning 2026")
 
     page.set_viewport_size(kit.DESKTOP)
     kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
@@ -155,6 +156,8 @@ AXE_PAGES = (
     "/parter",
     "/rapport",
     "/enheter",
+    f"/atagande/{FRITIDS_OWN}",  # with a corrected follow-up and its earlier version
+    f"/atagande/{FRITIDS_OWN}/ratta/2026",
     "/konto/losenord",
     "/anvandare",
     "/finns-inte",
@@ -164,11 +167,19 @@ WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21
 
 @pytest.mark.parametrize("viewport", ["desktop", "390px"])
 def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
-    live: Any, browser: Any, clock: FixedClock, kit: Any, viewport: str
+    boras_due: Engine, live: Any, browser: Any, clock: FixedClock, kit: Any, viewport: str
 ) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     clock.advance_to(kit.at(2027, 4, 20))
+    # One follow-up recorded and corrected: the correction form, the earlier version on the
+    # commitment page, and the link from Mina uppföljningar opening the correction.
+    report = {"period": 2026, "comment": "Enligt plan.", "by": "Frida Fritid", "now": clock.now()}
+    values = {"antal-moten": 10, "representation": "Centrala BRÅ"}
+    commands.record_follow_up(boras_due, FRITIDS_OWN, values=values, **report)
+    commands.correct_follow_up(
+        boras_due, FRITIDS_OWN, version=1, values=values | {"antal-moten": 11}, who=None, window_days=14, **report
+    )
     context = browser.new_context(viewport=kit.VIEWPORTS[viewport], locale="sv-SE")
     page = context.new_page()
     axe = Axe()

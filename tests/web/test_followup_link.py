@@ -89,20 +89,24 @@ def test_submitting_records_the_follow_up_exactly_as_the_cli_does(
         assert s.get(Commitment, MBU).state == "uppföljd"  # type: ignore[union-attr]
 
 
-def test_a_used_link_says_the_follow_up_is_already_recorded(client: TestClient, boras_due: Engine, kit: Any) -> None:
+def test_a_used_link_says_the_follow_up_is_already_recorded_once_the_units_correction_window_is_over(
+    client: TestClient, boras_due: Engine, clock: FixedClock, kit: Any
+) -> None:
     path = kit.link_path(MBU)
     post_form(client, path, m_utbildningar="2")
     before = written(boras_due)
+    clock.advance_to(kit.at(2027, 3, 16))  # recorded 1 March: the unit could correct it through 15 March
     again = client.get(path)
     assert again.status_code == 410
     assert "Uppföljningen är redan registrerad" in again.text and "Britt BråB" in again.text
+    assert "kontakta processägaren" in again.text and "brab@boras.example" in again.text
     resent = client.post(path, data={"csrf": "x", "m_utbildningar": "5", "kommentar": "igen", "namn": "X"})
     assert resent.status_code == 410 and "redan registrerad" in resent.text
     assert written(boras_due) == before
 
 
 def test_a_follow_up_recorded_another_way_also_uses_up_the_link(
-    client: TestClient, boras_due: Engine, kit: Any
+    client: TestClient, boras_due: Engine, clock: FixedClock, kit: Any
 ) -> None:
     url = boras_due.url.render_as_string(hide_password=False)
     argv = [
@@ -120,6 +124,9 @@ def test_a_follow_up_recorded_another_way_also_uses_up_the_link(
         "BråB",
     ]
     assert main(argv, clock=FixedClock(kit.at(2027, 3, 1, 9))) == 0
+    # Within the unit's window the link corrects what the CLI recorded; after it, it is used up.
+    assert "Rätta uppföljning 2026" in client.get(kit.link_path(MBU)).text
+    clock.advance_to(kit.at(2027, 3, 16))
     page = client.get(kit.link_path(MBU))
     assert page.status_code == 410 and "Uppföljningen är redan registrerad" in page.text
 

@@ -174,3 +174,51 @@ def test_unit_and_party_users_get_403_and_a_forged_form_is_refused(
     forged = client.post("/enheter/andra", data={"csrf": "fel", "enhet": UNIT, "namn": OLD_NAME, "epost": NEW})
     assert forged.status_code == 403 and "Formuläret har gått ut" in forged.text
     assert _nothing_written(boras_due) == before
+
+
+def test_an_owner_sets_a_units_contact_person_exactly_as_the_file_would_and_a_bad_one_is_refused(
+    client: TestClient, kit: Any, boras_due: Engine, tmp_path: Path
+) -> None:
+    kit.login(client, kit.OWNER)
+    before = _nothing_written(boras_due)
+    bad = _post(client, kit, namn=OLD_NAME, epost=OLD, kontaktperson="Frida =?utf-8?q?Bcc?=")
+    assert bad.status_code == 400 and 'aria-describedby="kontaktperson-fritid-folkhalsa-fel"' in bad.text
+    assert "rubrikfält" in html.unescape(bad.text) and "Inget har sparats" in bad.text
+    assert _nothing_written(boras_due) == before
+
+    answer = _post(client, kit, namn=OLD_NAME, epost=OLD, kontaktperson=" Frida Fritid ")
+    assert answer.status_code == 303
+    shown = html.unescape(client.get(answer.headers["location"]).text)
+    assert "planversion 2" in shown and "kontaktperson Frida Fritid" in shown
+    assert "<td>kontaktperson</td><td>–</td><td>Frida Fritid</td>" in shown
+    assert 'id="kontaktperson-fritid-folkhalsa" name="kontaktperson" value="Frida Fritid"' in shown
+    # Emptied again: the key leaves the unit, as in a file without it.
+    assert _post(client, kit, namn=OLD_NAME, epost=OLD, kontaktperson="").status_code == 303
+
+    other = db.connect(f"sqlite:///{tmp_path / 'fil.db'}")
+    db.upgrade(other)
+    try:
+        text = BORAS.read_text(encoding="utf-8")
+        with db.transaction(other) as s:
+            load_plan(s, parse_agreement(text, "boras.yaml"), now=kit.at(2026, 11, 24, 9))
+        edited = text.replace(f"    email: {OLD}\n", f"    email: {OLD}\n    contact_name: Frida Fritid\n", 1)
+        assert edited != text
+        for step in (edited, text):
+            commands.load_plan(other, parse_agreement(step, "boras.yaml"), now=kit.at(2027, 3, 1, 10))
+        assert _versions(boras_due) == _versions(other)
+        assert queries.plan_diff(boras_due, 1, 2) == queries.plan_diff(other, 1, 2)
+    finally:
+        other.dispose()
+
+
+def test_in_the_browser_the_owner_changes_a_units_contact_person(live: Any, page: Any, kit: Any) -> None:
+    from playwright.sync_api import expect
+
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    page.goto(f"{live.url}/enheter")
+    page.fill(f"#kontaktperson-{UNIT}", "Frida Fritid")
+    page.click(f"section[aria-labelledby='enhet-{UNIT}'] button:has-text('Spara')")
+    expect(page.locator(".flash")).to_contain_text("planversion 2")
+    expect(page.locator(f"#kontaktperson-{UNIT}")).to_have_value("Frida Fritid")
+    expect(page.locator("main")).to_contain_text("kontaktperson Frida Fritid")
+    kit.shot(page, "units")

@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 
 from starlette.responses import HTMLResponse, Response
 
-from engine.api import commands, pages
-from engine.api.pages import CommitmentPage, Refused
+from engine.api import commands, pages, pages_corrections
+from engine.api.pages import CommitmentPage, PeriodFollowUp, Refused
+from engine.api.pages_corrections import Correctable
 from notifications.links import (
     INBOX_PATH,
+    LinkClaim,
     LinkExpired,
     LinkInvalid,
     form_token,
@@ -46,10 +48,10 @@ def followup(web: Web, ctx: Ctx) -> Response:
         flash(ctx.request, f"Det finns ingen uppföljning att registrera för {data.c.id} just nu.", "fel")
         return redirect(f"/atagande/{quote(data.c.id)}")
     if ctx.request.method == "GET":
-        return _form(web, ctx, data, forms.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
+        return form_page(web, ctx, data, forms.empty_form(data.measures), action=ctx.request.url.path, csrf=None)
     form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=False)
     if form.invalid:
-        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
+        return form_page(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
     try:
         commands.record_follow_up(
             web.engine,
@@ -63,12 +65,27 @@ def followup(web: Web, ctx: Ctx) -> Response:
         )
     except SamverkanError as exc:
         forms.refused(form, exc, error_text(exc))
-        return _form(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
-    flash(ctx.request, f"Uppföljningen för {data.c.period} är registrerad. Tack!")
+        return form_page(web, ctx, data, form, action=ctx.request.url.path, csrf=None, status=400)
+    flash(ctx.request, f"Uppföljningen för {data.c.period} är registrerad. Tack! " + _may_correct_text(web, ctx, data))
     return redirect(f"/atagande/{quote(data.c.id)}")
 
 
-def _form(
+def _may_correct_text(web: Web, ctx: Ctx, data: CommitmentPage) -> str:
+    """What the person who just recorded a follow-up may correct, and until when (the confirmation)."""
+    if ctx.me.role == "owner":
+        return "Du kan rätta den här på åtagandets sida när som helst."
+    shown = pages_corrections.correctable(
+        web.engine, data.c.id, who=ctx.me, now=ctx.now, days=web.settings.correction_days, period=data.c.period
+    ).get(data.c.period)
+    if shown is None or not shown.may_correct:
+        return "Behöver något rättas, kontakta processägaren."
+    return (
+        f"Du kan rätta den här på åtagandets sida till och med {texts.datum(shown.last_day)}; "
+        "därefter rättar processägaren den."
+    )
+
+
+def form_page(
     web: Web,
     ctx: Ctx,
     data: CommitmentPage,
@@ -79,7 +96,11 @@ def _form(
     status: int = 200,
     via_link: bool = False,
     back: str | None = None,
+    correcting: Correctable | None = None,
+    done: PeriodFollowUp | None = None,
+    until: str | None = None,
 ) -> HTMLResponse:
+    """The follow-up form; with ``correcting`` and ``done``, the form that corrects that recorded follow-up."""
     return render(
         web,
         ctx,
@@ -92,6 +113,11 @@ def _form(
         form_csrf=csrf,
         agreement=data.agreement,
         back=back,
+        correcting=correcting,
+        done=done,
+        done_by=without_email(done.by) if done is not None and via_link else (done.by if done else None),
+        owner_corrects=ctx.user is not None and ctx.user.role == "owner",
+        until=until or (texts.datum(correcting.last_day) if correcting is not None else None),
     )
 
 
@@ -136,23 +162,8 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         return expired_link(web, ctx, _owner_of(web, exc.claim.commitment))
     state = pages.follow_up_link(web.engine, claim.commitment, claim.period, now=ctx.now)
     data, done = state.page, state.done
-    if done is not None:
-        who = without_email(done.by)
-        if ctx.query("klar") == "1":
-            agreement = data.agreement if data else None
-            return render(web, ctx, "link_done.html", p=data, f=done, by=who, agreement=agreement)
-        when = done.recorded_at
-        zone = ZoneInfo(data.agreement.timezone) if data is not None else texts.DEFAULT_ZONE
-        return message_page(
-            web,
-            ctx,
-            410,
-            "Uppföljningen är redan registrerad",
-            f"Uppföljningen för {claim.period} registrerades {texts.datumtid(when, zone)}"
-            + (f" av {who}. " if who else ". ")
-            + "Länken kan bara användas en gång. Behöver något rättas, kontakta processägaren.",
-            home=False,
-        )
+    if done is not None and data is not None:
+        return _recorded(web, ctx, token, claim, data, done)
     if data is None or data.c.state != lifecycle.PAGAENDE or data.c.period != claim.period:
         if data is None:
             why = "Åtagandet finns inte längre i planen."
@@ -163,20 +174,17 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         else:
             why = f"Åtagandet är {data.c.state} och kan inte följas upp just nu."
         return message_page(web, ctx, 410, "Länken gäller inte längre", f"{why} Inget har sparats.", home=False)
-    bound = form_token(web.secret, token)
-    mine = _mine(web, ctx, data.unit.email)
-    back = INBOX_PATH + quote(mine, safe="") if mine else None
-    action = ctx.request.url.path + (f"?mina={quote(mine, safe='')}" if mine else "")
+    bound, back, action = _link_form(web, ctx, token, data)
     if ctx.request.method == "GET":
         form = forms.empty_form(data.measures)
-        return _form(web, ctx, data, form, action=action, csrf=bound, via_link=True, back=back)
+        return form_page(web, ctx, data, form, action=action, csrf=bound, via_link=True, back=back)
     if not same_token(bound, ctx.form.get("csrf", "")):
         return message_page(
             web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
         )
     form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=True)
     if form.invalid:
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
+        return form_page(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
     try:
         commands.record_follow_up(
             web.engine,
@@ -190,14 +198,145 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
         )
     except SamverkanError as exc:
         raced = pages.follow_up_link(web.engine, data.c.id, claim.period, now=ctx.now).done
-        if raced is not None:
-            return redirect(action)  # recorded by someone else meanwhile: the "already recorded" page
+        if raced is not None:  # recorded by someone else meanwhile
+            shown = pages_corrections.correctable(
+                web.engine, data.c.id, who=None, now=ctx.now, days=web.settings.correction_days, period=claim.period
+            ).get(claim.period)
+            until = _until(web, claim, shown, data) if shown is not None and shown.may_correct else None
+            return _already(web, ctx, data, raced, until)
         forms.refused(form, exc, error_text(exc))
-        return _form(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
+        return form_page(web, ctx, data, form, action=action, csrf=bound, status=400, via_link=True, back=back)
     if back is not None:
         flash(ctx.request, f"Tack! Uppföljningen för {claim.period} av {data.effort.title} är registrerad.")
         return redirect(back)
     return redirect(action + "?klar=1")
+
+
+def _link_form(web: Web, ctx: Ctx, token: str, data: CommitmentPage) -> tuple[str, str | None, str]:
+    """The link form's CSRF token, the way back to Mina uppföljningar (if any) and the form's action."""
+    mine = _mine(web, ctx, data.unit.email)
+    back = INBOX_PATH + quote(mine, safe="") if mine else None
+    action = ctx.request.url.path + (f"?mina={quote(mine, safe='')}" if mine else "")
+    return form_token(web.secret, token), back, action
+
+
+def _recorded(web: Web, ctx: Ctx, token: str, claim: LinkClaim, data: CommitmentPage, done: PeriodFollowUp) -> Response:
+    """A link whose follow-up is recorded: the receipt, the correction form while the unit's window
+    is open, or a plain page saying that the process owner corrects it now."""
+    period = claim.period
+    shown = pages_corrections.correctable(
+        web.engine, data.c.id, who=None, now=ctx.now, days=web.settings.correction_days, period=period
+    ).get(period)
+    open_ = shown is not None and shown.may_correct
+    who = without_email(done.by)
+    if ctx.query("klar") == "1":
+        return render(
+            web,
+            ctx,
+            "link_done.html",
+            p=data,
+            f=done,
+            by=who,
+            agreement=data.agreement,
+            until=_until(web, claim, shown, data) if open_ and shown is not None else None,
+            owner=_owner_of(web, data.c.id),
+        )
+    if not open_ or shown is None:
+        return _already(web, ctx, data, done, None)
+    bound, back, action = _link_form(web, ctx, token, data)
+
+    def again(form: forms.FollowUpForm, status: int) -> HTMLResponse:
+        return form_page(
+            web,
+            ctx,
+            data,
+            form,
+            action=action,
+            csrf=bound,
+            status=status,
+            via_link=True,
+            back=back,
+            correcting=shown,
+            done=done,
+            until=_until(web, claim, shown, data) if shown is not None else None,
+        )
+
+    if ctx.request.method == "GET":
+        return again(forms.prefilled(data.measures, done), 200)
+    if not same_token(bound, ctx.form.get("csrf", "")):
+        return message_page(
+            web, ctx, 403, "Formuläret kunde inte kontrolleras", "Öppna länken i e-postmeddelandet igen.", home=False
+        )
+    if "version" not in ctx.form:  # the recording form, sent again or by someone else at the same time
+        return _already(web, ctx, data, done, _until(web, claim, shown, data))
+    form, values, hours = forms.read_form(data.measures, ctx.form, ask_name=True)
+    if form.invalid:
+        return again(form, 400)
+    try:
+        commands.correct_follow_up(
+            web.engine,
+            data.c.id,
+            period=period,
+            version=posted_version(ctx),
+            values=values,
+            comment=form.comment,
+            by=f"{form.name} ({data.unit.email}, via länk i e-post)",
+            now=ctx.now,
+            hours=hours,
+            who=None,
+            window_days=web.settings.correction_days,
+        )
+    except SamverkanError as exc:
+        forms.refused(form, exc, error_text(exc))
+        return again(form, 400)
+    if back is not None:
+        flash(ctx.request, f"Tack! Rättelsen av uppföljningen för {period} av {data.effort.title} är sparad.")
+        return redirect(back)
+    return redirect(action + "?klar=1")
+
+
+def _already(web: Web, ctx: Ctx, data: CommitmentPage, done: PeriodFollowUp, until: str | None) -> HTMLResponse:
+    """410: the period is recorded; ``until``: the link may still correct it until then, else only the owner can."""
+    zone = ZoneInfo(data.agreement.timezone)
+    who = without_email(done.by)
+    if until is not None:
+        then = (
+            f"Behöver något rättas kan du göra det via länken till och med {until}: öppna den igen, "
+            "så visas den registrerade uppföljningen att rätta. "
+        )
+    else:
+        then = (
+            f"Tiden då enheten själv kunde rätta den via länken är slut. Behöver något rättas, kontakta "
+            f"processägaren, {_owner_of(web, data.c.id)}: processägaren rättar uppföljningen. "
+        )
+    return message_page(
+        web,
+        ctx,
+        410,
+        "Uppföljningen är redan registrerad",
+        f"Uppföljningen för {done.period} registrerades {texts.datumtid(done.recorded_at, zone)}"
+        + (f" av {who}" if who else "")
+        + (f" (rättad, version {done.version})" if done.version > 1 else "")
+        + ". "
+        + then
+        + "Inget har sparats nu.",
+        home=False,
+    )
+
+
+def _until(web: Web, claim: LinkClaim, shown: Correctable, data: CommitmentPage) -> str:
+    """Until when the link corrects: the unit's window (whole days) or the link's own end, whichever is first."""
+    zone = ZoneInfo(data.agreement.timezone)
+    expires = claim.issued + web.lifetime
+    if expires.astimezone(zone).date() > shown.last_day:
+        return texts.datum(shown.last_day)
+    return texts.datumtid(expires, zone)
+
+
+def posted_version(ctx: Ctx) -> int:
+    """The version the correction form was opened on (0 when garbled: the engine then refuses it as changed)."""
+    text = ctx.form.get("version", "").strip()
+    return int(text) if text.isdigit() and len(text) < 9 else 0
 
 
 _EMAIL = re.compile(r"\s*<?[^\s<>(),;]+@[^\s<>(),;]+>?(\s*,)?")

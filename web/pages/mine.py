@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from engine.api import pages_mine
+from engine.api import pages_corrections, pages_mine
 from notifications.links import PATH, LinkExpired, LinkInvalid, make_token, read_inbox_token
 from web.http import Ctx, Web, page, render
 from web.pages.followup import expired_link, invalid_link
@@ -36,4 +36,11 @@ def mine(web: Web, ctx: Ctx) -> Response:
         (item, f"{PATH}{make_token(web.secret, item.commitment, item.period, ctx.now)}?mina={back}")
         for item in shown.items
     ]
-    return render(web, ctx, "mine.html", mine=shown, rows=rows)
+    # What the recipient reported and may still correct: the same fresh link opens the correction form.
+    fixable = [
+        (item, f"{PATH}{make_token(web.secret, item.commitment, item.period, ctx.now)}?mina={back}")
+        for item in pages_corrections.my_correctable(
+            web.engine, claim.email, now=ctx.now, days=web.settings.correction_days
+        )
+    ]
+    return render(web, ctx, "mine.html", mine=shown, rows=rows, fixable=fixable)

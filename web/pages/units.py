@@ -1,4 +1,4 @@
-"""The agreement's units and their contacts: the process owner changes a name or an address here.
+"""The agreement's units and their contacts: the process owner changes a name, an address or a contact person here.
 
 A change is the next plan version, made as ``samverkan init`` makes one from an edited file
 (engine.contacts); the history below the forms is read from the plan versions.
@@ -16,7 +16,7 @@ from rules.errors import InvalidValue, SamverkanError
 from web.http import Ctx, Web, error_text, flash, page, redirect, render, switch, wanted_agreement
 
 # The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
-FIELDS = {"name": "namn", "email": "epost"}
+FIELDS = {"name": "namn", "email": "epost", "contact_name": "kontaktperson"}
 
 
 def _units_page(
@@ -62,6 +62,7 @@ def change(web: Web, ctx: Ctx) -> Response:
             unit,
             name=ctx.form.get("namn", ""),
             email=ctx.form.get("epost", ""),
+            contact_name=ctx.form.get("kontaktperson"),  # absent: kept as it is
             by=ctx.me.label,
             now=ctx.now,
         )
@@ -75,7 +76,7 @@ def change(web: Web, ctx: Ctx) -> Response:
     except SamverkanError as exc:
         return _units_page(web, ctx, status=400, which=unit, message=error_text(exc) + ".")
     if not changed.changes:
-        flash(ctx.request, f"{changed.new_name} hade redan det namnet och den adressen; inget ändrades.")
+        flash(ctx.request, f"{changed.new_name} hade redan de uppgifterna; inget ändrades.")
     else:
         moved = f" {changed.moved} köade utskick går nu till {changed.new_email}." if changed.moved else ""
         flash(
