@@ -29,7 +29,7 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
-from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, units
+from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, units, users
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -112,8 +112,14 @@ def create_app(
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
         Route("/logga-ut", auth.logout, methods=["POST"]),
         Route("/konto/losenord", account.password, methods=["GET", "POST"]),
-        Route("/anvandare", account.users),
-        Route("/anvandare/ta-bort", account.remove, methods=["POST"]),
+        Route("/anvandare", users.users),
+        Route("/anvandare/bjud-in", users.invite, methods=["POST"]),
+        Route("/anvandare/ny-inbjudan", users.invite_again, methods=["POST"]),
+        Route("/anvandare/andra", users.change, methods=["POST"]),
+        Route("/anvandare/avaktivera", users.deactivate, methods=["POST"]),
+        Route("/anvandare/aktivera", users.reactivate, methods=["POST"]),
+        Route("/anvandare/ta-bort", users.remove, methods=["POST"]),
+        Route("/inbjudan/{token:str}", users.set_password, methods=["GET", "POST"]),
         Route("/forsenat", dashboard.overdue),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
