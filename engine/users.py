@@ -214,9 +214,15 @@ def end_sessions(session: Session, user_id: int) -> int:
 
 
 def set_password(session: Session, user: User, password: str) -> int:
-    """A new password, and every session made with the old one ended; the new session version."""
+    """A new password, and every session made with the old one ended; the new session version.
+
+    A password set any way (the CLI, the user's own form) uses up a pending invitation too:
+    its link would otherwise replace the password just chosen.
+    """
     check_password(password)
     user.password_hash = _hasher.hash(password)
+    user.invite_nonce = None
+    withdraw_invites(session, user.id)
     session.flush()
     version = end_sessions(session, user.id)
     session.refresh(user)

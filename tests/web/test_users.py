@@ -23,6 +23,7 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from engine import db
+from engine.api import commands
 from engine.clock import FixedClock
 from engine.models import OutboxRow, User
 from notifications.dispatcher import deliver
@@ -142,6 +143,13 @@ def test_a_new_invitation_ends_every_earlier_link_and_a_link_expires_after_seven
     clock.advance_to(clock.now() + relativedelta(days=7, minutes=1))
     expired = anonymous.get(latest)
     assert expired.status_code == 410 and "Länken har gått ut" in html.unescape(expired.text)
+
+    # A password set another way (here `samverkan user passwd`) uses up the pending invitation.
+    assert _post(client, kit, "ny-inbjudan", email=NEW).status_code == 303
+    [fresh] = [link for link in _links_in_mail(boras_due, settings, clock) if link not in links]
+    assert anonymous.get(fresh).status_code == 200
+    commands.set_password(boras_due, NEW, NEW_PASSWORD)
+    assert anonymous.get(fresh).status_code == 410
 
 
 def test_bad_invitations_are_shown_beside_their_fields_and_nothing_is_written(
