@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine import db, service, users
 from engine.api.values import Move, move_of
 from engine.db import Database
+from engine.invites import INVITE_LIFETIME
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -70,6 +71,10 @@ class UserLine:
     active: bool = True
     has_password: bool = True
     invited_at: datetime | None = None  # the invitation whose link still works, if any
+
+    @property
+    def invite_expires(self) -> datetime | None:
+        return None if self.invited_at is None else self.invited_at + INVITE_LIFETIME
 
     @property
     def status_sv(self) -> str:

@@ -81,7 +81,7 @@ def test_an_invited_user_sets_a_password_through_the_mailed_link_once_and_signs_
     assert answer.status_code == 303
     shown = html.unescape(client.get("/anvandare").text)
     assert f"Inbjudan till {NEW} skickas med nästa utskick. Länken gäller i 7 dagar." in shown
-    assert "inbjuden, inget lösenord ännu" in shown
+    assert "inbjuden, inget lösenord ännu (länken gäller till 8 mars 2027 kl. 10:00)" in shown
     with db.transaction(boras_due) as s:
         row = s.scalars(select(OutboxRow).where(OutboxRow.kind == "invite")).one()
         assert (row.recipients, row.state) == ([NEW], OutboxState.PENDING)
@@ -143,6 +143,7 @@ def test_a_new_invitation_ends_every_earlier_link_and_a_link_expires_after_seven
     clock.advance_to(clock.now() + relativedelta(days=7, minutes=1))
     expired = anonymous.get(latest)
     assert expired.status_code == 410 and "Länken har gått ut" in html.unescape(expired.text)
+    assert "inbjuden, inget lösenord ännu (länken har gått ut)" in client.get("/anvandare").text
 
     # A password set another way (here `samverkan user passwd`) uses up the pending invitation.
     assert _post(client, kit, "ny-inbjudan", email=NEW).status_code == 303
