@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -319,6 +320,12 @@ class User(Base):
     # Carried in the signed session cookie and compared on every request: raised when the
     # user signs out or the password changes, so every session made before ends.
     session_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A deactivated user keeps the row (the history names them) but cannot sign in.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The one invitation link that still works (engine.invites): a new invitation replaces
+    # it and setting the password uses it up (NULL).
+    invite_nonce: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebSecret(Base):

@@ -15,6 +15,11 @@ Each user has a session version that the web's signed cookie carries; signing ou
 a new password and removal change it (or remove the row), which ends every session
 made before. A new user's version starts at a random value, so a user id that SQLite
 hands out again after a removal never matches a cookie made for the removed user.
+
+A deactivated user keeps the row, so the history still names them, but cannot sign in,
+and deactivating ends their sessions; reactivating lets the same password in again. A
+user invited by e-mail (engine.invites) has no password until they set one through the
+link: their hash is ``NO_PASSWORD``, which argon2 refuses to verify, so no password opens it.
 """
 
 from __future__ import annotations
@@ -31,12 +36,15 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from engine.models import Commitment, PartyRow, UnitRow, User
+from engine.models import Commitment, OutboxRow, PartyRow, UnitRow, User
 from rules.errors import InvalidValue
+from rules.model import OutboxState
 
 ROLES: Final = ("owner", "party", "unit")
 ROLE_SV: Final = {"owner": "processägare", "party": "partskontakt", "unit": "enhetskontakt"}
 MIN_PASSWORD: Final = 10
+# Not an argon2 hash: verifying any password against it fails (InvalidHashError).
+NO_PASSWORD: Final = "!inbjuden"
 
 _hasher = PasswordHasher()
 
@@ -62,6 +70,7 @@ class Person:
     party: str | None
     unit: str | None
     session_version: int = 0
+    active: bool = True
 
     @property
     def label(self) -> str:
@@ -100,6 +109,7 @@ def person(u: User) -> Person:
         party=u.party,
         unit=u.unit,
         session_version=u.session_version,
+        active=u.active,
     )
 
 
@@ -110,19 +120,8 @@ def normalise_email(text: str) -> str:
         raise InvalidValue("email", f"'{text}' är ingen giltig e-postadress ({exc})") from None
 
 
-def add_user(
-    session: Session,
-    email: str,
-    *,
-    role: str,
-    password: str,
-    now: datetime,
-    party: str | None = None,
-    unit: str | None = None,
-    name: str | None = None,
-) -> User:
-    """Create a user; every problem is one InvalidValue and nothing is written."""
-    address = normalise_email(email)
+def check_role(session: Session, role: str, party: str | None, unit: str | None) -> None:
+    """A role with the party or unit it needs (and only that), each one the database knows; else InvalidValue."""
     if role not in ROLES:
         raise InvalidValue("role", f"'{role}' (giltiga: owner, party, unit)")
     if role == "party" and not party:
@@ -141,7 +140,24 @@ def add_user(
         known = set(session.scalars(select(UnitRow.id)))
         if unit not in known:
             raise InvalidValue("unit", f"okänd enhet '{unit}' (enheter: {', '.join(sorted(known)) or 'inga'})")
-    check_password(password)
+
+
+def add_user(
+    session: Session,
+    email: str,
+    *,
+    role: str,
+    password: str | None,
+    now: datetime,
+    party: str | None = None,
+    unit: str | None = None,
+    name: str | None = None,
+) -> User:
+    """Create a user (``password`` None: invited, none yet); every problem is one InvalidValue, nothing written."""
+    address = normalise_email(email)
+    check_role(session, role, party, unit)
+    if password is not None:
+        check_password(password)
     if session.scalar(select(User.id).where(func.lower(User.email) == address)) is not None:
         raise InvalidValue("email", f"användaren {address} finns redan")
     user = User(
@@ -150,9 +166,10 @@ def add_user(
         role=role,
         party=party,
         unit=unit,
-        password_hash=_hasher.hash(password),
+        password_hash=NO_PASSWORD if password is None else _hasher.hash(password),
         created_at=now,
         session_version=secrets.randbelow(2**30),
+        active=True,
     )
     session.add(user)
     session.flush()
@@ -168,7 +185,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         _hasher.verify(user.password_hash if user is not None else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
-    if user is None:
+    if user is None or not user.active:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -206,9 +223,15 @@ def end_sessions(session: Session, user_id: int) -> int:
 
 
 def set_password(session: Session, user: User, password: str) -> int:
-    """A new password, and every session made with the old one ended; the new session version."""
+    """A new password, and every session made with the old one ended; the new session version.
+
+    A password set any way (the CLI, the user's own form) uses up a pending invitation too:
+    its link would otherwise replace the password just chosen.
+    """
     check_password(password)
     user.password_hash = _hasher.hash(password)
+    user.invite_nonce = None
+    withdraw_invites(session, user.id)
     session.flush()
     version = end_sessions(session, user.id)
     session.refresh(user)
@@ -231,9 +254,60 @@ def change_password(session: Session, user_id: int, current: str, new: str) -> i
     return set_password(session, user, new)
 
 
+def has_password(user: User) -> bool:
+    return user.password_hash != NO_PASSWORD
+
+
+def change_role(
+    session: Session, email: str, *, role: str, party: str | None, unit: str | None, actor: int | None = None
+) -> User:
+    """A new role (with its party or unit); ``actor``, the owner asking, cannot give up their own ownership.
+
+    The sessions stay: every request reads the role afresh (web.http.current_user).
+    """
+    user = find(session, email)
+    check_role(session, role, party, unit)
+    if user.id == actor and role != "owner":
+        raise InvalidValue("role", "du kan inte ta bort din egen roll som processägare; be en annan processägare")
+    user.role, user.party, user.unit = role, party, unit
+    session.flush()
+    return user
+
+
+def set_active(session: Session, email: str, active: bool, *, actor: int | None = None) -> User:
+    """Deactivate (their sessions and any invitation link end) or reactivate a user; not oneself."""
+    user = find(session, email)
+    if user.id == actor and not active:
+        raise InvalidValue("email", "du kan inte avaktivera dig själv; be en annan processägare")
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        user.invite_nonce = None
+        withdraw_invites(session, user.id)
+    session.flush()
+    end_sessions(session, user.id)
+    session.refresh(user)
+    return user
+
+
+def withdraw_invites(session: Session, user_id: int) -> None:
+    """Withdraw the user's invitation mails not yet sent: their links no longer work."""
+    session.execute(
+        update(OutboxRow)
+        .where(
+            OutboxRow.kind == "invite",
+            OutboxRow.key.startswith(f"invite:{user_id}:", autoescape=True),
+            OutboxRow.state.in_([OutboxState.PENDING, OutboxState.HELD]),
+        )
+        .values(state=OutboxState.WITHDRAWN, last_error="inbjudan ersatt eller användaren avaktiverad")
+    )
+
+
 def remove_user(session: Session, email: str) -> User:
     """Remove the user; their sessions end with the row. The removed user (detached)."""
     user = find(session, email)
+    withdraw_invites(session, user.id)
     session.execute(delete(User).where(User.id == user.id))
     session.expunge(user)
     return user

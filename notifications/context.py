@@ -2,9 +2,11 @@
 
 The keys are the contract documented in notifications/render.py's templates: notice,
 agreement, commitment, unit, owner, followup_url, change, deviation, revision_items,
-failed, items, agreements, recipient. ``items`` and ``agreements`` are filled for a digest
-only (notifications.dispatcher): each item's subject, text and agreement, and each
-agreement the digest's notices come from, with its process owner (``owner``).
+failed, items, agreements, recipient, invite. ``items`` and ``agreements`` are filled
+for a digest only (notifications.dispatcher): each item's subject, text and agreement,
+and each agreement the digest's notices come from, with its process owner (``owner``).
+``invite`` is an invitation's (engine.invites): its link, whom it is for and when it
+expires; None for every other kind.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import Session
 
+from engine.invites import INVITE_LIFETIME
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -183,7 +186,18 @@ def contexts(
             "overdue_url": None,
             "inbox_url": None,
             "review": None,
+            "invite": None,
         }
+        if r.kind == "invite":
+            context["invite"] = {
+                "url": link(r) if link is not None else None,
+                "name": data.get("name"),
+                "role_sv": data.get("role_sv"),
+                "scope": data.get("scope"),
+                "by": data.get("by"),
+                "new_user": bool(data.get("new_user", True)),
+                "expires": r.send_at + INVITE_LIFETIME,
+            }
         if r.kind == "weekly_summary":
             # As of sending: a summary sent late counts what is late when it is read.
             context["review"] = review(session, now or r.send_at, agreement_id=r.agreement_id).as_json()

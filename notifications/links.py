@@ -21,6 +21,11 @@ as the other. Lifetime and clock skew are the same; it is never used up, only
 expires. ``inbox_link_maker`` gives the dispatcher its ``InboxLinkMaker`` hook,
 called with (recipient address, the outbox row's ``send_at``).
 
+The third kind is an invitation to set a password, ``{base_url}/inbjudan/{token}``
+(engine.invites): its token carries the user and the invitation's nonce, under a salt
+of its own. Whether it still works (used, replaced, expired) is the user row's to say,
+so the token holds no time.
+
 This module imports no web framework: the dispatcher and the runner use it.
 """
 
@@ -47,6 +52,8 @@ SALT: Final = "samverkan.uppfoljning.v1"
 PATH: Final = "/uppfoljning/"
 INBOX_SALT: Final = "samverkan.mina.v1"
 INBOX_PATH: Final = "/mina/"
+INVITE_SALT: Final = "samverkan.inbjudan.v1"
+INVITE_PATH: Final = "/inbjudan/"
 KINDS: Final = ("reminder", "overdue", "escalation")
 DEFAULT_DAYS: Final = 60
 DAYS_ENV: Final = "SAMVERKAN_LINK_DAYS"
@@ -153,6 +160,34 @@ def read_inbox_token(secret: str, token: str, *, now: datetime, lifetime: timede
     return _in_time(claim, token, now, lifetime)
 
 
+@dataclass(frozen=True)
+class InviteClaim:
+    """What an invitation link says: the user and the invitation's nonce."""
+
+    user: int
+    nonce: str
+
+
+def make_invite_token(secret: str, user_id: int, nonce: str) -> str:
+    return str(URLSafeSerializer(secret, salt=INVITE_SALT).dumps({"u": int(user_id), "n": nonce}))
+
+
+def read_invite_token(secret: str, token: str) -> InviteClaim:
+    """The user and nonce in an invitation link, or LinkInvalid (another kind of link is invalid here)."""
+    payload = _payload(URLSafeSerializer(secret, salt=INVITE_SALT), token)
+    try:
+        user, nonce = payload["u"], payload["n"]
+        if not isinstance(user, int) or not isinstance(nonce, str) or not nonce:
+            raise ValueError(payload)
+    except (KeyError, TypeError, ValueError):
+        raise LinkInvalid(token) from None
+    return InviteClaim(user=user, nonce=nonce)
+
+
+def make_invite_link(settings_or_base_url: Settings | str, secret: str, user_id: int, nonce: str) -> str:
+    return f"{_base(settings_or_base_url)}{INVITE_PATH}{make_invite_token(secret, user_id, nonce)}"
+
+
 def _payload(serializer: URLSafeSerializer, token: str) -> Any:
     try:
         return serializer.loads(token)
@@ -202,9 +237,11 @@ def make_inbox_link(settings_or_base_url: Settings | str, secret: str, email: st
 
 
 def link_maker(settings_or_base_url: Settings | str, secret: str) -> LinkMaker:
-    """The dispatcher's hook: a link for every reminder, overdue and escalation notice."""
+    """The dispatcher's hook: a link for every reminder, overdue and escalation notice, and every invitation."""
 
     def make(row: OutboxRow) -> str | None:
+        if row.kind == "invite":
+            return make_invite_link(settings_or_base_url, secret, int(row.data["user"]), str(row.data["nonce"]))
         if row.kind not in KINDS or row.commitment_id is None or row.period is None:
             return None
         return make_link(settings_or_base_url, secret, row.commitment_id, row.period, row.send_at)

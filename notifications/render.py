@@ -38,6 +38,7 @@ KINDS = (
     "digest",
     "delivery_failed",
     "weekly_summary",
+    "invite",
 )
 
 SUBJECT_MAX = 200

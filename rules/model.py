@@ -46,6 +46,7 @@ NoticeKind = Literal[
     "delivery_failed",
     "weekly_summary",
     "calendar_cancel",
+    "invite",
 ]
 
 # What falls due for one address in one send slot goes out as one mail (notifications'

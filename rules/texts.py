@@ -56,6 +56,7 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "delivery_failed": "leveransfel",
     "weekly_summary": "veckans genomgång",
     "calendar_cancel": "kalenderavbokning",
+    "invite": "inbjudan",
 }
 
 # The states are Swedish words already; this is where a label would change.

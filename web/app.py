@@ -30,7 +30,20 @@ from notifications.links import base_url_for, inbox_link_maker, link_lifetime, l
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
 from web.oidc import single_sign_on
-from web.pages import account, auth, corrections, dashboard, followup, mine, parties, reports, revision, sso, units
+from web.pages import (
+    account,
+    auth,
+    corrections,
+    dashboard,
+    followup,
+    mine,
+    parties,
+    reports,
+    revision,
+    sso,
+    units,
+    users,
+)
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -116,8 +129,14 @@ def create_app(
         Route("/logga-in/oidc/svar", sso.callback),
         Route("/logga-ut", auth.logout, methods=["POST"]),
         Route("/konto/losenord", account.password, methods=["GET", "POST"]),
-        Route("/anvandare", account.users),
-        Route("/anvandare/ta-bort", account.remove, methods=["POST"]),
+        Route("/anvandare", users.users),
+        Route("/anvandare/bjud-in", users.invite, methods=["POST"]),
+        Route("/anvandare/ny-inbjudan", users.invite_again, methods=["POST"]),
+        Route("/anvandare/andra", users.change, methods=["POST"]),
+        Route("/anvandare/avaktivera", users.deactivate, methods=["POST"]),
+        Route("/anvandare/aktivera", users.reactivate, methods=["POST"]),
+        Route("/anvandare/ta-bort", users.remove, methods=["POST"]),
+        Route("/inbjudan/{token:str}", users.set_password, methods=["GET", "POST"]),
         Route("/forsenat", dashboard.overdue),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import contacts, corrections, db, outbox, parties, revisions, service, users
+from engine import contacts, corrections, db, invites, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
 from engine.db import Database
@@ -109,6 +109,30 @@ class UserChanged:
     """A user whose sessions have all ended (a new password, or removed)."""
 
     email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserInvited:
+    """An invitation mail queued (the dispatcher sends it); earlier links of the user no longer work."""
+
+    email: str
+    created: bool  # a new user; else a new invitation for an existing one
+    expires: datetime
+    queued: tuple[QueueNotice, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserRole:
+    email: str
+    role: str
+    party: str | None
+    unit: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserActive:
+    email: str
+    active: bool
 
 
 def load_plan(database: Database, agreement: Agreement, *, now: datetime) -> PlanLoaded:
@@ -417,3 +441,64 @@ def remove_user(database: Database, email: str) -> UserChanged:
     """Remove the user (``samverkan user remove``, the users page); every session of theirs ends."""
     with db.transaction(database) as session:
         return UserChanged(email=users.remove_user(session, email).email)
+
+
+def invite_user(
+    database: Database,
+    email: str,
+    *,
+    role: str,
+    by: str,
+    now: datetime,
+    party: str | None = None,
+    unit: str | None = None,
+    name: str | None = None,
+) -> UserInvited:
+    """A new user without a password, mailed a link to set one (the users page, ``samverkan user invite``)."""
+    with db.transaction(database) as session:
+        done = invites.invite(session, email, role=role, by=by, now=now, party=party, unit=unit, name=name)
+        return _invited(done, tuple(outbox.queued(session)))
+
+
+def invite_again(database: Database, email: str, *, by: str, now: datetime) -> UserInvited:
+    """A new invitation for an existing user (a forgotten password); every earlier link stops working."""
+    with db.transaction(database) as session:
+        return _invited(invites.invite_again(session, email, by=by, now=now), tuple(outbox.queued(session)))
+
+
+def _invited(done: invites.Invited, queued: tuple[QueueNotice, ...]) -> UserInvited:
+    return UserInvited(email=done.email, created=done.created, expires=done.expires, queued=queued)
+
+
+def invite_link(database: Database, user_id: int, nonce: str, now: datetime) -> invites.InviteLink:
+    """What an invitation link leads to now (read only)."""
+    with db.transaction(database) as session:
+        return invites.look(session, user_id, nonce, now)
+
+
+def accept_invite(database: Database, user_id: int, nonce: str, password: str, now: datetime) -> invites.InviteLink:
+    """Set the password through an invitation link, which is then used up; its state (OPEN: done)."""
+    with db.transaction(database) as session:
+        return invites.accept(session, user_id, nonce, password, now)
+
+
+def change_role(
+    database: Database,
+    email: str,
+    *,
+    role: str,
+    party: str | None = None,
+    unit: str | None = None,
+    actor: int | None = None,
+) -> UserRole:
+    """A user's new role, party or unit; ``actor`` (the owner asking) cannot give up their own ownership."""
+    with db.transaction(database) as session:
+        u = users.change_role(session, email, role=role, party=party, unit=unit, actor=actor)
+        return UserRole(email=u.email, role=u.role, party=u.party, unit=u.unit)
+
+
+def set_active(database: Database, email: str, active: bool, *, actor: int | None = None) -> UserActive:
+    """Deactivate (their sessions and invitation link end) or reactivate a user; ``actor``: not oneself."""
+    with db.transaction(database) as session:
+        u = users.set_active(session, email, active, actor=actor)
+        return UserActive(email=u.email, active=u.active)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from engine import db, service, users
 from engine.api.values import Move, move_of
 from engine.db import Database
+from engine.invites import INVITE_LIFETIME
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -49,11 +50,11 @@ def today_in(timezone: str, now: datetime) -> date:
 def signed_in(database: Database, user_id: int, session_version: int) -> Person | None:
     """The person a session names, or None when the user is gone or the session has ended
 
-    (signed out, or the password changed, since the cookie was made).
+    (signed out, the password changed or the user deactivated, since the cookie was made).
     """
     with db.transaction(database) as session:
         user = session.get(User, user_id)
-        if user is None or user.session_version != session_version:
+        if user is None or not user.active or user.session_version != session_version:
             return None
         return users.person(user)
 
@@ -66,13 +67,40 @@ class UserLine:
     role_sv: str
     party: str | None
     unit: str | None
+    id: int = 0
+    active: bool = True
+    has_password: bool = True
+    invited_at: datetime | None = None  # the invitation whose link still works, if any
+
+    @property
+    def invite_expires(self) -> datetime | None:
+        return None if self.invited_at is None else self.invited_at + INVITE_LIFETIME
+
+    @property
+    def status_sv(self) -> str:
+        if not self.active:
+            return "avaktiverad"
+        if self.has_password:
+            return "aktiv, ny inbjudan skickad" if self.invited_at else "aktiv"
+        return "inbjuden, inget lösenord ännu" if self.invited_at else "inget lösenord"
 
 
 def user_list(database: Database) -> list[UserLine]:
     """Everyone who may sign in, for the process owner's users page and ``samverkan user list``."""
     with db.transaction(database) as session:
         return [
-            UserLine(email=u.email, name=u.name, role=u.role, role_sv=users.ROLE_SV[u.role], party=u.party, unit=u.unit)
+            UserLine(
+                email=u.email,
+                name=u.name,
+                role=u.role,
+                role_sv=users.ROLE_SV[u.role],
+                party=u.party,
+                unit=u.unit,
+                id=u.id,
+                active=u.active,
+                has_password=users.has_password(u),
+                invited_at=u.invited_at if u.invite_nonce is not None else None,
+            )
             for u in users.everyone(session)
         ]
 

@@ -221,6 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
     r.set_defaults(func="web:cmd_user_add")
     r = usub.add_parser(
+        "invite",
+        help="bjud in en användare: ett e-postmeddelande med en länk där hen väljer lösenord "
+        "(skickas med nästa utskick, 'samverkan run')",
+    )
+    _db_option(r)
+    r.add_argument("email", metavar="E-POST")
+    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
+    r.add_argument("--party", metavar="PART", help="parten, för --role party")
+    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
+    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+    r.set_defaults(func="web:cmd_user_invite")
+    r = usub.add_parser(
         "passwd",
         help="nytt lösenord för en användare (från SAMVERKAN_PASSWORD eller en fråga); "
         "alla användarens inloggningar på webben avslutas",

@@ -1,4 +1,4 @@
-"""The web's commands: ``serve`` and ``user add``, ``user passwd``, ``user remove``, ``user list``."""
+"""The web's commands: ``serve`` and ``user add``, ``user invite``, ``user passwd``, ``user remove``, ``user list``."""
 
 from __future__ import annotations
 
@@ -59,6 +59,24 @@ def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def cmd_user_invite(args: argparse.Namespace, clock: Clock) -> int:
+    invited = commands.invite_user(
+        common.database(args),
+        args.email,
+        role=args.role,
+        by="samverkan user invite",
+        now=clock.now(),
+        party=args.party,
+        unit=args.unit,
+        name=args.name,
+    )
+    print(
+        f"Användaren {invited.email} är inbjuden; inbjudan skickas med nästa utskick ('samverkan run') "
+        f"och länken gäller till {invited.expires.isoformat(timespec='minutes')}."
+    )
+    return 0
+
+
 def cmd_user_passwd(args: argparse.Namespace, clock: Clock) -> int:
     database = common.database(args)
     password = _password(args.email)
@@ -76,7 +94,10 @@ def cmd_user_remove(args: argparse.Namespace, clock: Clock) -> int:
 def cmd_user_list(args: argparse.Namespace, clock: Clock) -> int:
     people = pages.user_list(common.database(args))
     if args.json:
-        out = [{"email": p.email, "name": p.name, "role": p.role, "party": p.party, "unit": p.unit} for p in people]
+        out = [
+            {"email": p.email, "name": p.name, "role": p.role, "party": p.party, "unit": p.unit, "active": p.active}
+            for p in people
+        ]
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         print()
         return 0
@@ -84,11 +105,11 @@ def cmd_user_list(args: argparse.Namespace, clock: Clock) -> int:
         print("Inga användare. Skapa en med 'samverkan user add'.")
         return 0
     table = Table(title="Användare")
-    for col in ("E-post", "Namn", "Roll", "Part", "Enhet"):
+    for col in ("E-post", "Namn", "Roll", "Part", "Enhet", "Status"):
         table.add_column(col, overflow="fold")
     for p in people:
         # Names and addresses are what people typed: shown as written, never as rich markup.
-        table.add_row(*(escape(v or "–") for v in (p.email, p.name, p.role_sv, p.party, p.unit)))
+        table.add_row(*(escape(v or "–") for v in (p.email, p.name, p.role_sv, p.party, p.unit, p.status_sv)))
     # A pipe or a file gets full lines rather than rich's 80-column fallback.
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     print(f"{len(people)} användare.")

@@ -227,6 +227,17 @@ def sample(kind: str) -> dict[str, Any]:
         )
     if kind == "digest":
         return digest_context([sample(k) for k in ("reminder", "deviation")])
+    if kind == "invite":
+        invite = {
+            "url": "https://samverkan.boras.se/inbjudan/eyJ1Ijo3fQ.x",
+            "name": "Frida Fritid",
+            "role_sv": "enhetskontakt",
+            "scope": "Fritids- och folkhälsoförvaltningen",
+            "by": "Anna Andersson <anna.andersson@boras.example>",
+            "new_user": True,
+            "expires": datetime(2027, 3, 8, 9, tzinfo=UTC),
+        }
+        return context(kind, "invite:7:abc", "frida@boras.example", invite=invite)
     if kind == "delivery_failed":
         failed = [
             {

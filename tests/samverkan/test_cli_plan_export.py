@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from engine import db
 from engine.clock import FixedClock
-from engine.models import PlanVersion
+from engine.models import OutboxRow, PlanVersion
 from samverkan.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,21 +116,46 @@ def test_user_list_shows_every_user_with_role_and_party_or_unit(
     code, out, _ = run(capsys, "user", "list", "--db", url_of(boras_due), "--json")
     assert code == 0
     assert json.loads(out) == [
-        {"email": kit.OWNER, "name": "Anna Andersson", "role": "owner", "party": None, "unit": None},
-        {"email": kit.POLIS, "name": "Per Polis", "role": "party", "party": "polis", "unit": None},
-        {"email": kit.FRITID, "name": "Frida Fritid", "role": "unit", "party": None, "unit": "fritid-folkhalsa"},
-        {"email": kit.TEKNISKA, "name": None, "role": "unit", "party": None, "unit": "tekniska"},
+        {"email": kit.OWNER, "name": "Anna Andersson", "role": "owner", "party": None, "unit": None, "active": True},
+        {"email": kit.POLIS, "name": "Per Polis", "role": "party", "party": "polis", "unit": None, "active": True},
+        {
+            "email": kit.FRITID,
+            "name": "Frida Fritid",
+            "role": "unit",
+            "party": None,
+            "unit": "fritid-folkhalsa",
+            "active": True,
+        },
+        {"email": kit.TEKNISKA, "name": None, "role": "unit", "party": None, "unit": "tekniska", "active": True},
     ]
     code, out, _ = run(capsys, "user", "list", "--db", url_of(boras_due))
     assert code == 0
     lines = out.splitlines()
     header = next(line for line in lines if "E-post" in line)
-    assert all(col in header for col in ("Namn", "Roll", "Part", "Enhet"))
+    assert all(col in header for col in ("Namn", "Roll", "Part", "Enhet", "Status"))
     anna = next(line for line in lines if kit.OWNER in line)
     assert "Anna Andersson" in anna and "processägare" in anna
     frida = next(line for line in lines if kit.FRITID in line)
     assert "enhetskontakt" in frida and "fritid-folkhalsa" in frida
     assert lines[-1] == "4 användare."
+
+
+def test_user_invite_queues_the_invitation_mail_and_user_list_shows_the_user_as_invited(
+    boras_due: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["user", "invite", "Nils@Boras.example", "--db", url_of(boras_due), "--role", "unit", "--unit", "tekniska"]
+    code, out, err = run(capsys, *argv)
+    assert (code, err) == (0, "")
+    assert "Användaren nils@boras.example är inbjuden; inbjudan skickas med nästa utskick" in out
+    with db.transaction(boras_due) as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.kind == "invite")).one()
+        assert (row.recipients, row.state) == (["nils@boras.example"], "pending")
+        assert row.data["by"] == "samverkan user invite"
+    code, out, _ = run(capsys, "user", "list", "--db", url_of(boras_due))
+    nils = next(line for line in out.splitlines() if "nils@boras.example" in line)
+    assert "inbjuden" in nils
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and "E-POST: användaren nils@boras.example finns redan" in err
 
 
 def test_user_list_shows_a_name_as_written_not_as_terminal_markup(

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from engine.api import commands
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
-from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_token
+from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_invite_token, make_token
 
 FRITIDS_OWN = "boras.bra-samordning.kommun"
 
@@ -189,7 +189,10 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     # Mina uppföljningar and the form it leads to need no sign-in: the link in the mail is the key.
     mine = "/mina/" + make_inbox_token(kit.SECRET, "fritid-folkhalsa@boras.example", kit.ISSUED)
     form = "/uppfoljning/" + make_token(kit.SECRET, FRITIDS_OWN, 2026, kit.ISSUED) + "?mina=" + mine.rsplit("/", 1)[1]
-    for label, path in (("/mina/…", mine), ("/uppfoljning/…?mina=…", form)):
+    # The page behind an invitation link, where the invited user sets a password.
+    [invitation] = commands.invite_user(boras_due, "ny@boras.example", role="owner", by="axe", now=clock.now()).queued
+    invited = "/inbjudan/" + make_invite_token(kit.SECRET, invitation.data["user"], invitation.data["nonce"])
+    for label, path in (("/mina/…", mine), ("/uppfoljning/…?mina=…", form), ("/inbjudan/…", invited)):
         page.goto(f"{live.url}{path}")
         found[label] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
     kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
@@ -197,7 +200,7 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
         page.goto(f"{live.url}{path}")
         found[path] = [v["id"] for v in axe.run(page, options=WCAG_21_AA).response["violations"]]
     context.close()
-    assert found == {path: [] for path in ("/logga-in", "/mina/…", "/uppfoljning/…?mina=…", *AXE_PAGES)}
+    assert found == {path: [] for path in ("/logga-in", "/mina/…", "/uppfoljning/…?mina=…", "/inbjudan/…", *AXE_PAGES)}
 
 
 def test_the_grouped_mail_reads_on_a_phone_and_its_personal_link_lists_every_follow_up(

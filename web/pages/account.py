@@ -1,6 +1,6 @@
-"""A user's own password, and the process owner's list of users (remove one).
+"""A user's own password (the process owner's users page is web.pages.users).
 
-A new password and a removal end every session of that user: the session version the
+A new password ends every session of that user: the session version the
 cookie carries changes (``engine.users``). The user who changes the password stays
 signed in here, with a new session and a new form token.
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from engine.api import commands, pages
+from engine.api import commands
 from engine.users import MIN_PASSWORD
 from rules.errors import InvalidValue
-from web.http import Ctx, Web, csrf_token, error_text, flash, message_page, page, redirect, render
+from web.http import Ctx, Web, csrf_token, error_text, flash, page, redirect, render
 from web.pages.auth import refused
 from web.throttle import Throttled, client_address, throttle_of
 
@@ -49,31 +49,3 @@ def password(web: Web, ctx: Ctx) -> Response:
     csrf_token(ctx.request)
     flash(ctx.request, "Lösenordet är bytt. Du är utloggad på alla andra enheter och webbläsare.")
     return redirect("/")
-
-
-def _users_page(web: Web, ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
-    return render(web, ctx, "users.html", status, people=pages.user_list(web.engine), error=error)
-
-
-@page(roles=("owner",))
-def users(web: Web, ctx: Ctx) -> Response:
-    return _users_page(web, ctx)
-
-
-@page(roles=("owner",))
-def remove(web: Web, ctx: Ctx) -> Response:
-    email = ctx.form.get("email", "")
-    if email.strip().lower() == ctx.me.email.lower():
-        return message_page(
-            web,
-            ctx,
-            400,
-            "Du kan inte ta bort dig själv",
-            "Be en annan processägare, eller använd 'samverkan user remove' på servern. Ingen är borttagen.",
-        )
-    try:
-        gone = commands.remove_user(web.engine, email)
-    except InvalidValue as exc:
-        return _users_page(web, ctx, 400, error_text(exc) + ". Ingen är borttagen.")
-    flash(ctx.request, f"Användaren {gone.email} är borttagen.")
-    return redirect("/anvandare")
