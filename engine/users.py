@@ -196,9 +196,13 @@ def verified(session: Session, email: str) -> User | None:
     """The user whose address an identity provider has vouched for (single sign-on), or None.
 
     No password is involved: the provider checked the person, this only finds the account.
+    A deactivated user is found no more than an unknown one: the owner's deactivation holds
+    whichever way the person signs in.
     """
     address = email.strip().lower()
-    return session.scalars(select(User).where(func.lower(User.email) == address)).first() if address else None
+    if not address:
+        return None
+    return session.scalars(select(User).where(func.lower(User.email) == address, User.active.is_(True))).first()
 
 
 def check_password(password: str) -> None:

@@ -18,6 +18,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import Engine
 
+from engine.api import commands
 from engine.clock import FixedClock
 from notifications.settings import OidcSettings, Settings, load_settings
 from rules.errors import InvalidValue
@@ -131,6 +132,16 @@ def test_an_address_without_a_user_is_refused_and_named(sso: Sso) -> None:
     with sso.client() as c:
         answer = _refused(sso, c, sso.to_callback(c), 403, "Ingen användare i samverkan")
     assert "ny.person@boras.example" in answer.text and "processägaren" in answer.text
+
+
+def test_a_deactivated_user_is_refused_though_the_provider_vouches_for_them(sso: Sso, boras_due: Engine) -> None:
+    commands.set_active(boras_due, sso.provider.email, False)
+    with sso.client() as c:
+        _refused(sso, c, sso.to_callback(c), 403, "Ingen användare i samverkan")
+    commands.set_active(boras_due, sso.provider.email, True)
+    with sso.client() as c:
+        c.get(sso.to_callback(c))
+        assert sso.signed_in(c)
 
 
 def test_an_address_the_provider_has_not_verified_is_refused(sso: Sso) -> None:
