@@ -29,7 +29,7 @@ from engine.keys import load_secret
 from notifications.links import base_url_for, inbox_link_maker, link_lifetime, link_maker
 from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
-from web.pages import account, auth, dashboard, followup, mine, parties, reports, revision, units
+from web.pages import account, auth, dashboard, extensions, followup, mine, parties, reports, revision, units
 from web.throttle import SignInLimits, SignInThrottle
 
 SESSION_COOKIE = "samverkan_session"
@@ -115,8 +115,10 @@ def create_app(
         Route("/anvandare", account.users),
         Route("/anvandare/ta-bort", account.remove, methods=["POST"]),
         Route("/forsenat", dashboard.overdue),
+        Route("/forsenat/paminn", extensions.remind, methods=["POST"]),
         Route("/atagande/{cid:str}", dashboard.commitment),
         Route("/atagande/{cid:str}/uppfoljning", followup.followup, methods=["GET", "POST"]),
+        Route("/atagande/{cid:str}/anstand", extensions.extend, methods=["GET", "POST"]),
         Route("/uppfoljning/{token:str}", followup.link_followup, methods=["GET", "POST"]),
         Route("/mina/{token:str}", mine.mine),
         Route("/revision", revision.revision),

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from engine.api import pages, pages_dashboard, queries
+from engine.api import pages, pages_dashboard
 from engine.api.pages import CommitmentPage, Refused
-from rules import lifecycle, texts
+from rules import lifecycle
 from rules.errors import NotFound
 from web.http import Ctx, Web, message_page, page, render
+from web.pages.extensions import overdue_page
 
 
 @page()
@@ -22,8 +23,7 @@ def dashboard(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner", "party"))
 def overdue(web: Web, ctx: Ctx) -> Response:
-    result = queries.overdue(web.engine, ctx.now)
-    return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
+    return overdue_page(web, ctx)
 
 
 def commitment_or_404(web: Web, ctx: Ctx, *, to_record: bool = False) -> CommitmentPage | Refused:
