@@ -66,6 +66,11 @@ def _cycle(due: date, s: Schedule, cal: SwedishCalendar) -> _Cycle:
 
 
 @lru_cache(maxsize=4096)
+def _regular_due(period: int, due_md: str, cal: SwedishCalendar) -> date:
+    return cal.follow_up_due(period, due_md)
+
+
+@lru_cache(maxsize=4096)
 def reporting_opens(period: int, s: Schedule, cal: SwedishCalendar) -> date:
     """The day from which period ``period`` is asked for and may be reported."""
     days = [cal.reminder_day(cal.follow_up_due(period, s.due_md), off) for off in s.reminder_offsets]
@@ -81,7 +86,7 @@ def _overdue_at(due: date, k: int, s: Schedule, cal: SwedishCalendar) -> datetim
 def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar) -> Outcome:
     if c.state != PAGAENDE:
         return Outcome()
-    regular = cal.follow_up_due(c.period, s.due_md)
+    regular = _regular_due(c.period, s.due_md, cal)
     cycle = _cycle(c.due or regular, s, cal)
     due = cycle.due
     extended = "" if due == regular else f":ext{due.isoformat()}"
@@ -111,7 +116,9 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
         coming = [when for _, when in cycle.reminders if when > now]
         if passed:
             off, when = max(passed, key=lambda r: r[1])
-            left = (due - when.astimezone(s.zone).date()).days
+            # Counted from the day it goes: caught up after downtime, or after an extension given
+            # late, it says how many days are really left.
+            left = (due - catch_up(when, now, s.send_time, s.zone, cal).astimezone(s.zone).date()).days
             late = notice("reminder", f":{off}", c.unit_email, when, offset_days=off, days_left=left)
             # Caught up into the slot of the next reminder or of the first overdue notice: that one replaces it.
             if late.send_at < min([*coming, first_overdue]):

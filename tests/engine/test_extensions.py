@@ -74,6 +74,15 @@ def test_the_reminders_go_out_relative_to_the_new_date(running: Engine) -> None:
         assert (row.data["due"], row.data["days_left"], row.send_at) == ("2027-04-30", 7, at(2027, 4, 23))
 
 
+def test_an_extension_given_late_tells_the_unit_the_new_date_at_once(running: Engine) -> None:
+    tick(running, at(2027, 4, 20))
+    grant(running, now=at(2027, 4, 20, 10))
+    tick(running, at(2027, 4, 20, 10))
+    with db.transaction(running) as s:
+        row = s.scalars(select(OutboxRow).where(OutboxRow.key.like("reminder:%:ext2027-04-30"))).one()
+        assert (row.key.split(":")[3], row.data["days_left"], row.send_at) == ("-30", 10, at(2027, 4, 20))
+
+
 def test_no_overdue_notice_before_the_new_date_and_one_after_it(running: Engine) -> None:
     grant(running)
     tick(running, at(2027, 4, 1))

@@ -151,3 +151,62 @@ def test_party_and_unit_users_may_neither_extend_nor_remind(
     if who == "POLIS":  # a party sees the review, without the owner's actions
         page = client.get("/forsenat").text
         assert "Påminn nu" not in page and "/anstand" not in page
+
+
+# -- in the browser ---------------------------------------------------------------------------
+
+
+def test_browser_an_owner_grants_an_extension_from_the_overdue_review(live: Any, page: Any, kit: Any) -> None:
+    from playwright.sync_api import expect
+
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    page.goto(f"{live.url}/forsenat")
+    page.locator(f'tr[data-commitment="{MBU}"] a:has-text("Ge anstånd")').click()
+    expect(page.locator("h1")).to_contain_text("Anstånd för")
+    page.fill("#datum", "2027-04-10")
+    page.fill("#anledning", "Ny förvaltningschef")
+    page.click("button:has-text('Ge anstånd')")
+    expect(page.locator("#datum-fel")).to_have_text("Den nya sista dagen kan inte vara före i dag, 2027-04-20.")
+    expect(page.locator("#datum")).to_have_attribute("aria-describedby", "datum-fel")
+    page.fill("#datum", "2027-04-30")
+    kit.shot(page, "extension-form", full_page=True)
+    page.click("button:has-text('Ge anstånd')")
+    expect(page).to_have_url(f"{live.url}/atagande/{MBU}")
+    expect(page.locator("[role=status]")).to_contain_text("31 mars 2027 → 30 april 2027")
+    expect(page.locator("main")).to_contain_text("senast 30 april 2027 (anstånd)")
+    expect(page.locator("#anstand tbody tr")).to_contain_text("Ny förvaltningschef")
+    page.goto(f"{live.url}/forsenat")
+    expect(page.locator(f'tr[data-commitment="{MBU}"]')).to_have_count(0)
+
+
+def test_browser_an_owner_reminds_one_unit_now_and_a_second_click_queues_nothing(
+    live: Any, page: Any, kit: Any, boras_due: Engine
+) -> None:
+    from playwright.sync_api import expect
+
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    page.goto(f"{live.url}/forsenat")
+    button = page.locator("#paminn-enheter button:has-text('Kommunpolis')")
+    button.click()
+    expect(page.locator("[role=status]")).to_contain_text("försenade uppföljningar köad till Kommunpolis")
+    kit.shot(page, "overdue-reminded")
+    page.locator("#paminn-enheter button:has-text('Kommunpolis')").click()
+    expect(page.locator("[role=status]")).to_contain_text("har redan påmints i dag")
+    queued = _count(boras_due, OutboxRow, OutboxRow.key.like("%:manual:%"))
+    page.locator(f'tr[data-commitment="{MBU}"] button:has-text("Påminn nu")').click()
+    expect(page.locator("[role=status]")).to_contain_text("Påminnelse om en försenad uppföljning köad")
+    assert _count(boras_due, OutboxRow, OutboxRow.key.like("%:manual:%")) == queued + 1
+
+
+def test_browser_a_party_user_sees_the_review_without_actions_and_is_refused_the_form(
+    live: Any, page: Any, kit: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    kit.sign_in(page, live.url, kit.POLIS, kit.PASSWORD)
+    page.goto(f"{live.url}/forsenat")
+    expect(page.locator("#forsenade tbody tr").first).to_be_visible()
+    expect(page.locator("button:has-text('Påminn')")).to_have_count(0)
+    answer = page.goto(f"{live.url}/atagande/{MBU}/anstand")
+    assert answer is not None and answer.status == 403
+    expect(page.locator("h1")).to_have_text("Ingen behörighet")
