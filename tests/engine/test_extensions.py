@@ -197,3 +197,12 @@ def test_remind_now_refuses_a_follow_up_that_is_not_late(running: Engine) -> Non
     with pytest.raises(InvalidValue, match="inte försenad"):
         commands.remind_now(running, by="brab@example.se", now=at(2027, 4, 6, 13), commitment=MBU)
     assert keys(running, kind="overdue") == []
+
+
+def test_a_revision_that_keeps_the_period_open_keeps_its_extension(running: Engine) -> None:
+    grant(running)
+    for trigger in ("revise", "reinstate"):
+        commands.transition(running, MBU, trigger, by="brab", why="revidering", now=at(2027, 3, 3))
+    with db.transaction(running) as s:
+        c = s.get(Commitment, MBU)
+        assert c is not None and (c.state, c.period, c.next_due) == ("pågående", 2026, NEW)
