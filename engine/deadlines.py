@@ -1,5 +1,13 @@
 """Every coming deadline: each live commitment's next follow-up due date, each agreement's next revision.
 
+Where a follow-up's due date comes from: the calendar's date for the period
+(rules.calendar.follow_up_due), unless the process owner granted an extension (anstånd,
+engine.extensions) for that commitment and period. ``stored_due`` decides it whenever
+``commitments.next_due`` is written (a move at the tick or by hand, a plan load, a grant),
+and every reader follows that column: the rules' reminders and overdue notices (through
+``CommitmentView.due``), the overdue review, the pages, ``next_report_of`` (the status,
+the calendar export, the mail attachments) and the withdrawal of what a new date replaced.
+
 The read model of the calendar export (notifications.calendar_export) and of the status's
 "next follow-up" (engine.service.status): both ask ``next_report``, so after a report they
 name the next period's due date, not the one just reported. Whether a deadline is still
@@ -14,15 +22,26 @@ export carries them as cancelled, beside the next period's event.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import Connection, Table, and_, select
 from sqlalchemy.orm import Session
 
 from engine.calendar_events import known, revision_uid
-from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, Revision, UnitRow
+from engine.models import (
+    AgreementRow,
+    Commitment,
+    DueExtension,
+    EffortRow,
+    OutboxRow,
+    PartyRow,
+    Revision,
+    UnitRow,
+)
 from rules import lifecycle
 from rules.calendar import SwedishCalendar
 from rules.dates import next_report
@@ -63,6 +82,33 @@ class Deadlines:
     done_revisions: tuple[RevisionDeadline, ...] = ()
 
 
+X = cast(Table, DueExtension.__table__)
+
+
+def extended_dues(conn: Connection, commitments: Iterable[str]) -> dict[tuple[str, int], date]:
+    """The extension that applies per (commitment, period) among ``commitments``: the latest grant."""
+    ids = sorted(set(commitments))
+    out: dict[tuple[str, int], date] = {}
+    for i in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(X.c.commitment_id, X.c.period, X.c.due)
+            .where(X.c.commitment_id.in_(ids[i : i + 500]))
+            .order_by(X.c.id)
+        )
+        for cid, period, due in rows:
+            out[(cid, period)] = due  # in grant order: the last one wins
+    return out
+
+
+def stored_due(
+    extended: dict[tuple[str, int], date], commitment: str, period: int, regular: date | None
+) -> date | None:
+    """What ``commitments.next_due`` says for ``period``: its extension, else ``regular``; None once ended."""
+    if regular is None:
+        return None
+    return extended.get((commitment, period), regular)
+
+
 def _local_today(zones: dict[str, ZoneInfo], timezone: str, now: datetime) -> date:
     zone = zones.setdefault(timezone, ZoneInfo(timezone))
     return now.astimezone(zone).date()
@@ -77,7 +123,11 @@ def last_period(effort_ends: date | None, valid_to: date | None) -> int | None:
 def next_report_of(
     c: Commitment, agreement: AgreementRow, effort_ends: date | None, cal: SwedishCalendar | None = None
 ) -> tuple[int, date] | None:
-    """``rules.dates.next_report`` for a stored commitment: the period asked for next and its due date."""
+    """``rules.dates.next_report`` for a stored commitment: the period asked for next and its due date.
+
+    The open period's date is the stored one (``next_due``), so a granted extension
+    (engine.extensions) moves the status, the calendar export and the mail attachments alike.
+    """
     return next_report(
         c.state,
         c.period,
@@ -85,6 +135,7 @@ def next_report_of(
         terminates=agreement.terminates,
         due_md=agreement.schedule["follow_up"]["due"],
         cal=cal or SwedishCalendar(),
+        due=c.next_due,
     )
 
 

@@ -164,6 +164,27 @@ class Commitment(Base):
     revision_flag: Mapped[str | None] = mapped_column(Text)
 
 
+class DueExtension(Base):
+    """An extension (anstånd) of one commitment's follow-up for one period; every grant is kept.
+
+    The latest grant for a (commitment, period) is the one that applies (engine.extensions);
+    the earlier ones stay as its history.
+    """
+
+    __tablename__ = "due_extensions"
+    __table_args__ = (Index("ix_due_extensions_commitment", "commitment_id", "period", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commitment_id: Mapped[str] = mapped_column(ForeignKey("commitments.id"))
+    period: Mapped[int] = mapped_column(Integer)
+    due: Mapped[date] = mapped_column(Date)
+    # The due date the grant replaced (the calendar's, or an earlier grant's).
+    previous_due: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class TransitionRecord(Base):
     """Append-only history: database triggers refuse UPDATE and DELETE on this table."""
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.agreement import Agreement, Effort
+from engine.deadlines import extended_dues, stored_due
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -204,6 +205,7 @@ def load_plan(
     session.flush()
 
     existing = {c.id: c for c in session.scalars(select(Commitment).where(Commitment.agreement_id == head.id))}
+    extended = extended_dues(session.connection(), existing)
     before = _end_inputs(old)
     after = _end_inputs(document)
     wanted: set[str] = set()
@@ -258,7 +260,7 @@ def load_plan(
         c.responsible = spec.responsible
         c.co_responsible = list(spec.co_responsible)
         if c.state != lifecycle.AVSLUTAD:
-            c.next_due = follow_up_due(agreement, c.period, calendar)
+            c.next_due = stored_due(extended, c.id, c.period, follow_up_due(agreement, c.period, calendar))
             c.next_check = now
         session.flush()
         if c.state == lifecycle.PLANERAD and last is not None and c.period > last:

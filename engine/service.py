@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import calendar_events, outbox, withdraw
-from engine.deadlines import next_report_of
+from engine.deadlines import extended_dues, next_report_of, stored_due
 from engine.models import (
     AgreementRow,
     AreaRow,
@@ -119,7 +119,8 @@ def record_move(
     c.state = moved.state
     c.state_since = at
     c.period = moved.period
-    c.next_due = moved.next_due
+    # A revision that keeps the period open keeps its extension (engine.deadlines.stored_due).
+    c.next_due = stored_due(extended_dues(session.connection(), [c.id]), c.id, moved.period, moved.next_due)
     # The rules look at a moved commitment at the next tick; an ended one never again.
     c.next_check = moved.next_check
     session.add(record)

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert,
 from engine import bulk, outbox, withdraw
 from engine.attention import needs_attention
 from engine.db import as_utc
+from engine.deadlines import extended_dues, stored_due
 from engine.models import (
     AgreementRow,
     Commitment,
@@ -176,7 +177,7 @@ def _commitments(
     collect: bool,
 ) -> None:
     stmt = (
-        select(C.c.id, C.c.agreement_id, C.c.state, C.c.period, E.c.starts, E.c.ends, U.c.email)
+        select(C.c.id, C.c.agreement_id, C.c.state, C.c.period, C.c.next_due, E.c.starts, E.c.ends, U.c.email)
         .join(E, and_(E.c.agreement_id == C.c.agreement_id, E.c.id == C.c.effort_id))
         .join(U, and_(U.c.agreement_id == C.c.agreement_id, U.c.id == C.c.responsible))
         .where(C.c.next_check <= now)
@@ -218,6 +219,7 @@ def _commitments(
                 owner_email=ctx.owner_email,
                 valid_to=ctx.valid_to,
                 terminates=ctx.terminates,
+                due=r.next_due,
             )
             outcome = commitment_rules.evaluate(view, ctx.schedule, now, cal)
             last_move = None
@@ -270,6 +272,10 @@ def _commitments(
             conn.execute(insert(H), history)
             report.transitions += len(history)
         if changed:
+            # A move says the calendar's due date; an extension of the period it leaves open stays.
+            extended = extended_dues(conn, [c["b_id"] for c in changed])
+            for c in changed:
+                c["b_due"] = stored_due(extended, c["b_id"], c["b_period"], c["b_due"])
             conn.execute(moved, changed)
         bulk.set_next_check(conn, C, plain)
         if ended:

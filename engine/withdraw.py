@@ -61,6 +61,7 @@ def withdraw_stale(
             OUT.c.data,
             C.c.state.label("c_state"),
             C.c.period.label("c_period"),
+            C.c.next_due.label("c_due"),
             reported.label("reported"),
         )
         .select_from(OUT.outerjoin(C, C.c.id == OUT.c.commitment_id))
@@ -153,11 +154,11 @@ def _agreement_facts(
 
 def _commitment_facts(conn: Connection, rows: Sequence[Any], deviations: bool) -> dict[str, withdrawal.CommitmentFacts]:
     reported: dict[str, set[int]] = {}
-    state: dict[str, tuple[str, int]] = {}
+    state: dict[str, tuple[str, int, Any]] = {}
     for r in rows:
         if r.commitment_id is None or r.c_state is None:
             continue
-        state[r.commitment_id] = (r.c_state, r.c_period)
+        state[r.commitment_id] = (r.c_state, r.c_period, r.c_due)
         periods = reported.setdefault(r.commitment_id, set())
         if r.reported and r.period is not None:
             periods.add(r.period)
@@ -166,10 +167,11 @@ def _commitment_facts(conn: Connection, rows: Sequence[Any], deviations: bool) -
         cid: withdrawal.CommitmentFacts(
             state=s,
             period=p,
+            due=due,
             reported=frozenset(reported[cid]),
             below_target={k[1:]: v for k, v in below.items() if k[0] == cid},
         )
-        for cid, (s, p) in state.items()
+        for cid, (s, p, due) in state.items()
     }
 
 

@@ -38,7 +38,8 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
             fire = apply_move(c, fire, s, now, cal)
             assert fire.moved is not None
             actions.append(fire)
-            c = replace(c, state=fire.moved.state, period=fire.moved.period)
+            # The move says the due date of the period it leaves open (an extension stays behind).
+            c = replace(c, state=fire.moved.state, period=fire.moved.period, due=fire.moved.next_due)
     else:
         raise AssertionError(f"{c.id}: more than {_MAX_MOVES} moves at {now}")
     notices = follow_up.evaluate(c, s, now, cal)

@@ -81,6 +81,7 @@ def next_report(
     terminates: date | None,
     due_md: str,
     cal: SwedishCalendar,
+    due: date | None = None,
 ) -> tuple[int, date] | None:
     """The follow-up a commitment is asked for next, and its due date; None when none is coming.
 
@@ -88,7 +89,9 @@ def next_report(
     unless the reported one was the last. None for an ended commitment, and for a report
     due on or after the day a termination takes effect (nothing is asked from then on).
     Every edge that says "next due" asks this: the status, the calendar export and the mail
-    attachments agree after a report.
+    attachments agree after a report. ``due`` is the open period's stored due date
+    (commitments.next_due, which carries a granted extension); the calendar's when None,
+    and always for the next period.
     """
     if state == AVSLUTAD:
         return None
@@ -96,7 +99,8 @@ def next_report(
         if last is not None and period >= last:
             return None
         period += 1
-    due = cal.follow_up_due(period, due_md)
+        due = None
+    due = due or cal.follow_up_due(period, due_md)
     if terminates is not None and due >= terminates:
         return None
     return period, due

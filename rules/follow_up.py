@@ -18,6 +18,11 @@ earliest reminder if that comes first: with a due date early in the year the −
 reminders fall in December of P itself, and the commitment must be waiting for P by
 then (rules.dates opens the period on that day).
 
+Extension (anstånd): when the process owner has moved P's due date (``CommitmentView.due``
+differs from the calendar's), the whole cycle runs from the new date, under keys that end
+in ``:ext<new date>``: the reminders before it are sent again relative to it, no overdue
+notice goes out before it, and a later grant starts a fresh cycle again.
+
 Catch-up: evaluated after downtime, only the latest reminder (if D has not passed)
 or the latest overdue notice (if it has) is queued, never a backlog; a reminder whose
 due date has passed is replaced by the overdue notice, not sent late. A notice found
@@ -49,8 +54,7 @@ class _Cycle:
 # shares its period's dates: computing them once per tick, not per row, is most of
 # the rules' cost at scale (bench/tick.py).
 @lru_cache(maxsize=4096)
-def _cycle(period: int, s: Schedule, cal: SwedishCalendar) -> _Cycle:
-    due = cal.follow_up_due(period, s.due_md)
+def _cycle(due: date, s: Schedule, cal: SwedishCalendar) -> _Cycle:
     # Two offsets moved onto the same working day (Easter) are one reminder: the one nearer the due date.
     by_day = {cal.reminder_day(due, off): off for off in sorted(s.reminder_offsets)}
     return _Cycle(
@@ -59,6 +63,11 @@ def _cycle(period: int, s: Schedule, cal: SwedishCalendar) -> _Cycle:
         first_overdue=_overdue_at(due, 0, s, cal),
         escalation=send_at(cal.next_working_day(due + timedelta(days=s.escalation_after_days)), s.send_time, s.zone),
     )
+
+
+@lru_cache(maxsize=4096)
+def _regular_due(period: int, due_md: str, cal: SwedishCalendar) -> date:
+    return cal.follow_up_due(period, due_md)
 
 
 @lru_cache(maxsize=4096)
@@ -77,8 +86,10 @@ def _overdue_at(due: date, k: int, s: Schedule, cal: SwedishCalendar) -> datetim
 def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar) -> Outcome:
     if c.state != PAGAENDE:
         return Outcome()
-    cycle = _cycle(c.period, s, cal)
+    regular = _regular_due(c.period, s.due_md, cal)
+    cycle = _cycle(c.due or regular, s, cal)
     due = cycle.due
+    extended = "" if due == regular else f":ext{due.isoformat()}"
     base = {"period": c.period, "due": due.isoformat()}
     first_overdue = cycle.first_overdue
     stop = send_at(c.terminates, s.send_time, s.zone) if c.terminates else None
@@ -88,7 +99,7 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
         if kind != "reminder":
             data["days_late"] = (when.astimezone(s.zone).date() - due).days
         return QueueNotice(
-            key=f"{kind}:{c.id}:{c.period}{suffix}",
+            key=f"{kind}:{c.id}:{c.period}{suffix}{extended}",
             kind=kind,
             recipients=(to,),
             send_at=when,
@@ -105,7 +116,9 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
         coming = [when for _, when in cycle.reminders if when > now]
         if passed:
             off, when = max(passed, key=lambda r: r[1])
-            left = (due - when.astimezone(s.zone).date()).days
+            # Counted from the day it goes: caught up after downtime, or after an extension given
+            # late, it says how many days are really left.
+            left = (due - catch_up(when, now, s.send_time, s.zone, cal).astimezone(s.zone).date()).days
             late = notice("reminder", f":{off}", c.unit_email, when, offset_days=off, days_left=left)
             # Caught up into the slot of the next reminder or of the first overdue notice: that one replaces it.
             if late.send_at < min([*coming, first_overdue]):

@@ -112,6 +112,9 @@ class CommitmentView:
     owner_email: str
     valid_to: date | None = None
     terminates: date | None = None
+    # The open period's due date as stored (engine: commitments.next_due), which carries a
+    # granted extension (anstånd); None: the calendar's date for the period.
+    due: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,7 +9,8 @@ so a delivery that lags behind sends nothing stale. The answer is a Swedish reas
 A notice is stale when:
 
 * reminder, overdue, escalation for commitment C and period P: C has ended; P's
-  follow-up is recorded; C's open period is no longer P; the termination took effect
+  follow-up is recorded; C's open period is no longer P; P's due date has moved since it
+  was queued (an extension: the new date's cycle replaces it); the termination took effect
   by the day it would go; or, for a reminder, that day is after the due date;
 * revision_kickoff, revision_overdue for revision n: n is completed; the agreement has
   moved past n; the termination took effect, or the term ended, by the day it would go;
@@ -58,6 +59,8 @@ class CommitmentFacts:
     reported: frozenset[int]
     # Per (period, measure): whether the latest recorded value is below the measure's target.
     below_target: Mapping[tuple[int, str], bool]
+    # The open period's due date as stored (it carries an extension); None: not known.
+    due: date | None = None
 
 
 def reason(
@@ -101,6 +104,8 @@ def reason(
             return f"uppföljningen för {period} är registrerad"
         if commitment.period != period:
             return f"perioden {period} är inte längre öppen (åtagandet följs nu upp för {commitment.period})"
+        if commitment.due is not None and "due" in data and str(data["due"]) != commitment.due.isoformat():
+            return f"sista dagen är flyttad till {commitment.due.isoformat()} (anstånd)"
         if kind == "reminder" and "due" in data and day > date.fromisoformat(str(data["due"])):
             # Held up past the due date: the overdue notice replaces it, as it does at the tick.
             return f"sista dagen {data['due']} har passerat; påminnelsen om försenad rapport ersätter den"

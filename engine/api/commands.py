@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import contacts, corrections, db, invites, outbox, parties, revisions, service, users
+from engine import contacts, corrections, db, extensions, invites, outbox, parties, revisions, service, users
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
 from engine.db import Database
@@ -502,3 +502,25 @@ def set_active(database: Database, email: str, active: bool, *, actor: int | Non
     with db.transaction(database) as session:
         u = users.set_active(session, email, active, actor=actor)
         return UserActive(email=u.email, active=u.active)
+
+
+def grant_extension(
+    database: Database, key: str, *, period: int, due: date, reason: str, by: str, now: datetime
+) -> extensions.Granted:
+    """An extension (anstånd) of a commitment's follow-up for ``period`` to ``due`` (engine.extensions.grant)."""
+    with db.transaction(database) as session:
+        return extensions.grant(session, key, period=period, due=due, reason=reason, by=by, now=now)
+
+
+def remind_now(
+    database: Database,
+    *,
+    by: str,
+    now: datetime,
+    commitment: str | None = None,
+    agreement: str | None = None,
+    unit: str | None = None,
+) -> extensions.Reminded:
+    """ "Påminn nu": an overdue notice, at once, for one late follow-up or every one of a unit (engine.extensions)."""
+    with db.transaction(database) as session:
+        return extensions.remind(session, by=by, now=now, commitment=commitment, agreement=agreement, unit=unit)

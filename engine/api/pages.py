@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import db, service, users
+from engine.api.pages_extensions import ExtensionLine
+from engine.api.pages_extensions import lines as extension_lines
 from engine.api.values import Move, move_of
 from engine.db import Database
 from engine.invites import INVITE_LIFETIME
@@ -221,6 +223,8 @@ class CommitmentPage:
     # The current period may be recorded now: running, reporting has opened, nothing recorded yet.
     recordable: bool
     may_record: bool  # the person who asked may record it (False behind a mail link: no person)
+    # Every extension (anstånd) granted, the latest first (engine.api.pages_extensions).
+    extensions: tuple[ExtensionLine, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -296,6 +300,7 @@ def _commitment_page(session: Session, c: Commitment, now: datetime, *, may_reco
         days_left=(c.next_due - today).days if c.next_due is not None else None,
         recordable=recordable(session, c, schedule, today),
         may_record=may_record,
+        extensions=extension_lines(session, c.id),
     )
 
 

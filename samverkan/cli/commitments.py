@@ -117,6 +117,30 @@ def cmd_followup(args: argparse.Namespace, clock: Clock) -> int:
     return 0
 
 
+def cmd_extend(args: argparse.Namespace, clock: Clock) -> int:
+    when = common.when(args.now)
+    period = common.parse_int(args.period, "--period", low=1900, high=2200)
+    due = common.parse_date(args.due, "--due")
+    database = common.database(args)
+    done = commands.grant_extension(
+        database,
+        args.commitment,
+        period=period,
+        due=due,
+        reason=args.reason,
+        by=args.by,
+        now=when.resolve(database, clock, commitment=args.commitment),
+    )
+    moved = " (närmaste arbetsdag)" if done.moved_to_working_day else ""
+    print(
+        f"{done.commitment}: anstånd för {period}, sista dag {done.previous_due.isoformat()} → "
+        f"{done.due.isoformat()}{moved}."
+    )
+    if done.withdrawn:
+        print(f"  {done.withdrawn} köade meddelanden om den tidigare sista dagen är återkallade.")
+    return 0
+
+
 def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
     when = common.when(args.now)
     database = common.database(args)

@@ -129,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO")
     p.set_defaults(func="commitments:cmd_followup")
 
+    p = sub.add_parser("extend", help="ge anstånd: ny sista dag för ett åtagandes uppföljning (processägaren)")
+    _db_option(p)
+    p.add_argument("commitment", metavar="ÅTAGANDE")
+    p.add_argument("--period", required=True, metavar="ÅR")
+    p.add_argument("--due", required=True, metavar="ÅÅÅÅ-MM-DD", help="den nya sista dagen")
+    p.add_argument("--reason", required=True, metavar="TEXT")
+    p.add_argument("--by", required=True, metavar="NAMN")
+    p.add_argument("--now", metavar="ISO")
+    p.set_defaults(func="commitments:cmd_extend")
+
     p = sub.add_parser("overdue", help="processägarens genomgång: försenat, avvikelser, olevererat")
     _db_option(p)
     p.add_argument("--json", action="store_true")

@@ -152,6 +152,7 @@ AXE_PAGES = (
     "/forsenat",
     "/atagande/boras.mbu.kommun",
     "/atagande/boras.mbu.kommun/uppfoljning",
+    "/atagande/boras.mbu.kommun/anstand",
     "/revision",
     "/parter",
     "/rapport",

@@ -9,11 +9,12 @@ from itertools import pairwise
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from engine.api import pages, pages_corrections, pages_dashboard, queries
+from engine.api import pages, pages_corrections, pages_dashboard
 from engine.api.pages import CommitmentPage, Refused
 from rules import lifecycle, texts
 from rules.errors import NotFound
 from web.http import Ctx, Web, message_page, page, render
+from web.pages.extensions import overdue_page
 
 
 @page()
@@ -26,8 +27,7 @@ def dashboard(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner", "party"))
 def overdue(web: Web, ctx: Ctx) -> Response:
-    result = queries.overdue(web.engine, ctx.now)
-    return render(web, ctx, "overdue.html", r=result, kinds=texts.KIND_NAMES)
+    return overdue_page(web, ctx)
 
 
 def commitment_or_404(web: Web, ctx: Ctx, *, to_record: bool = False) -> CommitmentPage | Refused:
