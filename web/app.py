@@ -153,6 +153,7 @@ def create_app(
         Route("/revision/slutfor", revision.revision_complete, methods=["POST"]),
         Route("/revision/giltighet", revision.revision_term, methods=["POST"]),
         Route("/revision/anta", revision.revision_adopt, methods=["POST"]),
+        Route("/revision/utkast.yaml", revision.draft_file),
         Route("/revision/utkast/aterstall", revision.revision_discard, methods=["POST"]),
         Route("/revision/ny-insats", revision_draft.new_effort, methods=["GET", "POST"]),
         Route("/revision/insats/{effort:str}", revision_draft.effort, methods=["GET", "POST"]),

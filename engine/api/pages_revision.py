@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine import db, drafts, revisions
+from engine import agreement_yaml, db, drafts, revisions
 from engine.api.pages_agreement import choose
+from engine.api.queries import PlanFile
 from engine.db import Database
 from engine.plan import commitment_id
 from rules.errors import NotFound
@@ -132,6 +133,31 @@ def draft_view(database: Database, wanted: str | None) -> DraftView | None:
             digest=built.digest,
             edited_by=built.revision.draft_by,
             edited_at=built.revision.draft_at,
+        )
+
+
+def draft_file(database: Database, wanted: str | None) -> PlanFile | None:
+    """The draft's next plan as an agreement file: uploading it completes the revision alike.
+
+    None when no revision is open or the draft cannot be adopted as it stands.
+    """
+    with db.transaction(database) as session:
+        agreement, _ = choose(session, wanted)
+        if agreement is None or revisions.current_revision(session, agreement.id) is None:
+            return None
+        built = drafts.build(session, agreement.id)
+        document = built.next_document
+        if document is None:
+            return None
+        header = (
+            f"Överenskommelsen {agreement.id}: utkastet till planversion {agreement.plan_version + 1} "
+            f"(revision {built.revision.number}), ur samverkan.\n"
+            "Formatet: docs/agreement-file.md. Ladda upp den på sidan Revision för att anta den."
+        )
+        return PlanFile(
+            agreement=agreement.id,
+            version=agreement.plan_version + 1,
+            text=agreement_yaml.dump(document, header=header),
         )
 
 

@@ -16,7 +16,19 @@ from engine.drafts import TERM_FIELDS, DraftInvalid
 from notifications.render import FILTERS
 from rules import texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
-from web.http import UPLOAD_MAX, Ctx, Web, error_text, flash, page, redirect, render, switch, wanted_agreement
+from web.http import (
+    UPLOAD_MAX,
+    Ctx,
+    Web,
+    error_text,
+    flash,
+    message_page,
+    page,
+    redirect,
+    render,
+    switch,
+    wanted_agreement,
+)
 
 
 @page(roles=("owner", "party"))
@@ -64,6 +76,18 @@ def chosen_agreement(web: Web, ctx: Ctx) -> str:
 
 def _back_to_revision(agreement_id: str) -> RedirectResponse:
     return redirect("/revision?" + urlencode({"overenskommelse": agreement_id}))
+
+
+@page(roles=("owner",))
+def draft_file(web: Web, ctx: Ctx) -> Response:
+    """The draft's next plan as an agreement file, for whoever would rather finish it in the file."""
+    plan = pages_revision.draft_file(web.engine, wanted_agreement(ctx))
+    if plan is None:
+        return message_page(
+            web, ctx, 404, "Inget utkast att hämta", "Ingen revision pågår, eller utkastet kan inte antas som det är."
+        )
+    disposition = {"Content-Disposition": f'attachment; filename="{plan.agreement}-utkast-v{plan.version}.yaml"'}
+    return Response(plan.text.encode("utf-8"), media_type="application/yaml; charset=utf-8", headers=disposition)
 
 
 @page(roles=("owner",))
