@@ -203,6 +203,9 @@ def test_a_party_contact_sees_the_draft_read_only_and_a_unit_contact_gets_403(
         "/revision/ny-insats": NEW,
         "/revision/utkast/aterstall": {},
     }
+    for path, fields in actions.items():  # signed out: to the sign-in, before any work
+        answer = client.post(path, data={"overenskommelse": "boras"} | fields, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/logga-in"), path
     for who in (kit.POLIS, kit.FRITID):
         kit.login(client, who)
         shown = client.get("/revision")
