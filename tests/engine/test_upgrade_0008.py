@@ -46,7 +46,7 @@ def at_0007(db_url: str) -> Iterator[Engine]:
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE plan_versions DROP COLUMN loaded_by"))
     with engine.begin() as conn:
-        # Written as SQL: the ORM's revision row has columns a later migration added (0012).
+        # Written as SQL: the ORM's revision row has columns a later migration added (0014).
         conn.execute(
             text(
                 "INSERT INTO revisions (agreement_id, number, due, opened_at, opened_by, plan_version_before)"

@@ -4,8 +4,8 @@ The draft is the revision's own: its edits (efforts changed or added, the term) 
 on the revision row and applied to the current plan version's document when it is shown
 or adopted (engine.drafts). NULL: nothing edited yet.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2027-01-25
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from engine.models import UTCDateTime
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
