@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from engine import db
 from engine.agreement import Agreement, parse_agreement
-from engine.api import commands, pages_revision, queries
+from engine.api import commands, commands_revision, pages_revision, queries
 from engine.drafts import DraftInvalid
 from engine.models import Commitment, PlanVersion, Revision, RevisionDecision, UnitRow
 from engine.plan import load_plan
@@ -43,7 +43,7 @@ def _rows(live: list[str]) -> list[tuple[str, str, str]]:
 
 def _edit(engine: Engine) -> None:
     """One commitment and its effort's target changed, one effort added, the term changed."""
-    commands.edit_draft_effort(
+    commands_revision.edit_draft_effort(
         engine,
         "boras",
         "mbu",
@@ -51,7 +51,7 @@ def _edit(engine: Engine) -> None:
         by="BråB",
         now=NOW,
     )
-    commands.add_draft_effort(
+    commands_revision.add_draft_effort(
         engine,
         "boras",
         {
@@ -67,7 +67,7 @@ def _edit(engine: Engine) -> None:
         by="BråB",
         now=NOW,
     )
-    commands.set_draft_term(
+    commands_revision.set_draft_term(
         engine, "boras", {"valid_from": "", "valid_to": "2030-12-31", "every_years": "2"}, by="BråB", now=NOW
     )
 
@@ -92,7 +92,7 @@ def test_one_bad_row_refuses_the_whole_decision_form_and_nothing_is_written(engi
     rows[0] = (rows[0][0], "keep", "  ")
     rows[1] = (rows[1][0], "behåll", "Fungerar.")
     with pytest.raises(DecisionsInvalid) as refused:
-        commands.decide_all(engine, "boras", rows, by="BråB", now=NOW)
+        commands_revision.decide_all(engine, "boras", rows, by="BråB", now=NOW)
     assert {k: (p.field, p.message) for k, p in refused.value.problems.items()} == {  # type: ignore[attr-defined]
         live[0]: ("text", "skriv en motivering"),
         live[1]: ("decision", "välj behålls, ändras eller tas bort"),
@@ -105,12 +105,12 @@ def test_the_decision_form_records_each_row_once_and_leaves_blank_rows_undecided
 ) -> None:
     live = _open(engine, boras)
     rows = [*_rows(live)[:-1], (live[-1], "", "")]
-    assert len(commands.decide_all(engine, "boras", rows, by="BråB", now=NOW)) == len(live) - 1
+    assert len(commands_revision.decide_all(engine, "boras", rows, by="BråB", now=NOW)) == len(live) - 1
     status = queries.revision_status(engine)
     assert status.revision is not None and status.revision.undecided == 1
     # The same form sent again records nothing new; one changed row is recorded alone.
-    assert commands.decide_all(engine, "boras", rows, by="BråB", now=NOW) == ()
-    again = commands.decide_all(engine, "boras", [(live[0], "change", "Ny motivering.")], by="BråB", now=NOW)
+    assert commands_revision.decide_all(engine, "boras", rows, by="BråB", now=NOW) == ()
+    again = commands_revision.decide_all(engine, "boras", [(live[0], "change", "Ny motivering.")], by="BråB", now=NOW)
     assert [(d.commitment, d.decision) for d in again] == [(live[0], "change")]
     assert _state(engine)["decisions"] == len(live)
 
@@ -119,7 +119,7 @@ def test_a_draft_adopted_is_the_plan_the_same_document_uploaded_makes(
     engine: Engine, boras: Agreement, tmp_path: Path
 ) -> None:
     live = _open(engine, boras)
-    commands.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
+    commands_revision.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
     _edit(engine)
     view = pages_revision.draft_view(engine, None)
     assert view is not None and view.problems == () and view.digest is not None
@@ -139,9 +139,9 @@ def test_a_draft_adopted_is_the_plan_the_same_document_uploaded_makes(
     db.upgrade(other)
     try:
         _open(other, boras)
-        commands.decide_all(other, "boras", _rows(live), by="BråB", now=NOW)
+        commands_revision.decide_all(other, "boras", _rows(live), by="BråB", now=NOW)
         uploaded = commands.complete_revision(other, parse_agreement(file.text, "utkast.yaml"), by="BråB", now=NOW)
-        adopted = commands.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
+        adopted = commands_revision.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
         assert adopted == uploaded
         assert (adopted.plan_version, adopted.added, adopted.ended) == (
             2,
@@ -162,32 +162,32 @@ def test_a_refused_edit_is_placed_beside_its_field_and_nothing_is_kept(engine: E
     before = _state(engine)
     cases: list[tuple[Any, dict[str, str]]] = [
         (
-            lambda: commands.edit_draft_effort(
+            lambda: commands_revision.edit_draft_effort(
                 engine, "boras", "mbu", {"measures.utbildningar.target": "två", "title": " "}, by="B", now=NOW
             ),
             {"measures.utbildningar.target": "målvärdet 'två' är inte ett tal", "title": "får inte vara tom"},
         ),
         (
             # A cross-check, not the schema: the unit does not exist.
-            lambda: commands.edit_draft_effort(
+            lambda: commands_revision.edit_draft_effort(
                 engine, "boras", "mbu", {"commitments.polis.responsible": "ingen-sadan"}, by="B", now=NOW
             ),
             {"commitments.polis.responsible": "okänd enhet 'ingen-sadan' (finns inte under units)"},
         ),
         (
-            lambda: commands.set_draft_term(
+            lambda: commands_revision.set_draft_term(
                 engine, "boras", {"valid_from": "", "valid_to": "2015-01-01", "every_years": "0"}, by="B", now=NOW
             ),
             {"every_years": "värdet 0 ska vara minst 1"},
         ),
         (
-            lambda: commands.set_draft_term(
+            lambda: commands_revision.set_draft_term(
                 engine, "boras", {"valid_from": "", "valid_to": "2015-01-01", "every_years": "3"}, by="B", now=NOW
             ),
             {"valid_to": "giltig till ligger före giltig från"},
         ),
         (
-            lambda: commands.add_draft_effort(
+            lambda: commands_revision.add_draft_effort(
                 engine, "boras", {"area": "struktur", "title": "MBU", "id": "mbu"}, by="B", now=NOW
             ),
             {"commitments.kommun.text": "skriv minst ett åtagande"},
@@ -202,7 +202,7 @@ def test_a_refused_edit_is_placed_beside_its_field_and_nothing_is_kept(engine: E
 
 def test_a_contact_changed_during_the_revision_stays_in_the_adopted_plan(engine: Engine, boras: Agreement) -> None:
     live = _open(engine, boras)
-    commands.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
+    commands_revision.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
     _edit(engine)
     unit = commands.change_unit(
         engine, "boras", "tekniska", name="Tekniska förvaltningen", email="teknik.ny@boras.example", by="B", now=NOW
@@ -211,18 +211,18 @@ def test_a_contact_changed_during_the_revision_stays_in_the_adopted_plan(engine:
     view = pages_revision.draft_view(engine, None)
     assert view is not None and view.digest is not None
     assert not any("tekniska" in line for line in view.changes)  # the draft keeps the change, it does not undo it
-    commands.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
+    commands_revision.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
     with db.transaction(engine) as s:
         assert s.get(UnitRow, ("boras", "tekniska")).email == "teknik.ny@boras.example"  # type: ignore[union-attr]
 
 
 def test_adopting_a_draft_other_than_the_one_reviewed_is_refused(engine: Engine, boras: Agreement) -> None:
     live = _open(engine, boras)
-    commands.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
+    commands_revision.decide_all(engine, "boras", _rows(live), by="BråB", now=NOW)
     view = pages_revision.draft_view(engine, None)
     assert view is not None and view.digest is not None
     _edit(engine)
     before = _state(engine)
     with pytest.raises(commands.InvalidValue, match="granska dem igen"):
-        commands.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
+        commands_revision.adopt_draft(engine, "boras", reviewed=view.digest, by="BråB", now=NOW)
     assert _state(engine) == before

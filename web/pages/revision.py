@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from engine.api import commands, pages_agreement, pages_revision
-from engine.api.commands import Completed, DecisionsInvalid
+from engine.api import commands, commands_revision, pages_agreement, pages_revision
+from engine.api.commands_revision import Completed, DecisionsInvalid
 from engine.drafts import TERM_FIELDS, DraftInvalid
 from notifications.render import FILTERS
 from rules import texts
@@ -114,7 +114,7 @@ def revision_decide(web: Web, ctx: Ctx) -> Response:
     ]
     try:
         aid = chosen_agreement(web, ctx)
-        saved = commands.decide_all(web.engine, aid, rows, by=ctx.me.label, now=ctx.now)
+        saved = commands_revision.decide_all(web.engine, aid, rows, by=ctx.me.label, now=ctx.now)
     except DecisionsInvalid as exc:
         row_errors = {
             cid: ("beslut" if getattr(p, "field", "") == "decision" else "motivering", error_text(p) + ".")
@@ -133,7 +133,7 @@ def revision_term(web: Web, ctx: Ctx) -> Response:
     try:
         aid = chosen_agreement(web, ctx)
         values = {k: ctx.form.get(k, "") for k in TERM_FIELDS}
-        commands.set_draft_term(web.engine, aid, values, by=ctx.me.label, now=ctx.now)
+        commands_revision.set_draft_term(web.engine, aid, values, by=ctx.me.label, now=ctx.now)
     except DraftInvalid as exc:
         return _revision_page(web, ctx, status=400, errors=exc.general, term_errors=sentences(exc.fields))
     except SamverkanError as exc:
@@ -146,7 +146,7 @@ def revision_term(web: Web, ctx: Ctx) -> Response:
 def revision_discard(web: Web, ctx: Ctx) -> Response:
     try:
         aid = chosen_agreement(web, ctx)
-        commands.discard_draft(web.engine, aid, by=ctx.me.label, now=ctx.now)
+        commands_revision.discard_draft(web.engine, aid, by=ctx.me.label, now=ctx.now)
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
     flash(ctx.request, "Utkastet är återställt till den gällande planen.")
@@ -158,7 +158,7 @@ def revision_adopt(web: Web, ctx: Ctx) -> Response:
     """Complete the revision with the draft the page previewed (its digest is in the form)."""
     try:
         aid = chosen_agreement(web, ctx)
-        done = commands.adopt_draft(
+        done = commands_revision.adopt_draft(
             web.engine, aid, reviewed=ctx.form.get("granskat", ""), by=ctx.me.label, now=ctx.now
         )
     except DraftInvalid as exc:

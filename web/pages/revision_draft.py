@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, Response
 
-from engine.api import commands, pages_revision
+from engine.api import commands_revision, pages_revision
 from engine.drafts import DraftInvalid
 from rules.errors import NotFound, SamverkanError
 from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render, wanted_agreement
@@ -65,7 +65,7 @@ def effort(web: Web, ctx: Ctx) -> Response:
         return _form_page(web, ctx, effort_id)
     try:
         aid = chosen_agreement(web, ctx)
-        commands.edit_draft_effort(web.engine, aid, effort_id, ctx.form, by=ctx.me.label, now=ctx.now)
+        commands_revision.edit_draft_effort(web.engine, aid, effort_id, ctx.form, by=ctx.me.label, now=ctx.now)
     except DraftInvalid as exc:
         return _form_page(web, ctx, effort_id, status=400, fields=sentences(exc.fields), errors=exc.general)
     except SamverkanError as exc:
@@ -80,7 +80,7 @@ def new_effort(web: Web, ctx: Ctx) -> Response:
         return _form_page(web, ctx, None)
     try:
         aid = chosen_agreement(web, ctx)
-        commands.add_draft_effort(web.engine, aid, ctx.form, by=ctx.me.label, now=ctx.now)
+        commands_revision.add_draft_effort(web.engine, aid, ctx.form, by=ctx.me.label, now=ctx.now)
     except DraftInvalid as exc:
         return _form_page(web, ctx, None, status=400, fields=sentences(exc.fields), errors=exc.general)
     except SamverkanError as exc:
@@ -94,7 +94,7 @@ def drop_effort(web: Web, ctx: Ctx) -> Response:
     effort_id = ctx.request.path_params["effort"]
     try:
         aid = chosen_agreement(web, ctx)
-        commands.drop_draft_effort(web.engine, aid, effort_id, by=ctx.me.label, now=ctx.now)
+        commands_revision.drop_draft_effort(web.engine, aid, effort_id, by=ctx.me.label, now=ctx.now)
     except SamverkanError as exc:
         return _form_page(web, ctx, effort_id, status=400, errors=[error_text(exc)])
     flash(ctx.request, f"Den nya insatsen {effort_id} är borttagen ur utkastet.")
