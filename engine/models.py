@@ -309,6 +309,10 @@ class Revision(Base):
     plan_version_before: Mapped[int] = mapped_column(Integer)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     plan_version_after: Mapped[int | None] = mapped_column(Integer)
+    # The revised plan being edited in the browser (engine.drafts); NULL until the first edit.
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    draft_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    draft_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RevisionDecision(Base):

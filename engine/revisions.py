@@ -37,7 +37,7 @@ from engine.outbox import queue_in
 from engine.plan import commitment_id, describe_changes, load_plan
 from engine.service import agreement_for, apply_transition, complete_revision, require_text, resolve_commitment
 from rules import lifecycle, texts
-from rules.errors import InvalidValue, NotFound
+from rules.errors import InvalidValue, NotFound, SamverkanError
 from rules.model import QueueNotice
 
 DECISIONS: Final = ("keep", "change", "remove")
@@ -140,6 +140,49 @@ def decide(session: Session, key: str, decision: str, *, text: str, by: str, now
     session.add(record)
     session.flush()
     return record
+
+
+class DecisionsInvalid(InvalidValue):
+    """Rows of the decision form that cannot be recorded, each under its commitment."""
+
+    def __init__(self, problems: dict[str, SamverkanError]) -> None:
+        self.problems = problems
+        super().__init__("decisions", "; ".join(f"{cid}: {p}" for cid, p in problems.items()))
+
+
+def decide_all(
+    session: Session, agreement_id: str, rows: list[tuple[str, str, str]], *, by: str, now: datetime
+) -> list[RevisionDecision]:
+    """Every (commitment, decision, text) row of the one form at once; one bad row refuses them all.
+
+    A row with neither a decision nor a text is left undecided; a row that repeats the
+    latest decision is not recorded again.
+    """
+    revision = _require_open(session, agreement_id)
+    latest = decisions(session, revision)
+    problems: dict[str, SamverkanError] = {}
+    todo: list[tuple[str, str, str]] = []
+    for key, given, text in rows:
+        decision, text = given.strip().lower(), text.strip()
+        if not decision and not text:
+            continue
+        try:
+            if decision not in DECISIONS:
+                raise InvalidValue("decision", "välj behålls, ändras eller tas bort")
+            if not text:
+                raise InvalidValue("text", "skriv en motivering")
+            c = resolve_commitment(session, key)
+            if c.agreement_id != agreement_id or c.state == lifecycle.AVSLUTAD:
+                raise InvalidValue("commitment", f"{c.id} är inte ett aktivt åtagande i revisionen")
+        except SamverkanError as exc:
+            problems[key] = exc
+            continue
+        d = latest.get(c.id)
+        if d is None or (d.decision, d.text) != (decision, text):
+            todo.append((c.id, decision, text))
+    if problems:
+        raise DecisionsInvalid(problems)
+    return [decide(session, cid, decision, text=text, by=by, now=now) for cid, decision, text in todo]
 
 
 @dataclass(frozen=True, kw_only=True)

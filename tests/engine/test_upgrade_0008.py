@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select, text
 from engine import db
 from engine.agreement import load_agreement
 from engine.clock import FixedClock
-from engine.models import AgreementRow, OutboxRow, Revision
+from engine.models import AgreementRow, OutboxRow
 from engine.plan import load_plan
 from samverkan.cli import main
 
@@ -45,18 +45,15 @@ def at_0007(db_url: str) -> Iterator[Engine]:
         load_plan(s, load_agreement(LITEN), now=at(2021, 11, 1))
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE plan_versions DROP COLUMN loaded_by"))
-    with db.transaction(engine) as s:
-        s.add(
-            Revision(
-                agreement_id="liten",
-                number=1,
-                due=date(2022, 4, 15),
-                opened_at=at(2022, 2, 18, 8),
-                opened_by="regel:revision",
-                plan_version_before=1,
-            )
-        )
     with engine.begin() as conn:
+        # Written as SQL: the ORM's revision row has columns a later migration added (0014).
+        conn.execute(
+            text(
+                "INSERT INTO revisions (agreement_id, number, due, opened_at, opened_by, plan_version_before)"
+                " VALUES ('liten', 1, :due, :at, 'regel:revision', 1)"
+            ),
+            {"due": date(2022, 4, 15), "at": at(2022, 2, 18, 8)},
+        )
         conn.execute(text("UPDATE agreements SET revision_due = :d"), {"d": date(2022, 4, 15)})
         # Written as SQL: the ORM's outbox row has columns a later migration added.
         conn.execute(

@@ -154,6 +154,7 @@ AXE_PAGES = (
     "/atagande/boras.mbu.kommun/uppfoljning",
     "/atagande/boras.mbu.kommun/anstand",
     "/revision",
+    "/revision/ny-insats",
     "/parter",
     "/rapport",
     "/enheter",

@@ -158,12 +158,12 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
         "/revision/beslut",
         data={
             "csrf": kit.csrf_of(page.text),
-            "atagande": "boras.mbu.kommun",
-            "beslut": "keep",
-            "motivering": "Fungerar",
+            "overenskommelse": "boras",
+            "beslut:boras.mbu.kommun": "keep",
+            "motivering:boras.mbu.kommun": "Fungerar",
         },
     )
-    assert "boras.mbu.kommun: behålls." in page.text and "28 av 28 åtaganden har beslut" in page.text
+    assert "1 beslut sparade." in page.text and "28 av 28 åtaganden har beslut" in page.text
     mbu_row = page.text.split('<tr data-commitment="boras.mbu.kommun">', 1)[1].split("</tr>", 1)[0]
     assert "behålls</strong> – Fungerar" in mbu_row and "Anna Andersson" in mbu_row
 

@@ -1,4 +1,8 @@
-"""The revision: open it, decide per commitment, complete it with the revised agreement file."""
+"""The revision: open it, decide every commitment in one form, set the revised plan's term, review
+the plan diff of the draft and adopt it, or complete it with the revised agreement file.
+
+The draft's efforts are edited on their own pages (web.pages.revision_draft).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,25 @@ from urllib.parse import urlencode
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from engine.api import commands, pages_agreement
+from engine.api import commands, commands_revision, pages_agreement, pages_revision
+from engine.api.commands_revision import Completed, DecisionsInvalid
+from engine.drafts import TERM_FIELDS, DraftInvalid
 from notifications.render import FILTERS
 from rules import texts
 from rules.errors import AgreementFileError, InvalidValue, SamverkanError
-from web.http import UPLOAD_MAX, Ctx, Web, error_text, flash, page, redirect, render, switch, wanted_agreement
+from web.http import (
+    UPLOAD_MAX,
+    Ctx,
+    Web,
+    error_text,
+    flash,
+    message_page,
+    page,
+    redirect,
+    render,
+    switch,
+    wanted_agreement,
+)
 
 
 @page(roles=("owner", "party"))
@@ -18,8 +36,18 @@ def revision(web: Web, ctx: Ctx) -> Response:
     return _revision_page(web, ctx)
 
 
-def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] | None = None) -> HTMLResponse:
-    shown = pages_agreement.revision_page(web.engine, wanted_agreement(ctx))
+def _revision_page(
+    web: Web,
+    ctx: Ctx,
+    *,
+    status: int = 200,
+    errors: list[str] | None = None,
+    row_errors: dict[str, tuple[str, str]] | None = None,
+    term_errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The page; after a refused post, what was typed is shown again (``posted``) with each error beside its field."""
+    wanted = wanted_agreement(ctx)
+    shown = pages_agreement.revision_page(web.engine, wanted)
     return render(
         web,
         ctx,
@@ -31,12 +59,35 @@ def _revision_page(web: Web, ctx: Ctx, *, status: int = 200, errors: list[str] |
         due=shown.due,
         undecided=shown.undecided,
         decision_sv=texts.DECISION_NAMES,
+        draft=pages_revision.draft_view(web.engine, wanted) if shown.revision is not None else None,
         errors=errors or [],
+        row_errors=row_errors or {},
+        term_errors=term_errors or {},
+        posted=ctx.form if status != 200 else {},
     )
+
+
+def chosen_agreement(web: Web, ctx: Ctx) -> str:
+    agreement = pages_agreement.agreement_choice(web.engine, wanted_agreement(ctx)).chosen
+    if agreement is None:
+        raise InvalidValue("agreement", "ingen överenskommelse är inläst")
+    return agreement.id
 
 
 def _back_to_revision(agreement_id: str) -> RedirectResponse:
     return redirect("/revision?" + urlencode({"overenskommelse": agreement_id}))
+
+
+@page(roles=("owner",))
+def draft_file(web: Web, ctx: Ctx) -> Response:
+    """The draft's next plan as an agreement file, for whoever would rather finish it in the file."""
+    plan = pages_revision.draft_file(web.engine, wanted_agreement(ctx))
+    if plan is None:
+        return message_page(
+            web, ctx, 404, "Inget utkast att hämta", "Ingen revision pågår, eller utkastet kan inte antas som det är."
+        )
+    disposition = {"Content-Disposition": f'attachment; filename="{plan.agreement}-utkast-v{plan.version}.yaml"'}
+    return Response(plan.text.encode("utf-8"), media_type="application/yaml; charset=utf-8", headers=disposition)
 
 
 @page(roles=("owner",))
@@ -55,20 +106,84 @@ def revision_start(web: Web, ctx: Ctx) -> Response:
 
 @page(roles=("owner",))
 def revision_decide(web: Web, ctx: Ctx) -> Response:
+    """Every row of the decision form at once: one refused row, and none is recorded."""
+    rows = [
+        (key.removeprefix("beslut:"), value, ctx.form.get("motivering:" + key.removeprefix("beslut:"), ""))
+        for key, value in ctx.form.items()
+        if key.startswith("beslut:")
+    ]
     try:
-        d = commands.decide(
-            web.engine,
-            ctx.form.get("atagande", ""),
-            ctx.form.get("beslut", ""),
-            text=ctx.form.get("motivering", ""),
-            by=ctx.me.label,
-            now=ctx.now,
-        )
-        aid, cid, decision = pages_agreement.agreement_of(web.engine, d.commitment), d.commitment, d.decision
+        aid = chosen_agreement(web, ctx)
+        saved = commands_revision.decide_all(web.engine, aid, rows, by=ctx.me.label, now=ctx.now)
+    except DecisionsInvalid as exc:
+        row_errors = {
+            cid: ("beslut" if getattr(p, "field", "") == "decision" else "motivering", error_text(p) + ".")
+            for cid, p in exc.problems.items()
+        }
+        return _revision_page(web, ctx, status=400, row_errors=row_errors)
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
-    flash(ctx.request, f"{cid}: {texts.DECISION_NAMES[decision]}.")
+    flash(ctx.request, f"{len(saved)} beslut sparade." if saved else "Inga nya beslut att spara.")
     return _back_to_revision(aid)
+
+
+@page(roles=("owner",))
+def revision_term(web: Web, ctx: Ctx) -> Response:
+    """The revised plan's term: valid from and to (empty: until further notice), the revision interval."""
+    try:
+        aid = chosen_agreement(web, ctx)
+        values = {k: ctx.form.get(k, "") for k in TERM_FIELDS}
+        commands_revision.set_draft_term(web.engine, aid, values, by=ctx.me.label, now=ctx.now)
+    except DraftInvalid as exc:
+        return _revision_page(web, ctx, status=400, errors=exc.general, term_errors=sentences(exc.fields))
+    except SamverkanError as exc:
+        return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
+    flash(ctx.request, "Giltighetstiden och revisionsintervallet i den reviderade planen är sparade.")
+    return _back_to_revision(aid)
+
+
+@page(roles=("owner",))
+def revision_discard(web: Web, ctx: Ctx) -> Response:
+    try:
+        aid = chosen_agreement(web, ctx)
+        commands_revision.discard_draft(web.engine, aid, by=ctx.me.label, now=ctx.now)
+    except SamverkanError as exc:
+        return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
+    flash(ctx.request, "Utkastet är återställt till den gällande planen.")
+    return _back_to_revision(aid)
+
+
+@page(roles=("owner",))
+def revision_adopt(web: Web, ctx: Ctx) -> Response:
+    """Complete the revision with the draft the page previewed (its digest is in the form)."""
+    try:
+        aid = chosen_agreement(web, ctx)
+        done = commands_revision.adopt_draft(
+            web.engine, aid, reviewed=ctx.form.get("granskat", ""), by=ctx.me.label, now=ctx.now
+        )
+    except DraftInvalid as exc:
+        return _revision_page(web, ctx, status=400, errors=exc.general)
+    except SamverkanError as exc:
+        return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
+    _flash_completed(ctx, done)
+    return _back_to_revision(aid)
+
+
+def sentences(fields: dict[str, str]) -> dict[str, str]:
+    return {k: v[:1].upper() + v[1:] + ("" if v.endswith(".") else ".") for k, v in fields.items()}
+
+
+def _flash_completed(ctx: Ctx, done: Completed) -> None:
+    flash(
+        ctx.request,
+        f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen. "
+        f"{len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya. "
+        + (
+            f"Nästa revision senast {FILTERS['datum'](done.next_due)}."
+            if done.next_due is not None
+            else "Ingen revision återstår under överenskommelsens giltighetstid."
+        ),
+    )
 
 
 @page(roles=("owner",), upload=True)
@@ -92,16 +207,7 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
         return _revision_page(web, ctx, status=400, errors=exc.lines())
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
-    flash(
-        ctx.request,
-        f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen. "
-        f"{len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya. "
-        + (
-            f"Nästa revision senast {FILTERS['datum'](done.next_due)}."
-            if done.next_due is not None
-            else "Ingen revision återstår under överenskommelsens giltighetstid."
-        ),
-    )
+    _flash_completed(ctx, done)
     return _back_to_revision(new.id)
 
 
