@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engine.api import commands, pages
+from engine.api import commands_users, pages
 from engine.clock import Clock, ShiftedClock
 from notifications.settings import load_settings
 from rules.errors import InvalidValue
@@ -44,7 +44,7 @@ def _password(email: str) -> str:
 
 def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
     password = _password(args.email)
-    added = commands.add_user(
+    added = commands_users.add_user(
         common.database(args),
         args.email,
         role=args.role,
@@ -60,7 +60,7 @@ def cmd_user_add(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def cmd_user_invite(args: argparse.Namespace, clock: Clock) -> int:
-    invited = commands.invite_user(
+    invited = commands_users.invite_user(
         common.database(args),
         args.email,
         role=args.role,
@@ -80,13 +80,13 @@ def cmd_user_invite(args: argparse.Namespace, clock: Clock) -> int:
 def cmd_user_passwd(args: argparse.Namespace, clock: Clock) -> int:
     database = common.database(args)
     password = _password(args.email)
-    changed = commands.set_password(database, args.email, password)
+    changed = commands_users.set_password(database, args.email, password)
     print(f"Lösenordet för {changed.email} är bytt; alla användarens inloggningar på webben är avslutade.")
     return 0
 
 
 def cmd_user_remove(args: argparse.Namespace, clock: Clock) -> int:
-    gone = commands.remove_user(common.database(args), args.email)
+    gone = commands_users.remove_user(common.database(args), args.email)
     print(f"Användaren {gone.email} är borttagen; alla användarens inloggningar på webben är avslutade.")
     return 0
 

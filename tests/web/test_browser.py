@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from engine.api import commands
+from engine.api import commands, commands_users
 from engine.clock import FixedClock
 from notifications.dispatcher import deliver
 from notifications.links import link_maker, make_inbox_link, make_inbox_token, make_invite_token, make_token
@@ -192,7 +192,9 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     mine = "/mina/" + make_inbox_token(kit.SECRET, "fritid-folkhalsa@boras.example", kit.ISSUED)
     form = "/uppfoljning/" + make_token(kit.SECRET, FRITIDS_OWN, 2026, kit.ISSUED) + "?mina=" + mine.rsplit("/", 1)[1]
     # The page behind an invitation link, where the invited user sets a password.
-    [invitation] = commands.invite_user(boras_due, "ny@boras.example", role="owner", by="axe", now=clock.now()).queued
+    [invitation] = commands_users.invite_user(
+        boras_due, "ny@boras.example", role="owner", by="axe", now=clock.now()
+    ).queued
     invited = "/inbjudan/" + make_invite_token(kit.SECRET, invitation.data["user"], invitation.data["nonce"])
     for label, path in (("/mina/…", mine), ("/uppfoljning/…?mina=…", form), ("/inbjudan/…", invited)):
         page.goto(f"{live.url}{path}")

@@ -18,7 +18,7 @@ import httpx2 as httpx
 import pytest
 from sqlalchemy import Engine
 
-from engine.api import commands
+from engine.api import commands_users
 from engine.clock import FixedClock
 from notifications.settings import OidcSettings, Settings, load_settings
 from rules.errors import InvalidValue
@@ -135,10 +135,10 @@ def test_an_address_without_a_user_is_refused_and_named(sso: Sso) -> None:
 
 
 def test_a_deactivated_user_is_refused_though_the_provider_vouches_for_them(sso: Sso, boras_due: Engine) -> None:
-    commands.set_active(boras_due, sso.provider.email, False)
+    commands_users.set_active(boras_due, sso.provider.email, False)
     with sso.client() as c:
         _refused(sso, c, sso.to_callback(c), 403, "Ingen användare i samverkan")
-    commands.set_active(boras_due, sso.provider.email, True)
+    commands_users.set_active(boras_due, sso.provider.email, True)
     with sso.client() as c:
         c.get(sso.to_callback(c))
         assert sso.signed_in(c)

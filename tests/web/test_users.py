@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select
 from starlette.testclient import TestClient
 
 from engine import db
-from engine.api import commands
+from engine.api import commands_users
 from engine.clock import FixedClock
 from engine.models import OutboxRow, User
 from notifications.dispatcher import deliver
@@ -149,7 +149,7 @@ def test_a_new_invitation_ends_every_earlier_link_and_a_link_expires_after_seven
     assert _post(client, kit, "ny-inbjudan", email=NEW).status_code == 303
     [fresh] = [link for link in _links_in_mail(boras_due, settings, clock) if link not in links]
     assert anonymous.get(fresh).status_code == 200
-    commands.set_password(boras_due, NEW, NEW_PASSWORD)
+    commands_users.set_password(boras_due, NEW, NEW_PASSWORD)
     assert anonymous.get(fresh).status_code == 410
 
 

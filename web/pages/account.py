@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from engine.api import commands
+from engine.api import commands_users
 from engine.users import MIN_PASSWORD
 from rules.errors import InvalidValue
 from web.http import Ctx, Web, csrf_token, error_text, flash, page, redirect, render
@@ -34,7 +34,9 @@ def password(web: Web, ctx: Ctx) -> Response:
     me = ctx.me
     try:
         version = throttle_of(ctx.request).check(
-            me.email, client_address(ctx.request), lambda: commands.change_password(web.engine, me.id, current, new)
+            me.email,
+            client_address(ctx.request),
+            lambda: commands_users.change_password(web.engine, me.id, current, new),
         )
     except Throttled as exc:
         return refused(web, ctx, exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine.api import commands
+from engine.api import commands_users
 from engine.users import Person
 from web.http import Ctx, Web, csrf_token, flash, message_page, page, redirect, render
 from web.throttle import Throttled, client_address, retry_text, throttle_of
@@ -55,7 +55,7 @@ def login_page(web: Web, ctx: Ctx) -> Response:
     password = ctx.form.get("losenord", "")
     try:
         who = throttle_of(ctx.request).check(
-            email, client_address(ctx.request), lambda: commands.sign_in(web.engine, email, password)
+            email, client_address(ctx.request), lambda: commands_users.sign_in(web.engine, email, password)
         )
     except Throttled as exc:
         return refused(web, ctx, exc)
@@ -67,7 +67,7 @@ def login_page(web: Web, ctx: Ctx) -> Response:
 
 @page()
 def logout(web: Web, ctx: Ctx) -> Response:
-    commands.sign_out(web.engine, ctx.me.id)
+    commands_users.sign_out(web.engine, ctx.me.id)
     ctx.request.session.clear()
     flash(ctx.request, "Du är utloggad, på alla enheter och webbläsare.")
     return redirect("/logga-in")

@@ -16,7 +16,7 @@ import logging
 
 from starlette.responses import Response
 
-from engine.api import commands
+from engine.api import commands_users
 from web import oidc
 from web.http import Ctx, Web, message_page, page, redirect
 from web.pages.auth import safe_next, start_session
@@ -63,7 +63,7 @@ def callback(web: Web, ctx: Ctx) -> Response:
         address = oidc.finish(web.sso, ctx.request, ctx.now)
     except oidc.Refused as refusal:
         return _refused(web, ctx, refusal)
-    who = commands.sign_in_verified(web.engine, address)
+    who = commands_users.sign_in_verified(web.engine, address)
     if who is None:
         return _refused(
             web,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from engine.api import commands, pages_users
+from engine.api import commands_users, pages_users
 from engine.invites import INVITE_LIFETIME, InviteLink, LinkState
 from engine.users import MIN_PASSWORD, ROLE_SV, ROLES
 from notifications.links import LinkInvalid, read_invite_token
@@ -88,7 +88,7 @@ def invite(web: Web, ctx: Ctx) -> Response:
     if missing:
         return _users_page(web, ctx, 400, which=NEW, errors=missing)
     try:
-        done = commands.invite_user(
+        done = commands_users.invite_user(
             web.engine,
             ctx.form.get("epost", ""),
             role=role,
@@ -110,7 +110,7 @@ def invite(web: Web, ctx: Ctx) -> Response:
 @page(roles=("owner",))
 def invite_again(web: Web, ctx: Ctx) -> Response:
     try:
-        done = commands.invite_again(web.engine, ctx.form.get("email", ""), by=ctx.me.label, now=ctx.now)
+        done = commands_users.invite_again(web.engine, ctx.form.get("email", ""), by=ctx.me.label, now=ctx.now)
     except InvalidValue as exc:
         return _users_page(web, ctx, 400, message=_sentence(exc.message) + " Ingen inbjudan är skickad.")
     flash(
@@ -128,7 +128,7 @@ def change(web: Web, ctx: Ctx) -> Response:
     if missing:
         return _users_page(web, ctx, 400, which=which, errors=missing)
     try:
-        changed = commands.change_role(web.engine, email, role=role, party=party, unit=unit, actor=ctx.me.id)
+        changed = commands_users.change_role(web.engine, email, role=role, party=party, unit=unit, actor=ctx.me.id)
     except InvalidValue as exc:
         return _refused(web, ctx, exc, which)
     scope = f" för {changed.party or changed.unit}" if changed.party or changed.unit else ""
@@ -138,7 +138,7 @@ def change(web: Web, ctx: Ctx) -> Response:
 
 def _set_active(web: Web, ctx: Ctx, active: bool) -> Response:
     try:
-        done = commands.set_active(web.engine, ctx.form.get("email", ""), active, actor=ctx.me.id)
+        done = commands_users.set_active(web.engine, ctx.form.get("email", ""), active, actor=ctx.me.id)
     except InvalidValue as exc:
         return _users_page(web, ctx, 400, message=_sentence(exc.message) + " Inget har ändrats.")
     if active:
@@ -170,7 +170,7 @@ def remove(web: Web, ctx: Ctx) -> Response:
             "Be en annan processägare, eller använd 'samverkan user remove' på servern. Ingen är borttagen.",
         )
     try:
-        gone = commands.remove_user(web.engine, email)
+        gone = commands_users.remove_user(web.engine, email)
     except InvalidValue as exc:
         return _users_page(web, ctx, 400, message=error_text(exc) + ". Ingen är borttagen.")
     flash(ctx.request, f"Användaren {gone.email} är borttagen.")
@@ -232,7 +232,7 @@ def set_password(web: Web, ctx: Ctx) -> Response:
         claim = read_invite_token(web.secret, ctx.request.path_params["token"])
     except LinkInvalid:
         return _link_refused(web, ctx, None)
-    found = commands.invite_link(web.engine, claim.user, claim.nonce, ctx.now)
+    found = commands_users.invite_link(web.engine, claim.user, claim.nonce, ctx.now)
     if found.state is not LinkState.OPEN:
         return _link_refused(web, ctx, found)
     if ctx.request.method == "GET":
@@ -246,7 +246,7 @@ def set_password(web: Web, ctx: Ctx) -> Response:
     if errors:
         return _set_password_form(web, ctx, found, 400, errors)
     try:
-        done = commands.accept_invite(web.engine, claim.user, claim.nonce, password, ctx.now)
+        done = commands_users.accept_invite(web.engine, claim.user, claim.nonce, password, ctx.now)
     except InvalidValue as exc:
         return _set_password_form(web, ctx, found, 400, {"losenord": _sentence(exc.message)})
     if done.state is not LinkState.OPEN:

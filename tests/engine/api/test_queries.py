@@ -12,7 +12,7 @@ from sqlalchemy import Engine, update
 
 from engine import db
 from engine.agreement import Agreement, load_agreement
-from engine.api import commands, queries
+from engine.api import commands, commands_users, queries
 from engine.models import OutboxRow
 from engine.tick import tick
 from rules.errors import InvalidValue
@@ -95,7 +95,9 @@ def test_the_oldest_claim_is_when_the_first_notice_still_sending_was_taken(runni
 
 def test_user_count_counts_who_may_sign_in(loaded: Engine) -> None:
     assert queries.user_count(loaded) == 0
-    commands.add_user(loaded, "anna@boras.example", role="owner", password="ett långt lösenord", now=at(2026, 11, 24))
+    commands_users.add_user(
+        loaded, "anna@boras.example", role="owner", password="ett långt lösenord", now=at(2026, 11, 24)
+    )
     assert queries.user_count(loaded) == 1
 
 
