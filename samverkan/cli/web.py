@@ -15,6 +15,7 @@ from rich.table import Table
 from engine.api import commands_users, pages
 from engine.clock import Clock, ShiftedClock
 from notifications.settings import load_settings
+from rules import texts
 from rules.errors import InvalidValue
 from samverkan.cli import common
 from samverkan.serve import serve
@@ -72,7 +73,7 @@ def cmd_user_invite(args: argparse.Namespace, clock: Clock) -> int:
     )
     print(
         f"Användaren {invited.email} är inbjuden; inbjudan skickas med nästa utskick ('samverkan run') "
-        f"och länken gäller till {invited.expires.isoformat(timespec='minutes')}."
+        f"och länken gäller till {texts.datumtid(invited.expires)}."
     )
     return 0
 

@@ -7,6 +7,7 @@ it changes nothing, for every agreement the tests load, before and after a new p
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,8 @@ def test_user_invite_queues_the_invitation_mail_and_user_list_shows_the_user_as_
     code, out, err = run(capsys, *argv)
     assert (code, err) == (0, "")
     assert "Användaren nils@boras.example är inbjuden; inbjudan skickas med nästa utskick" in out
+    # Until when, in Swedish and local time, as the web's users page says it.
+    assert re.search(r"länken gäller till \d{1,2} [a-zä]+ \d{4} kl\. \d\d:\d\d\.$", out.strip()), out
     with db.transaction(boras_due) as s:
         row = s.scalars(select(OutboxRow).where(OutboxRow.kind == "invite")).one()
         assert (row.recipients, row.state) == (["nils@boras.example"], "pending")
