@@ -222,3 +222,24 @@ def test_in_the_browser_the_owner_changes_a_units_contact_person(live: Any, page
     expect(page.locator(f"#kontaktperson-{UNIT}")).to_have_value("Frida Fritid")
     expect(page.locator("main")).to_contain_text("kontaktperson Frida Fritid")
     kit.shot(page, "units")
+
+
+def test_in_the_browser_unit_and_party_users_are_refused_the_units_page_and_the_plan_file(
+    live: Any, page: Any, kit: Any, boras_due: Engine
+) -> None:
+    for who in (kit.FRITID, kit.POLIS):
+        page.context.clear_cookies()
+        kit.sign_in(page, live.url, who, kit.PASSWORD)
+        page.wait_for_selector("text=Logga ut")
+        assert page.locator("a[href='/enheter']").count() == 0  # not offered in the menu either
+        for path in ("/enheter", "/plan.yaml"):
+            answer = page.goto(f"{live.url}{path}")
+            assert answer is not None and answer.status == 403, (who, path)
+            assert "Ingen behörighet" in page.content()
+        page.goto(f"{live.url}/")
+        csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+        posted = page.request.post(
+            f"{live.url}/enheter/andra", form={"csrf": csrf, "enhet": UNIT, "epost": "ny@boras.example", "namn": "X"}
+        )
+        assert posted.status == 403
+    assert [v[0] for v in _versions(boras_due)] == [1]  # nothing written
