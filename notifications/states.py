@@ -16,7 +16,7 @@ STATE_CLASS: dict[str, str] = {
 }
 STATE_COLOUR: dict[str, str] = {
     lifecycle.PLANERAD: "#2563eb",
-    lifecycle.PAGAENDE: "#d97706",
+    lifecycle.PAGAENDE: "#b45309",  # white text 5.0:1; #d97706 was 3.2:1, under AA
     lifecycle.UPPFOLJD: "#15803d",
     lifecycle.REVIDERAD: "#7e22ce",
     lifecycle.AVSLUTAD: "#6b7280",

@@ -31,6 +31,7 @@ from notifications.settings import Settings
 from web.http import Ctx, SecurityHeaders, Web, current_user, environment, harden, message_page
 from web.oidc import single_sign_on
 from web.pages import (
+    accessibility,
     account,
     auth,
     corrections,
@@ -127,6 +128,7 @@ def create_app(
     routes = [
         Route("/", dashboard.dashboard),
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
+        Route("/tillganglighet", accessibility.statement),
         Route("/logga-in/oidc", sso.begin),
         Route("/logga-in/oidc/svar", sso.callback),
         Route("/logga-ut", auth.logout, methods=["POST"]),
