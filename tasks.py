@@ -2,6 +2,7 @@
 """Set up and run samverkan with nothing but Python 3.11+.
 
     python3 tasks.py run    # .venv + install, load the Borås file (SQLite), then `samverkan run` until Ctrl-C
+    python3 tasks.py run --from 2027-03-01T08:00   # the same, the runner and the web on a rehearsed clock
     python3 tasks.py test   # .venv + install with test tools, then ruff, mypy, lint-imports and pytest
 
 Standard library only: this file runs before anything is installed.
@@ -44,7 +45,24 @@ def setup(extras: str) -> None:
     stamp.write_text(digest)
 
 
-def run() -> int:
+def rehearsal(args: list[str]) -> list[str]:
+    """``--from ISO`` (or ``--from=ISO``) for both `samverkan run` and `serve`; [] on the real clock.
+
+    Both get it so that a link in a mail written on the rehearsed date opens in the web that
+    `run` starts: on the real clock it would not be valid yet. Anything else is refused here,
+    before anything is installed.
+    """
+    if not args:
+        return []
+    if len(args) == 2 and args[0] == "--from":
+        return ["--from", args[1]]
+    if len(args) == 1 and args[0].startswith("--from="):
+        return ["--from", args[0].split("=", 1)[1]]
+    sys.exit("användning: python3 tasks.py run [--from ÅÅÅÅ-MM-DDTHH:MM]")
+
+
+def run(args: list[str]) -> int:
+    start = rehearsal(args)
     setup("")
     samverkan = BIN / "samverkan"
     _sh(samverkan, "validate", CONFIG)
@@ -54,10 +72,11 @@ def run() -> int:
         "samverkan run: vaknar när något är dags och skriver e-post som .eml-filer i ./outbox;\n"
         "samverkan serve: webben på http://127.0.0.1:8080 (skapa en inloggning med\n"
         "  .venv/bin/samverkan user add DIN@E-POST --role owner). Ctrl-C avslutar båda."
+        + (f"\nGeneralrepetition: klockan går från {start[1]}." if start else "")
     )
-    web = subprocess.Popen([str(samverkan), "serve"], cwd=ROOT)
+    web = subprocess.Popen([str(samverkan), "serve", *start], cwd=ROOT)
     try:
-        return _sh(samverkan, "run", check=False)
+        return _sh(samverkan, "run", *start, check=False)
     except KeyboardInterrupt:
         return 0
     finally:
@@ -83,7 +102,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "setup":
         setup("dev")
         return 0
-    return run() if argv[0] == "run" else test(argv[1:])
+    return run(argv[1:]) if argv[0] == "run" else test(argv[1:])
 
 
 if __name__ == "__main__":

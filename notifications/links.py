@@ -6,6 +6,8 @@ was issued; nothing else is stored. It is refused when
 
 * the signature does not match (a typo, a forged or altered link): *ogiltig*;
 * it is older than its lifetime (``SAMVERKAN_LINK_DAYS``, default 60 days): *utgången*;
+* it was issued later than now (a mail written on a rehearsed future date, ``--now``, and
+  opened on the real clock): ``LinkNotYetValid``, a kind of *ogiltig* that says from when;
 * the follow-up for that commitment and period is already recorded: *använd* — so a
   link is single-use without any state of its own, the follow-up itself is the state.
 
@@ -104,6 +106,19 @@ class LinkExpired(Exception, Generic[ClaimT]):
         super().__init__(f"{what}: utfärdad {claim.issued.isoformat()}")
 
 
+class LinkNotYetValid(LinkInvalid, Generic[ClaimT]):
+    """The token is ours but issued after ``now`` (beyond the clock skew); ``claim`` says when.
+
+    A subclass of LinkInvalid, so a caller that does not tell the reason refuses it all the
+    same; the link pages tell it, since the usual cause is a rehearsal with ``--now``.
+    """
+
+    def __init__(self, token: str, claim: ClaimT) -> None:
+        super().__init__(token)
+        self.claim: ClaimT = claim
+        self.issued = claim.issued
+
+
 def link_lifetime(environ: dict[str, str] | None = None) -> timedelta:
     env = os.environ if environ is None else environ
     text = env.get(DAYS_ENV)
@@ -197,7 +212,7 @@ def _payload(serializer: URLSafeSerializer, token: str) -> Any:
 
 def _in_time(claim: ClaimT, token: str, now: datetime, lifetime: timedelta | None) -> ClaimT:
     if claim.issued > now + SKEW:
-        raise LinkInvalid(token)
+        raise LinkNotYetValid(token, claim)
     if now - claim.issued > (lifetime or link_lifetime()):
         raise LinkExpired(claim)
     return claim

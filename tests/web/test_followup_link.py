@@ -145,6 +145,22 @@ def test_an_expired_link_gets_a_clear_page_and_writes_nothing(
     assert written(boras_due) == before
 
 
+def test_a_link_issued_on_a_rehearsed_future_date_says_from_when_it_works_and_writes_nothing(
+    client: TestClient, boras_due: Engine, clock: FixedClock, kit: Any
+) -> None:
+    # The README's rehearsal: `tick --now 2027-03-24T08:00` writes the mail, the web runs on an earlier clock.
+    link = kit.link_path(MBU, issued=kit.at(2027, 3, 24, 8))
+    before = written(boras_due)
+    page = client.get(link)
+    assert page.status_code == 403
+    assert "Länken gäller från 24 mars 2027 kl. 08:00" in page.text and "ofullständig" not in page.text
+    assert "serve --from 2027-03-24T08:00" in page.text
+    posted = client.post(link, data={"m_utbildningar": "2", "kommentar": "tidigt", "namn": "X"})
+    assert posted.status_code == 403 and written(boras_due) == before
+    clock.advance_to(kit.at(2027, 3, 24, 8))
+    assert client.get(link).status_code == 200
+
+
 @pytest.mark.parametrize("token", ["abc", "eyJjIjoiYm9yYXMifQ.forged", "x" * 300])
 def test_a_wrong_link_gets_a_clear_page(client: TestClient, token: str) -> None:
     page = client.get(f"/uppfoljning/{token}")

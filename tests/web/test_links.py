@@ -18,6 +18,7 @@ from notifications.links import (
     LinkClaim,
     LinkExpired,
     LinkInvalid,
+    LinkNotYetValid,
     inbox_link_maker,
     inbox_link_maker_for,
     link_lifetime,
@@ -80,10 +81,13 @@ def test_a_token_expires_after_its_lifetime_and_not_before() -> None:
     assert caught.value.claim.commitment == "boras.mbu.kommun"
 
 
-def test_a_token_issued_in_the_future_is_invalid() -> None:
+def test_a_token_issued_in_the_future_is_not_valid_yet_and_says_from_when() -> None:
     token = make_token(SECRET, "boras.mbu.kommun", 2026, ISSUED + timedelta(days=1))
-    with pytest.raises(LinkInvalid):
+    with pytest.raises(LinkNotYetValid) as caught:
         read_token(SECRET, token, now=ISSUED)
+    assert isinstance(caught.value, LinkInvalid)  # a caller that does not tell the reason refuses it all the same
+    assert caught.value.issued == ISSUED + timedelta(days=1)
+    assert read_token(SECRET, token, now=ISSUED + timedelta(days=1) - timedelta(minutes=4)).period == 2026  # skew
 
 
 def test_the_lifetime_is_60_days_unless_configured() -> None:

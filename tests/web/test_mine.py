@@ -158,7 +158,9 @@ def test_a_link_signed_with_another_secret_or_issued_in_the_future_is_refused(
     client: TestClient, boras_due: Engine, kit: Any
 ) -> None:
     assert client.get(mine_path(POLICE, kit, secret="ett annat hemligt värde " * 2)).status_code == 404
-    assert client.get(mine_path(POLICE, kit, issued=kit.at(2027, 3, 2))).status_code == 404
+    early = client.get(mine_path(POLICE, kit, issued=kit.at(2027, 3, 2, 8)))
+    assert early.status_code == 403 and "Länken gäller från 2 mars 2027 kl. 08:00" in early.text
+    assert "data-commitment" not in early.text
 
 
 def test_a_follow_up_link_is_not_an_inbox_link_nor_the_other_way_round(

@@ -14,6 +14,7 @@ the verified token, never an address taken from the request.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from notifications.links import (
     LinkClaim,
     LinkExpired,
     LinkInvalid,
+    LinkNotYetValid,
     form_token,
     read_inbox_token,
     read_token,
@@ -136,6 +138,22 @@ def invalid_link(web: Web, ctx: Ctx) -> HTMLResponse:
     )
 
 
+def early_link(web: Web, ctx: Ctx, issued: datetime) -> HTMLResponse:
+    # The usual cause: the mail was written on a rehearsed date (``--now``) and is opened on
+    # the web's real clock; "ofullständig" would send the reader looking for a typo.
+    at = f"{issued.astimezone(texts.DEFAULT_ZONE):%Y-%m-%dT%H:%M}"
+    return message_page(
+        web,
+        ctx,
+        403,
+        "Länken gäller inte än",
+        f"Länken gäller från {texts.datumtid(issued)}. Öppna den igen då. Inget har sparats.",
+        detail="Övar du med ett datum fram i tiden (--now)? Starta då webben på samma klocka: "
+        f"python3 tasks.py run --from {at} eller samverkan serve --from {at}.",
+        home=False,
+    )
+
+
 def expired_link(web: Web, ctx: Ctx, whom: str, what: str = "uppföljningen") -> HTMLResponse:
     return message_page(
         web,
@@ -156,6 +174,8 @@ def link_followup(web: Web, ctx: Ctx) -> Response:
     token = ctx.request.path_params["token"]
     try:
         claim = read_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
+    except LinkNotYetValid as early:
+        return early_link(web, ctx, early.issued)
     except LinkInvalid:
         return invalid_link(web, ctx)
     except LinkExpired as exc:

@@ -14,9 +14,9 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from engine.api import pages_corrections, pages_mine
-from notifications.links import PATH, LinkExpired, LinkInvalid, make_token, read_inbox_token
+from notifications.links import PATH, LinkExpired, LinkInvalid, LinkNotYetValid, make_token, read_inbox_token
 from web.http import Ctx, Web, page, render
-from web.pages.followup import expired_link, invalid_link
+from web.pages.followup import early_link, expired_link, invalid_link
 
 
 @page(login=False, csrf=False)
@@ -24,6 +24,8 @@ def mine(web: Web, ctx: Ctx) -> Response:
     token = ctx.request.path_params["token"]
     try:
         claim = read_inbox_token(web.secret, token, now=ctx.now, lifetime=web.lifetime)
+    except LinkNotYetValid as early:
+        return early_link(web, ctx, early.issued)
     except LinkInvalid:
         return invalid_link(web, ctx)
     except LinkExpired as exc:
