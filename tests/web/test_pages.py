@@ -304,6 +304,18 @@ def test_the_yearly_report_and_the_calendar_links(client: TestClient, kit: Any) 
     assert client.get("/rapport/2026.odt").status_code == 404
 
 
+def test_the_office_formats_of_the_report_are_refused_to_a_unit_contact_and_need_a_sign_in(
+    client: TestClient, kit: Any
+) -> None:
+    for fmt in ("pdf", "docx", "xlsx"):
+        answer = client.get(f"/rapport/2026.{fmt}", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/logga-in"), fmt
+    kit.login(client, kit.FRITID)
+    for fmt in ("pdf", "docx", "xlsx"):
+        answer = client.get(f"/rapport/2026.{fmt}")
+        assert answer.status_code == 403 and "attachment" not in answer.headers.get("content-disposition", ""), fmt
+
+
 def test_a_unit_contact_gets_its_own_calendar_whatever_it_asks_for(client: TestClient, kit: Any) -> None:
     kit.login(client, kit.FRITID)
     ics = client.get("/kalender.ics?enhet=kommunpolis")
