@@ -32,6 +32,9 @@ from rules.texts import datum, tal
 
 Format = Literal["html", "md", "csv"]
 FORMATS: tuple[Format, ...] = ("html", "md", "csv")
+# Every format of the report; the last three are files an office opens (notifications.report_files).
+FileFormat = Literal["html", "md", "csv", "pdf", "docx", "xlsx"]
+FILE_FORMATS: tuple[FileFormat, ...] = ("html", "md", "csv", "pdf", "docx", "xlsx")
 
 
 def _template(name: str) -> tuple[str, str | None, Any] | None:
@@ -84,7 +87,7 @@ def _md_cell(lines: str) -> str:
     return "<br>".join(x for x in (line.strip() for line in lines.replace("\r", "").split("\n")) if x)
 
 
-def _follow_up_text(cell: Cell, *, markdown: bool) -> str:
+def follow_up_text(cell: Cell, *, markdown: bool) -> str:
     e = md_text if markdown else str
     head = f"**{e(cell.party_label)}**" if markdown else cell.party_label
     head += f" ({e(cell.state)})"
@@ -152,7 +155,7 @@ def render_markdown(r: Report) -> str:
                 )
                 or "–"
             )
-            row.append("\n".join(_follow_up_text(c, markdown=True) for c in ef.cells))
+            row.append("\n".join(follow_up_text(c, markdown=True) for c in ef.cells))
             out.append("| " + " | ".join(_md_cell(x) for x in row) + " |")
     out += ["", f"## Saknade uppföljningar för {r.period}", ""]
     if s.missing:
@@ -197,24 +200,51 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]], *, delimiter: str = ",") -> str:
     """A CSV file (UTF-8 text, LF line ends) whose every cell went through ``csv_cell``."""
     buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", delimiter=delimiter)
     w.writerow([csv_cell(h) for h in header])
     w.writerows([csv_cell(cell) for cell in row] for row in rows)
     return buf.getvalue()
 
 
-def render_csv(r: Report) -> str:
+# The same columns as Swedish Excel shows them (the file is then ;-separated, see render_csv).
+CSV_COLUMNS_SV = (
+    "Område nr",
+    "Område",
+    "Insats",
+    "Part",
+    "Ansvarig",
+    "Status",
+    "Period",
+    "Uppföljd",
+    "Värden",
+    "Kommentar",
+    "Avvikelse",
+    "Saknas",
+)
+
+CsvForm = Literal["excel", "plain"]
+CSV_FORMS: tuple[CsvForm, ...] = ("excel", "plain")
+
+
+def render_csv(r: Report, form: CsvForm = "excel") -> str:
+    """One row per commitment: for Swedish Excel (``;``, Swedish headers) or the earlier plain form.
+
+    Swedish Excel splits on ``;`` (the decimal comma takes ``,``); the byte order mark it
+    needs to read UTF-8 is the file's, added where the bytes are written (report_files).
+    The plain form (``,``, English column names) stays for scripts written against it.
+    """
+    excel = form == "excel"
     return csv_text(
-        CSV_COLUMNS,
+        CSV_COLUMNS_SV if excel else CSV_COLUMNS,
         (
             [
                 area.number,
                 area.title,
                 e.title,
-                c.party,
+                c.party_label if excel else c.party,  # a person reads the Swedish form: no ids
                 c.responsible_name,
                 c.state,
                 r.period,
@@ -228,15 +258,16 @@ def render_csv(r: Report) -> str:
             for e in area.efforts
             for c in e.cells
         ),
+        delimiter=";" if excel else ",",
     )
 
 
-def render_report(report: Report, fmt: Format) -> str:
+def render_report(report: Report, fmt: Format, *, csv_form: CsvForm = "excel") -> str:
     """The report as HTML (self-contained, prints to A4), GitHub Markdown or CSV (UTF-8 text)."""
     if fmt == "html":
         return render_html(report)
     if fmt == "md":
         return render_markdown(report)
     if fmt == "csv":
-        return render_csv(report)
+        return render_csv(report, csv_form)
     raise InvalidValue("format", f"okänt format '{fmt}' (giltiga: {', '.join(FORMATS)})")

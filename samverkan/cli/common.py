@@ -189,7 +189,12 @@ def error_lines(exc: SamverkanError) -> list[str]:
 
 
 def write_text(path: str, text: str) -> None:
-    """``text`` at ``path`` whole or not at all: written beside it, then renamed over it.
+    """``text`` (UTF-8, line endings as written) at ``path`` whole or not at all (``write_bytes``)."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """``data`` at ``path`` whole or not at all: written beside it, then renamed over it.
 
     On any failure the half-way file goes too; left behind, it held the whole text
     under a name nobody asked for.
@@ -198,8 +203,7 @@ def write_text(path: str, text: str) -> None:
     tmp = target.with_name(target.name + ".tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        # newline="": the CSV writer's line endings stay as written on every platform.
-        tmp.write_text(text, encoding="utf-8", newline="")
+        tmp.write_bytes(data)
         os.replace(tmp, target)
     except OSError as exc:
         raise InvalidValue("out", f"{path}: kan inte skrivas ({exc.strerror})") from None

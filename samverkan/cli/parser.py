@@ -10,6 +10,7 @@ import argparse
 import re
 from typing import Any, NoReturn
 
+from notifications.report import CSV_FORMS, FILE_FORMATS
 from rules import lifecycle
 from rules.model import OutboxState
 from samverkan.cli.common import EXIT_USAGE
@@ -189,10 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="FIL", help="filen att skriva (annars skrivs planen ut i terminalen)")
     r.set_defaults(func="plan:cmd_plan_export")
 
-    p = sub.add_parser("report", help="årsrapporten (html, md eller csv)")
+    p = sub.add_parser("report", help="årsrapporten (html, md, csv, pdf, docx eller xlsx)")
     _db_option(p)
     p.add_argument("--period", required=True, metavar="ÅR")
-    p.add_argument("--format", choices=("html", "md", "csv"), default="html")
+    p.add_argument("--format", choices=FILE_FORMATS, default="html")
+    p.add_argument(
+        "--csv-format",
+        choices=CSV_FORMS,
+        default="excel",
+        help=(
+            "excel: semikolon, UTF-8 med BOM och svenska rubriker (standard); "
+            "plain: kommatecken och engelska rubriker som tidigare"
+        ),
+    )
     p.add_argument("--out", required=True, metavar="FIL")
     p.add_argument("--agreement", metavar="ID")
     p.set_defaults(func="reports:cmd_report")

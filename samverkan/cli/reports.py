@@ -9,7 +9,7 @@ from engine.api import queries
 from engine.clock import Clock
 from notifications import calendar_export
 from notifications.links import base_url_for
-from notifications.report import render_report
+from notifications.report_files import render_report_file
 from notifications.settings import load_settings
 from rules.errors import InvalidValue
 from samverkan.cli import common
@@ -18,7 +18,7 @@ from samverkan.cli import common
 def cmd_report(args: argparse.Namespace, clock: Clock) -> int:
     period = common.parse_int(args.period, "--period", low=1900, high=2200)
     report = queries.report(common.database(args), period=period, agreement=args.agreement)
-    common.write_text(args.out, render_report(report, args.format))
+    common.write_bytes(args.out, render_report_file(report, args.format, csv_form=args.csv_format))
     print(f"Årsrapporten för {period} skriven till {args.out} ({args.format}).")
     return 0
 

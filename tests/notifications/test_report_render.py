@@ -167,8 +167,8 @@ def test_the_arshjul_shows_twelve_months_and_the_years_deadlines(followed_up: En
 # -- CSV and Markdown -----------------------------------------------------------------------
 
 
-def test_the_csv_has_one_row_per_commitment(followed_up: Engine) -> None:
-    rows = list(csv.DictReader(io.StringIO(render_report(report_for(followed_up), "csv"))))
+def test_the_plain_csv_has_one_row_per_commitment(followed_up: Engine) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_report(report_for(followed_up), "csv", csv_form="plain"))))
     assert len(rows) == 30
     assert list(rows[0]) == [
         "area_number",
@@ -243,7 +243,7 @@ def test_a_period_without_follow_ups_still_renders_with_everything_missing(follo
         assert parse(html).errors == []
         assert text_of(html).count(f"Uppföljning för {period} saknas") == 30
         assert report.summary.followed_up == 0
-        assert len(list(csv.DictReader(io.StringIO(render_report(report, "csv"))))) == 30
+        assert len(list(csv.DictReader(io.StringIO(render_report(report, "csv", csv_form="plain"))))) == 30
     # Before the first follow-up period nothing is expected; in 2030 the trafik timeframe is over.
     assert report_for(followed_up, 2014).summary.expected == 0
     assert report_for(followed_up, 2030).summary.expected == 28

@@ -84,8 +84,9 @@ def post_follow_up(live: Live, kit: Any, commitment: str, comment: str) -> None:
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cells(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline="")))
+def _cells(data: bytes) -> list[list[str]]:
+    """The cells of the CSV for Swedish Excel (UTF-8 with BOM, ;-separated)."""
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
 def test_a_formula_in_a_comment_is_text_in_the_csv_report_from_the_web_and_the_cli(
@@ -100,9 +101,9 @@ def test_a_formula_in_a_comment_is_text_in_the_csv_report_from_the_web_and_the_c
     out = tmp_path / "rapport.csv"
     code, _, err = cli("report", "--db", url_of(live.engine), "--period", "2026", "--format", "csv", "--out", str(out))
     assert code == 0, err
-    for text in (answer.text, out.read_text(encoding="utf-8")):
-        rows = _cells(text)
-        comments = [row[rows[0].index("comment")] for row in rows[1:]]
+    for data in (answer.content, out.read_bytes()):
+        rows = _cells(data)
+        comments = [row[rows[0].index("Kommentar")] for row in rows[1:]]
         for formula in FORMULAS:
             assert "'" + formula in comments, (formula, comments)
         for row in rows[1:]:

@@ -286,6 +286,13 @@ def test_the_yearly_report_and_the_calendar_links(client: TestClient, kit: Any) 
     assert "style-src 'unsafe-inline'" in html.headers["content-security-policy"]
     csv = client.get("/rapport/2026.csv")
     assert csv.headers["content-type"].startswith("text/csv") and "attachment" in csv.headers["content-disposition"]
+    assert csv.content.startswith(b"\xef\xbb\xbfOmr\xc3\xa5de nr;")  # for Swedish Excel
+    assert client.get("/rapport/2026.csv?csv=plain").text.startswith("area_number,area,")
+    for fmt, media in (("pdf", "application/pdf"), ("docx", "wordprocessingml"), ("xlsx", "spreadsheetml")):
+        assert f"/rapport/2026.{fmt}?overenskommelse=boras" in index
+        answer = client.get(f"/rapport/2026.{fmt}?overenskommelse=boras")
+        assert answer.status_code == 200 and media in answer.headers["content-type"], fmt
+        assert f'filename="arsrapport-boras-2026.{fmt}"' in answer.headers["content-disposition"]
     ics = client.get("/kalender.ics?enhet=fritid-folkhalsa")
     assert ics.headers["content-type"].startswith("text/calendar")
     events = list(Calendar.from_ical(ics.content).walk("VEVENT"))
@@ -294,7 +301,19 @@ def test_the_yearly_report_and_the_calendar_links(client: TestClient, kit: Any) 
     urls = {str(e["url"]) for e in events}
     assert "http://testserver/revision" in urls
     assert "http://testserver/atagande/boras.bra-samordning.kommun/uppfoljning" in urls
-    assert client.get("/rapport/2026.pdf").status_code == 404
+    assert client.get("/rapport/2026.odt").status_code == 404
+
+
+def test_the_office_formats_of_the_report_are_refused_to_a_unit_contact_and_need_a_sign_in(
+    client: TestClient, kit: Any
+) -> None:
+    for fmt in ("pdf", "docx", "xlsx"):
+        answer = client.get(f"/rapport/2026.{fmt}", follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/logga-in"), fmt
+    kit.login(client, kit.FRITID)
+    for fmt in ("pdf", "docx", "xlsx"):
+        answer = client.get(f"/rapport/2026.{fmt}")
+        assert answer.status_code == 403 and "attachment" not in answer.headers.get("content-disposition", ""), fmt
 
 
 def test_a_unit_contact_gets_its_own_calendar_whatever_it_asks_for(client: TestClient, kit: Any) -> None:

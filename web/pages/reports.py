@@ -1,16 +1,15 @@
-"""The yearly report in three formats, the deadlines as a calendar file, and the plan as an agreement file."""
+"""The yearly report in six formats, the deadlines as a calendar file, and the plan as an agreement file."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from starlette.exceptions import HTTPException
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import Response
 
 from engine.api import pages_agreement
 from notifications.calendar_export import calendar_file
 from notifications.links import base_url_for
-from notifications.report import render_report
+from notifications.report import FILE_FORMATS
+from notifications.report_files import MEDIA_TYPES, render_report_file
 from rules.errors import SamverkanError
 from web.http import Ctx, Web, error_text, message_page, page, render, switch, wanted_agreement
 
@@ -35,26 +34,23 @@ def reports(web: Web, ctx: Ctx) -> Response:
 @page(roles=("owner", "party"))
 def report(web: Web, ctx: Ctx) -> Response:
     year, fmt = ctx.request.path_params["year"], ctx.request.path_params["fmt"]
-    if fmt not in ("html", "csv", "md") or not year.isdigit() or not 1900 <= int(year) <= 2200:
+    if fmt not in FILE_FORMATS or not year.isdigit() or not 1900 <= int(year) <= 2200:
         raise HTTPException(404)
+    # ?csv=plain: the earlier comma-separated form with English headers, for scripts written against it.
+    csv_form = "plain" if ctx.query("csv") == "plain" else "excel"
     try:
-        agreement_id, text = _yearly_report(web, int(year), fmt, wanted_agreement(ctx))
+        data = pages_agreement.yearly_report(web.engine, period=int(year), wanted=wanted_agreement(ctx))
+        body = render_report_file(data, fmt, csv_form=csv_form)
     except SamverkanError as exc:
         return message_page(web, ctx, 400, "Rapporten kan inte tas fram", error_text(exc))
     if fmt == "html":
-        response: Response = HTMLResponse(text)
+        response = Response(body, media_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = REPORT_CSP
         return response
-    media = "text/csv; charset=utf-8" if fmt == "csv" else "text/markdown; charset=utf-8"
-    filename = f"arsrapport-{agreement_id}-{year}.{fmt}"
+    media = MEDIA_TYPES.get(fmt) or ("text/csv; charset=utf-8" if fmt == "csv" else "text/markdown; charset=utf-8")
+    filename = f"arsrapport-{data.agreement_id}-{year}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return PlainTextResponse(text, media_type=media, headers=disposition)
-
-
-def _yearly_report(web: Web, year: int, fmt: Literal["html", "csv", "md"], wanted: str | None) -> tuple[str, str]:
-    """The report's agreement and its text: building it is the engine's, rendering it notifications'."""
-    data = pages_agreement.yearly_report(web.engine, period=year, wanted=wanted)
-    return data.agreement_id, render_report(data, fmt)
+    return Response(body, media_type=media, headers=disposition)
 
 
 @page()
