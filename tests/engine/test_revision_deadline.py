@@ -103,11 +103,11 @@ def test_the_calendar_event_of_the_revision_is_on_the_deadline(
     out = tmp_path / "sista-dagar.ics"
     cli(loaded, ["calendar", "--out", str(out)], at(2022, 3, 1), capsys)
     events = [
-        e for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT") if str(e["summary"]).startswith("Revision")
+        e for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT") if str(e["summary"]).startswith("Revidering")
     ]
     assert [(str(e["summary"]), e.decoded("dtstart")) for e in events] == [
         (
-            "Revision 1 av åtagandeplanen – Samverkansöverenskommelse mellan Litenstad och Polismyndigheten,"
+            "Revidering 1 av åtagandeplanen – Samverkansöverenskommelse mellan Litenstad och Polismyndigheten,"
             " lokalpolisområde Liten (sista dag)",
             date(2022, 4, 19),
         )
