@@ -105,7 +105,7 @@ def _open(session: Session, agreement_id: str, *, lock: bool = False) -> tuple[A
         raise NotFound("överenskommelse", agreement_id)
     revision = current_revision(session, agreement_id)
     if revision is None:
-        raise InvalidValue("revision", "ingen revision pågår; inled den först")
+        raise InvalidValue("revision", "ingen revidering pågår; inled den först")
     return row, revision
 
 

@@ -70,18 +70,18 @@ def follow_up_done_description(period: int, commitment: str, owner: str | None) 
 
 
 def revision_summary(number: int, agreement: str, *, done: bool = False) -> str:
-    what = f"Revision {number} av åtagandeplanen – {agreement}"
+    what = f"Revidering {number} av åtagandeplanen – {agreement}"
     return f"Klart: {what}" if done else f"{what} (sista dag)"
 
 
 def revision_description(number: int, due: date, owner: str | None, url: str | None, *, done: bool = False) -> str:
     if done:
-        text = f"Revision {number} av åtagandeplanen är genomförd."
+        text = f"Revidering {number} av åtagandeplanen är genomförd."
     else:
-        text = f"Revision {number} av åtagandeplanen ska vara klar senast {datum(due)}."
+        text = f"Revidering {number} av åtagandeplanen ska vara klar senast {datum(due)}."
     if owner:
         text += f" Processägare: {owner}."
-    return f"{text}\n\nRevisionen: {url}" if url and not done else text
+    return f"{text}\n\nRevideringen: {url}" if url and not done else text
 
 
 def event(d: Deadline, *, stamp: datetime) -> Event:

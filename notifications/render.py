@@ -96,6 +96,8 @@ def _datumtid_in_zone(context: Any, value: datetime | str) -> str:
 @jinja2.pass_context
 def _datum_in_zone(context: Any, value: date | datetime | str) -> str:
     return datum(value, _zone(context))
+
+
 antal_dagar = texts.days
 tal = texts.tal
 
@@ -121,6 +123,8 @@ FILTERS: dict[str, Callable[..., str]] = {
     "antal_dagar": antal_dagar,
     "tal": tal,
     "slag": slag,
+    "i_titel": texts.in_title,
+    "vem": texts.actor,
 }
 
 

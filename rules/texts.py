@@ -46,9 +46,9 @@ KIND_NAMES: Final[Mapping[str, str]] = {
     "reminder": "påminnelse",
     "overdue": "försenad uppföljning",
     "escalation": "eskalering",
-    "revision_kickoff": "revisionsstart",
-    "revision_overdue": "försenad revision",
-    "revision_completed": "revision genomförd",
+    "revision_kickoff": "revideringsstart",
+    "revision_overdue": "försenad revidering",
+    "revision_completed": "revidering genomförd",
     "change_notice": "ändrade förutsättningar",
     "termination_notice": "uppsägning",
     "deviation": "avvikelse",
@@ -106,6 +106,24 @@ def party_label(party_id: str, party_name: str) -> str:
 def party_heading(party_id: str, party_name: str) -> str:
     """A plan column's heading: ``Kommunens åtagande``, or ``NAME: åtagande``."""
     return _PARTY_HEADING.get(party_id, f"{party_name}: åtagande")
+
+
+def in_title(title: str) -> str:
+    """An agreement's title as it reads after "i": ``i samverkansöverenskommelsen mellan …``.
+
+    Titles are written as headings ("Samverkansöverenskommelse mellan …"); in a sentence the
+    first word takes the definite form and a small letter. A title that starts otherwise (a
+    name, an abbreviation) is left as written.
+    """
+    first, space, rest = title.partition(" ")
+    if first.lower().endswith("överenskommelse"):
+        return f"{first.lower()}n{space}{rest}"
+    return title
+
+
+def actor(by: str) -> str:
+    """Who made a change, as a person reads it: the engine's own rules (``regel:start``) are "automatiskt"."""
+    return "automatiskt" if by.startswith("regel:") else by
 
 
 def days(count: int) -> str:

@@ -99,7 +99,7 @@ def wake(
     else:
         log.info(
             "vaknade %s: %d granskade, %d övergångar, %d nya notiser; %d skickade i %d e-postmeddelanden, "
-            "%d försöks igen, %d misslyckade; nästa uppvaknande %s",
+            "%d skickas igen senare, %d misslyckade; nästa uppvaknande %s",
             _local(now),
             report.examined,
             report.transitions,

@@ -151,8 +151,8 @@ def draft_file(database: Database, wanted: str | None) -> PlanFile | None:
             return None
         header = (
             f"Överenskommelsen {agreement.id}: utkastet till planversion {agreement.plan_version + 1} "
-            f"(revision {built.revision.number}), ur samverkan.\n"
-            "Formatet: docs/agreement-file.md. Ladda upp den på sidan Revision för att anta den."
+            f"(revidering {built.revision.number}), ur samverkan.\n"
+            "Formatet: docs/agreement-file.md. Ladda upp den på sidan Revidering för att anta den."
         )
         return PlanFile(
             agreement=agreement.id,

@@ -39,7 +39,7 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
         print("Inga åtaganden matchar.")
         return 0
     table = Table(title="Åtaganden", show_lines=False)
-    for col in ("Åtagande", "Område", "Insats", "Part", "Ansvarig", "Tillstånd", "Nästa uppföljning"):
+    for col in ("Åtagande", "Område", "Insats", "Part", "Ansvarig", "Status", "Nästa uppföljning"):
         table.add_column(col, overflow="fold")
     colours: dict[str, str] = {PLANERAD: "blue", PAGAENDE: "yellow", UPPFOLJD: "green", REVIDERAD: "magenta"}
     for r in rows:
@@ -166,7 +166,7 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             "Sista dag",
             "Dagar sen",
             "Påminnelser",
-            "Försenad-notiser",
+            "Förseningsmeddelanden",
             "Eskalerad",
         ):
             t.add_column(col)
@@ -183,8 +183,8 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             )
         console.print(t)
     if result.revisions:
-        t = Table(title="Försenad revision")
-        for col in ("Överenskommelse", "Revision", "Sista dag", "Dagar sen", "Inledd", "Beslutade", "Utan beslut"):
+        t = Table(title="Försenad revidering")
+        for col in ("Överenskommelse", "Revidering", "Sista dag", "Dagar sen", "Inledd", "Beslutade", "Utan beslut"):
             t.add_column(col)
         for r in result.revisions:
             t.add_row(
@@ -199,7 +199,7 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
         console.print(t)
     if result.undeliverable:
         t = Table(title="Meddelanden som inte kunde levereras")
-        for col in ("Slag", "Till", "Åtagande", "Försök", "Serverns svar"):
+        for col in ("Typ", "Till", "Åtagande", "Försök", "Serverns svar"):
             t.add_column(col, overflow="fold")
         for u in result.undeliverable:
             t.add_row(
@@ -219,7 +219,7 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             )
         console.print(t)
     if result.flagged:
-        t = Table(title="Flaggade inför revisionen (ändrade förutsättningar)")
+        t = Table(title="Flaggade inför revideringen (ändrade förutsättningar)")
         for col in ("Åtagande", "Insats", "Part", "Anledning"):
             t.add_column(col, overflow="fold")
         for fl in result.flagged:

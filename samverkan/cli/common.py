@@ -131,14 +131,20 @@ def describe(kind: str, subject: str | None, recipients: Sequence[str], details:
     """One readable Swedish line for an event (``tick`` and ``simulate``)."""
     label = texts.kind_name(kind)
     if kind == "transition":
-        return f"{label:<24} {subject}: {details['from']} → {details['to']} ({details['by']}: {details['why']})"
+        return (
+            f"{label:<24} {subject}: {texts.name(texts.STATE_NAMES, details['from'])} → "
+            f"{texts.name(texts.STATE_NAMES, details['to'])} ({texts.actor(details['by'])}: {details['why']})"
+        )
     parts = [f"{label:<24} {subject or ''}"]
     if "period" in details and kind in ("reminder", "overdue", "escalation"):
-        parts.append(f"uppföljning {details['period']}, senast {details['due']}")
+        parts.append(f"uppföljning {details['period']}, senast {texts.datum(details['due'])}")
     if kind in ("revision_kickoff", "revision_overdue", "revision_completed"):
-        parts.append(f"revision {details['revision']}" + (f", senast {details['due']}" if "due" in details else ""))
+        parts.append(
+            f"revidering {details['revision']}"
+            + (f", senast {texts.datum(details['due'])}" if "due" in details else "")
+        )
     if "days_late" in details and kind != "reminder":
-        parts.append(f"{texts.days(details['days_late'])} sent")
+        parts.append(f"{texts.days(details['days_late'])} sen")
     if kind == "deviation":
         parts.append(f"{details['text']}: {details['value']} (mål {details['target']})")
     if recipients:
@@ -148,8 +154,10 @@ def describe(kind: str, subject: str | None, recipients: Sequence[str], details:
 
 def next_revision_line(due: date | None, valid_to: date | None) -> str:
     if due is not None:
-        return f"Nästa revision senast {due.isoformat()}."
-    return f"Ingen revision återstår: överenskommelsen gäller till och med {valid_to}."
+        return f"Nästa revidering senast {texts.datum(due)}."
+    return (
+        f"Ingen revidering återstår: överenskommelsen gäller till och med {texts.datum(valid_to) if valid_to else '–'}."
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def _deliver_now(database: Database, settings: Settings, now: datetime) -> str:
         mails = "1 e-postmeddelande" if r.messages == 1 else f"{r.messages} e-postmeddelanden"
         text = f"{r.sent} skickade i {mails}{where}"
     if r.retried:
-        text += f", {r.retried} försöks igen senare"
+        text += f", {r.retried} skickas igen senare"
     if r.failed:
         text += f", {r.failed} misslyckades"
     return text
@@ -166,7 +166,7 @@ def cmd_notify_change(args: argparse.Namespace, clock: Clock) -> int:
     flagged = recorded.commitments
     print(
         f"Ändrade förutsättningar registrerade för {args.party}"
-        + (f"; flaggade inför revisionen: {', '.join(flagged)}" if flagged else "")
+        + (f"; flaggade inför revideringen: {', '.join(flagged)}" if flagged else "")
         + "."
     )
     print(f"Meddelandet: {_deliver_now(database, settings, now)}.")

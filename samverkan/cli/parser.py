@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
 from notifications.report import CSV_FORMS, FILE_FORMATS
@@ -23,6 +24,12 @@ _SWEDISH = (
     (re.compile(r"^the following arguments are required: (.*)$"), r"saknas: \1"),
     (re.compile(r"^unrecognized arguments: (.*)$"), r"okända argument: \1"),
     (re.compile(r"^ambiguous option: (\S+) could match (.*)$"), r"tvetydigt alternativ \1 (kan vara \2)"),
+    (re.compile(r"^argument (\S+): expected at most one argument$"), r"\1: högst ett värde"),
+    (re.compile(r"^argument (\S+): expected at least one argument$"), r"\1: minst ett värde saknas"),
+    (re.compile(r"^argument (\S+): expected (\d+) arguments?$"), r"\1: \2 värden väntades"),
+    (re.compile(r"^argument (\S+): not allowed with argument (\S+)$"), r"\1: går inte att kombinera med \2"),
+    (re.compile(r"^argument (\S+): ignored explicit argument (.*)$"), r"\1: tar inget värde (fick \2)"),
+    (re.compile(r"^one of the arguments (.*) is required$"), r"ett av dessa krävs: \1"),
 )
 
 
@@ -33,8 +40,35 @@ def swedish(message: str) -> str:
     return message
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help text with a Swedish "usage:" (Python has no Swedish catalogue for it)."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, "användning: " if prefix is None else prefix)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one Swedish line (and still exit 2)."""
+    """argparse, but its help is Swedish and a usage error is one Swedish line (and still exit 2)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        add_help = kwargs.get("add_help", True)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        # The group titles and -h are argparse's English defaults; replacing them here covers
+        # every subcommand too, since each is built with this class.
+        self._positionals.title = "argument"
+        self._optionals.title = "alternativ"
+        if add_help:
+            self.add_argument(
+                "-h", "--help", action="help", default=argparse.SUPPRESS, help="visa den här hjälpen och avsluta"
+            )
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: fel: {swedish(message)} (se '{self.prog} --help')\n")
@@ -95,12 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     _rehearsal_option(p)
     p.set_defaults(func="plan:cmd_init")
 
-    p = sub.add_parser("status", help="visa varje åtagandes tillstånd")
+    p = sub.add_parser("status", help="visa varje åtagandes status")
     _db_option(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--party", metavar="PART")
     p.add_argument("--unit", metavar="ENHET")
-    p.add_argument("--state", metavar="TILLSTÅND")
+    p.add_argument("--state", metavar="STATUS")
     p.set_defaults(func="commitments:cmd_status")
 
     p = sub.add_parser("history", help="visa ett åtagandes historik")
@@ -146,9 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", metavar="ISO")
     p.set_defaults(func="commitments:cmd_overdue")
 
-    p = sub.add_parser("revision", help="revisionen: start, decide, complete, status")
+    p = sub.add_parser("revision", help="revideringen av åtagandeplanen: start, decide, complete, status")
     rsub = p.add_subparsers(dest="revision_command", required=True, metavar="STEG", parser_class=_Parser)
-    r = rsub.add_parser("start", help="inled revisionen (skickar revisionsstarten)")
+    r = rsub.add_parser("start", help="inled revideringen (skickar revideringsstarten)")
     _db_option(r)
     r.add_argument("--by", default="processägaren", metavar="NAMN")
     r.add_argument("--agreement", metavar="ID")
@@ -168,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--by", default="processägaren", metavar="NAMN")
     r.add_argument("--now", metavar="ISO")
     r.set_defaults(func="revision:cmd_complete")
-    r = rsub.add_parser("status", help="visa pågående revision och besluten")
+    r = rsub.add_parser("status", help="visa pågående revidering och besluten")
     _db_option(r)
     r.add_argument("--agreement", metavar="ID")
     r.set_defaults(func="revision:cmd_status")
@@ -354,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--revisions",
         choices=("completed", "never"),
         default="completed",
-        help="simulerade revisioner: genomförs på förfallodagen (standard) eller aldrig",
+        help="simulerade revideringar: genomförs på förfallodagen (standard) eller aldrig",
     )
     p.set_defaults(func="plan:cmd_simulate")
     return parser

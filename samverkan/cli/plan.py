@@ -33,11 +33,16 @@ def cmd_init(args: argparse.Namespace, clock: Clock) -> int:
     if result.created:
         print(f"Överenskommelsen '{result.agreement}' inläst i {where}: {agreement.summary()}.")
         revision = result.revision_due
-        coming = f"nästa revision senast {revision}" if revision else "ingen revision återstår under giltighetstiden"
-        since = "i dag" if args.now is None else now.astimezone(agreement.zone).date().isoformat()
+        coming = (
+            f"nästa revidering senast {texts.datum(revision)}"
+            if revision
+            else "ingen revidering återstår under giltighetstiden"
+        )
+        since = "i dag" if args.now is None else texts.datum(now, agreement.zone)
         print(
             f"Motorn tar över från {since}: första uppföljning som bevakas gäller {result.first_period} "
-            f"(senast {result.first_due}); {coming}. Tidigare perioder räknas som hanterade före inläsningen."
+            f"(senast {texts.datum(result.first_due) if result.first_due else '–'}); {coming}. "
+            "Tidigare perioder räknas som hanterade före inläsningen."
         )
     elif result.changes:
         print(f"Överenskommelsen '{result.agreement}' uppdaterad till planversion {result.plan_version}:")

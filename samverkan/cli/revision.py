@@ -17,8 +17,8 @@ def cmd_start(args: argparse.Namespace, clock: Clock) -> int:
     now = when.resolve(database, clock, agreement=args.agreement)
     opened = commands.open_revision(database, by=args.by, now=now, agreement=args.agreement)
     print(
-        f"Revision {opened.number} inledd (sista dag {opened.due}); "
-        "revisionsstarten skickas till parterna och processägaren."
+        f"Revidering {opened.number} inledd (sista dag {texts.datum(opened.due)}); "
+        "revideringsstarten skickas till parterna och processägaren."
     )
     return 0
 
@@ -37,7 +37,7 @@ def cmd_complete(args: argparse.Namespace, clock: Clock) -> int:
     new = load_agreement(args.config)
     database = common.database(args)
     done = commands.complete_revision(database, new, by=args.by, now=when.at(new.zone, clock))
-    print(f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen.")
+    print(f"Revidering {done.revision} genomförd: planversion {done.plan_version} antagen.")
     print(f"  {len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya.")
     for line in done.changes:
         print(f"  - {line}")
@@ -49,9 +49,12 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
     shown = queries.revision_status(common.database(args), agreement=args.agreement)
     rev = shown.revision
     if rev is None:
-        print("Ingen revision pågår. " + common.next_revision_line(shown.revision_due, shown.valid_to))
+        print("Ingen revidering pågår. " + common.next_revision_line(shown.revision_due, shown.valid_to))
         return 0
-    print(f"Revision {rev.number} pågår (sista dag {rev.due}): {rev.decided} beslut, {rev.undecided} utan beslut.")
+    print(
+        f"Revidering {rev.number} pågår (sista dag {texts.datum(rev.due)}): "
+        f"{rev.decided} beslut, {rev.undecided} utan beslut."
+    )
     for item in rev.commitments:
         decision = item.decision
         print(

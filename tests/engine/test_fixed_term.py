@@ -75,7 +75,8 @@ def test_revisions_of_a_fixed_term_come_from_signing_and_the_last_completed_leav
         row = s.get(AgreementRow, "tidsbegransad")
         assert row is not None and (row.revision_number, row.revision_due) == (3, None)
     assert main(["revision", "status", "--db", url]) == 0
-    assert "Ingen revision återstår: överenskommelsen gäller till och med 2023-12-31." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Ingen revidering återstår: överenskommelsen gäller till och med 31 december 2023." in out
     # Nothing about revisions is ever queued after the term, however long the engine runs on.
     run_until(engine, at(2026, 1, 1))
     with db.transaction(engine) as s:

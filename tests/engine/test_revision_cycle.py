@@ -146,7 +146,7 @@ def test_the_revision_commands_from_the_cli(
     assert main(["revision", "decide", "mbu.kommun", "keep", "--text", "Fortsätter", "--db", url]) == 0
     assert main(["revision", "status", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert "Revision 4 pågår" in out and "boras.mbu.kommun: behålls – Fortsätter" in out
+    assert "Revidering 4 pågår" in out and "boras.mbu.kommun: behålls – Fortsätter" in out
     new = tmp_path / "ny.yaml"
     new.write_text(BORAS.read_text(encoding="utf-8"), encoding="utf-8")
     assert main(["revision", "complete", "--config", str(new), "--db", url]) == 2

@@ -29,6 +29,7 @@ from samverkan.cli import main
 STHLM = ZoneInfo("Europe/Stockholm")
 LITEN = Path(__file__).resolve().parents[1] / "data" / "liten.yaml"
 DEADLINE = "2022-04-19"
+DEADLINE_SV = "19 april 2022"  # the same day in prose
 
 
 def at(y: int, m: int, d: int, hh: int = 9, mm: int = 0) -> datetime:
@@ -51,7 +52,7 @@ def notice(engine: Engine, key: str) -> OutboxRow:
 def loaded(engine: Engine, capsys: pytest.CaptureFixture[str]) -> Engine:
     """Loaded with `samverkan init` on 2021-11-01, half a year before revision 1."""
     out = cli(engine, ["init", "--config", str(LITEN)], at(2021, 11, 1), capsys)
-    assert f"nästa revision senast {DEADLINE}" in out  # the summary of the first load
+    assert f"nästa revidering senast {DEADLINE_SV}" in out  # the summary of the first load
     tick(engine, at(2021, 11, 1))
     return engine
 
@@ -60,7 +61,7 @@ def test_revision_status_with_no_revision_open_shows_the_working_day_deadline(
     loaded: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = cli(loaded, ["revision", "status"], at(2021, 11, 2), capsys)
-    assert out.strip() == f"Ingen revision pågår. Nästa revision senast {DEADLINE}."
+    assert out.strip() == f"Ingen revidering pågår. Nästa revidering senast {DEADLINE_SV}."
 
 
 def test_the_kickoff_notice_and_its_mail_carry_the_deadline(loaded: Engine, tmp_path: Path) -> None:
@@ -74,7 +75,7 @@ def test_the_kickoff_notice_and_its_mail_carry_the_deadline(loaded: Engine, tmp_
     mail = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert isinstance(mail, EmailMessage)
     body = mail.get_body(preferencelist=("plain",))
-    assert body is not None and "Revisionen ska vara klar senast 19 april 2022." in body.get_content()
+    assert body is not None and "Revideringen ska vara klar senast 19 april 2022." in body.get_content()
     (ics,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
     event = next(iter(Calendar.from_ical(ics.get_content()).walk("VEVENT")))
     assert event.decoded("dtstart") == date(2022, 4, 19)
@@ -85,14 +86,14 @@ def test_revision_status_of_the_open_revision_shows_the_working_day_deadline(
 ) -> None:
     tick(loaded, at(2022, 2, 18, 8))  # the kick-off opens revision 1
     out = cli(loaded, ["revision", "status"], at(2022, 2, 20), capsys)
-    assert out.splitlines()[0].startswith(f"Revision 1 pågår (sista dag {DEADLINE}):")
+    assert out.splitlines()[0].startswith(f"Revidering 1 pågår (sista dag {DEADLINE_SV}):")
 
 
 def test_revision_start_by_hand_names_the_working_day_deadline(
     loaded: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = cli(loaded, ["revision", "start", "--by", "BRÅ"], at(2022, 1, 10), capsys)
-    assert out.startswith(f"Revision 1 inledd (sista dag {DEADLINE})")
+    assert out.startswith(f"Revidering 1 inledd (sista dag {DEADLINE_SV})")
     assert notice(loaded, "revision_kickoff:liten:1").data["due"] == DEADLINE
 
 
@@ -102,11 +103,11 @@ def test_the_calendar_event_of_the_revision_is_on_the_deadline(
     out = tmp_path / "sista-dagar.ics"
     cli(loaded, ["calendar", "--out", str(out)], at(2022, 3, 1), capsys)
     events = [
-        e for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT") if str(e["summary"]).startswith("Revision")
+        e for e in Calendar.from_ical(out.read_bytes()).walk("VEVENT") if str(e["summary"]).startswith("Revidering")
     ]
     assert [(str(e["summary"]), e.decoded("dtstart")) for e in events] == [
         (
-            "Revision 1 av åtagandeplanen – Samverkansöverenskommelse mellan Litenstad och Polismyndigheten,"
+            "Revidering 1 av åtagandeplanen – Samverkansöverenskommelse mellan Litenstad och Polismyndigheten,"
             " lokalpolisområde Liten (sista dag)",
             date(2022, 4, 19),
         )

@@ -116,7 +116,7 @@ def test_simulate_json_prints_one_object_per_event_with_the_stable_fields(capsys
 def test_simulate_timeline_is_swedish_and_says_nothing_was_sent(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--config", BORAS, "--from", "2018-01-01", "--to", "2018-12-31"]) == 0
     out = capsys.readouterr().out
-    assert "2018-10-15 08:00  revisionsstart" in out
+    assert "2018-10-15 08:00  revideringsstart" in out
     assert "påminnelse" in out and out.rstrip().endswith("Inget skickades.")
 
 

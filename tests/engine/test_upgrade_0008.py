@@ -86,4 +86,4 @@ def test_an_open_revision_shows_the_deadline_after_the_upgrade(
     assert main(["init", "--config", str(LITEN), "--db", url], clock=FixedClock(at(2022, 2, 20))) == 0
     capsys.readouterr()
     assert main(["revision", "status", "--db", url], clock=FixedClock(at(2022, 2, 20))) == 0
-    assert capsys.readouterr().out.splitlines()[0].startswith("Revision 1 pågår (sista dag 2022-04-19):")
+    assert capsys.readouterr().out.splitlines()[0].startswith("Revidering 1 pågår (sista dag 19 april 2022):")

@@ -178,7 +178,7 @@ def test_a_revision_kickoff_carries_the_revisions_event(reminders_due: Engine) -
     (e,) = events(made).values()
     assert str(e["uid"]) == revision_uid("boras", opened.number)
     assert e.decoded("dtstart") == opened.due == date(2027, 12, 14)
-    assert str(e["summary"]) == f"Revision {opened.number} av åtagandeplanen – {TITLE} (sista dag)"
+    assert str(e["summary"]) == f"Revidering {opened.number} av åtagandeplanen – {TITLE} (sista dag)"
 
 
 def test_a_mail_whose_notices_carry_no_event_has_no_calendar(reminders_due: Engine) -> None:

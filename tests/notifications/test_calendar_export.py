@@ -55,7 +55,7 @@ def test_every_coming_deadline_is_an_all_day_event_with_alarms(url: str, tmp_pat
     assert f"Uppföljning 2026: MBU – Människan bakom uniformen (polis) – {TITLE} (sista dag)" in {
         str(e["summary"]) for e in follow
     }
-    (rev,) = [e for e in events if str(e["summary"]).startswith("Revision 4")]
+    (rev,) = [e for e in events if str(e["summary"]).startswith("Revidering 4")]
     assert rev.decoded("dtstart") == date(2027, 12, 14)
     assert {int(e["sequence"]) for e in events} == {0} and {str(e["status"]) for e in events} == {"CONFIRMED"}
     for e in events:
@@ -71,9 +71,9 @@ def test_a_deadline_is_past_when_its_day_has_ended_in_the_agreements_zone(url: s
         return sorted(str(e["summary"])[:16] for e in export(url, tmp_path, now=now).walk("VEVENT"))
 
     # 23:30 on 31 March in Stockholm: the day of the 2026 follow-ups is not over.
-    assert summaries("2027-03-31T21:30+00:00") == ["Revision 4 av åt"] + ["Uppföljning 2026"] * 28
+    assert summaries("2027-03-31T21:30+00:00") == ["Revidering 4 av "] + ["Uppföljning 2026"] * 28
     # 00:30 on 1 April in Stockholm, though still 31 March in UTC: only the revision is still coming.
-    assert summaries("2027-03-31T22:30+00:00") == ["Revision 4 av åt"]
+    assert summaries("2027-03-31T22:30+00:00") == ["Revidering 4 av "]
 
 
 def test_a_unit_gets_only_its_own_deadlines(url: str, tmp_path: Path) -> None:

@@ -318,8 +318,8 @@ def test_the_subject_is_a_single_line(kind: str) -> None:
             "(Polismyndigheten, lokalpolisområde Borås) – 15 dagar sen",
         ),
         ("escalation", "MBU – Människan bakom uniformen"),
-        ("revision_kickoff", "Revision 4 av samverkansöverenskommelsen inleds – senast 14 december 2027"),
-        ("revision_overdue", "Revision 4 är försenad – sista dag var 14 december 2027"),
+        ("revision_kickoff", "Revidering 4 av samverkansöverenskommelsen inleds – senast 14 december 2027"),
+        ("revision_overdue", "Revidering 4 är försenad – sista dag var 14 december 2027"),
         ("change_notice", "Ändrade förutsättningar meddelade av Polismyndigheten, lokalpolisområde Borås"),
         ("termination_notice", "Borås Stad säger upp samverkansöverenskommelsen från 30 juni 2027"),
         (
@@ -426,7 +426,7 @@ def test_the_revision_kickoff_lists_every_commitment_it_is_given() -> None:
 
 def test_the_revision_kickoff_shows_each_state_and_latest_follow_up() -> None:
     mail = render("revision_kickoff", sample("revision_kickoff"))
-    assert "Tillstånd: uppföljd" in mail.text and "Tillstånd: pågående" in mail.text
+    assert "Status: uppföljd" in mail.text and "Status: pågående" in mail.text
     assert "Senaste uppföljning: 2026" in mail.text and "utbildningar: 1" in mail.text
     assert "Kommentar: En utbildning ställdes in." in mail.text
     assert mail.text.count("ingen uppföljning registrerad") == 29
@@ -442,7 +442,7 @@ def test_a_change_notice_says_who_when_what_and_quotes_the_agreement() -> None:
     assert "1 mars 2027 kl. 08:00" in mail.text
     assert CHANGE["text"] in mail.text
     assert "MBU – Människan bakom uniformen (polis), id boras.mbu.polis" in mail.text
-    assert "nästa revision" in mail.text
+    assert "nästa revidering" in mail.text
     quote = "Om förutsättningar för att följa överenskommelsen förändras ska den andra parten meddelas."
     assert quote in mail.text and quote in mail.html
 

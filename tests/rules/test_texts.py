@@ -41,10 +41,25 @@ def test_every_notice_kind_state_and_trigger_has_its_one_swedish_name() -> None:
     assert set(NoticeKind.__args__) <= set(texts.KIND_NAMES)  # type: ignore[attr-defined]
     assert set(lifecycle.STATES) == set(texts.STATE_NAMES)
     assert set(lifecycle.TRIGGERS) == set(texts.TRIGGER_NAMES)
-    assert texts.kind_name("revision_kickoff") == "revisionsstart" and texts.kind_name("ny_sort") == "ny_sort"
+    assert texts.kind_name("revision_kickoff") == "revideringsstart" and texts.kind_name("ny_sort") == "ny_sort"
 
 
 def test_the_usual_parties_have_the_plans_words_and_others_their_own_name() -> None:
     assert texts.party_label("polis", "Polismyndigheten") == "Polisen"
     assert texts.party_heading("kommun", "Borås Stad") == "Kommunens åtagande"
     assert texts.party_heading("region", "Västra Götalandsregionen") == "Västra Götalandsregionen: åtagande"
+
+
+@pytest.mark.parametrize(
+    ("title", "after_i"),
+    [
+        (
+            "Samverkansöverenskommelse mellan Borås Stad och Polismyndigheten",
+            "samverkansöverenskommelsen mellan Borås Stad och Polismyndigheten",
+        ),
+        ("Överenskommelse om samverkan", "överenskommelsen om samverkan"),
+        ("Borås trygghetsavtal", "Borås trygghetsavtal"),
+    ],
+)
+def test_an_agreement_title_in_a_sentence_takes_the_definite_form(title: str, after_i: str) -> None:
+    assert texts.in_title(title) == after_i

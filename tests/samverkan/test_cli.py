@@ -188,7 +188,8 @@ def test_a_life_of_the_agreement_is_rehearsed_at_the_given_instants(
     monkeypatch.chdir(tmp_path)  # the mail goes to ./outbox
     code, out, _ = run(capsys, "init", "--db", db_url, "--config", BORAS, "--now", "2016-01-04T09:00")
     assert code == 0
-    assert "Motorn tar över från 2016-01-04: första uppföljning som bevakas gäller 2016 (senast 2017-03-31)" in out
+    took_over = "Motorn tar över från 4 januari 2016: första uppföljning som bevakas gäller 2016 (senast 31 mars 2017)"
+    assert took_over in out
     argv = ["mbu.kommun", "start", "--by", "BråB", "--why", "igång", "--now", "2016-02-01T10:00"]
     assert run(capsys, "transition", "--db", db_url, *argv)[0] == 0
     code, out, _ = run(capsys, "notify-change", "--db", db_url, *REHEARSING[1][1:], "--now", "2016-03-01T10:00")
@@ -304,3 +305,34 @@ def test_a_usage_error_is_one_swedish_line_and_exit_2(
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
     assert expected in err and "invalid" not in err and "OutboxState" not in err
+
+
+# argparse's own words (Python ships no Swedish catalogue): none may reach a person.
+ARGPARSE_ENGLISH = ("usage:", "options:", "positional arguments", "show this help message", "optional arguments")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--help"], ("användning: samverkan", "alternativ:", "argument:", "visa den här hjälpen och avsluta")),
+        (["followup", "--help"], ("användning: samverkan followup", "ÅTAGANDE", "--period ÅR", "alternativ:")),
+        (["revision", "start", "--help"], ("användning: samverkan revision start", "alternativ:")),
+    ],
+)
+def test_the_help_is_wholly_swedish(
+    argv: list[str], expected: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    out = capsys.readouterr().out
+    assert stopped.value.code == 0
+    assert all(text in out for text in expected), out
+    assert not any(text in out.lower() for text in ARGPARSE_ENGLISH), out
+
+
+def test_a_usage_error_names_the_usage_in_swedish(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["history"])
+    err = capsys.readouterr().err
+    assert "samverkan history: fel: saknas: ÅTAGANDE" in err
+    assert not any(text in err.lower() for text in ARGPARSE_ENGLISH) and "error" not in err

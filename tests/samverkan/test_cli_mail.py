@@ -92,7 +92,7 @@ def test_notify_change_records_and_sends_at_once(
     argv = ["notify-change", "--db", initialised, "--party", "kommun", "--text", "Budgeten för MBU dras in 2027."]
     assert main([*argv, "--commitment", "mbu.kommun"], clock=NOV) == 0
     out = capsys.readouterr().out
-    assert "flaggade inför revisionen: boras.mbu.kommun" in out and "1 skickade" in out
+    assert "flaggade inför revideringen: boras.mbu.kommun" in out and "1 skickade" in out
     (eml,) = (tmp_path / "outbox").glob("change_notice-*.eml")
     assert "kommunpolis@polisen.example" in eml.read_text(encoding="utf-8")
 

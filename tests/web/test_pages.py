@@ -137,9 +137,9 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
     clock.advance_to(kit.at(2027, 10, 1))
     kit.login(client, kit.OWNER)
     page = client.get("/revision")
-    assert "Ingen revision pågår" in page.text and "14 december 2027" in page.text
+    assert "Ingen revidering pågår" in page.text and "14 december 2027" in page.text
     page = client.post("/revision/inled", data={"csrf": kit.csrf_of(page.text), "overenskommelse": "boras"})
-    assert "Revision 4 är inledd" in page.text and "0 av 28 åtaganden har beslut" in page.text
+    assert "Revidering 4 är inledd" in page.text and "0 av 28 åtaganden har beslut" in page.text
     with db.transaction(boras_due) as s:
         for c in s.scalars(select(Commitment).where(Commitment.state != "avslutad")):
             if c.id == "boras.mbu.kommun":
@@ -178,7 +178,7 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
         files={"fil": ("boras-2028.yaml", revised_text().encode(), "text/yaml")},
     )
     assert done.status_code == 200
-    assert "Revision 4 genomförd: planversion 2 antagen. 26 åtaganden fortsätter, 2 avslutade, 0 nya." in done.text
+    assert "Revidering 4 genomförd: planversion 2 antagen. 26 åtaganden fortsätter, 2 avslutade, 0 nya." in done.text
     with db.transaction(boras_due) as s:
         assert s.scalars(select(Revision)).one().completed_at is not None
         ended = s.get(Commitment, "boras.tobakstillsyn.kommun")
@@ -190,7 +190,7 @@ def test_the_process_owner_starts_decides_and_completes_a_revision_with_the_new_
 def test_a_party_contact_sees_the_revision_but_cannot_decide(client: TestClient, kit: Any) -> None:
     kit.login(client, kit.POLIS)
     page = client.get("/revision")
-    assert page.status_code == 200 and "Inled revision" not in page.text
+    assert page.status_code == 200 and "Inled revidering" not in page.text
     refused = client.post("/revision/inled", data={"csrf": kit.csrf_of(page.text)})
     assert refused.status_code == 403
 

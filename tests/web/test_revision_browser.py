@@ -27,8 +27,8 @@ def test_the_owner_revises_the_plan_in_forms_and_the_dashboard_shows_the_new_pla
     clock.advance_to(kit.at(2027, 10, 1))
     kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
     page.goto(f"{live.url}/revision")
-    page.click("button:has-text('Inled revision 4 nu')")
-    expect(page.locator(".flash")).to_contain_text("Revision 4 är inledd")
+    page.click("button:has-text('Inled revidering 4 nu')")
+    expect(page.locator(".flash")).to_contain_text("Revidering 4 är inledd")
 
     # Every commitment decided in the one form.
     rows = page.locator("#beslut tbody tr")
@@ -72,7 +72,7 @@ def test_the_owner_revises_the_plan_in_forms_and_the_dashboard_shows_the_new_pla
     page.fill("#term-valid_to", "2030-12-31")
     page.fill("#term-every_years", "2")
     page.click("button:has-text('Spara giltighet och intervall')")
-    expect(page.locator(".flash")).to_contain_text("Giltighetstiden och revisionsintervallet")
+    expect(page.locator(".flash")).to_contain_text("Giltighetstiden och revideringsintervallet")
     assert violations_at_both_widths(page, kit) == []
 
     # The preview: the lines `samverkan plan diff` will show.
@@ -86,8 +86,8 @@ def test_the_owner_revises_the_plan_in_forms_and_the_dashboard_shows_the_new_pla
     kit.shot(page, "revision-preview")
 
     page.click("button:has-text('Anta den reviderade planen')")
-    expect(page.locator(".flash")).to_contain_text("Revision 4 genomförd: planversion 2 antagen.")
-    expect(page.locator("main")).to_contain_text("Ingen revision pågår")
+    expect(page.locator(".flash")).to_contain_text("Revidering 4 genomförd: planversion 2 antagen.")
+    expect(page.locator("main")).to_contain_text("Ingen revidering pågår")
 
     page.goto(f"{live.url}/")
     expect(page.locator("main")).to_contain_text("Trygg natt")
@@ -114,7 +114,7 @@ def test_a_party_contact_sees_the_revision_read_only_and_a_unit_contact_is_refus
     clock.advance_to(kit.at(2027, 10, 1))
     kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
     page.goto(f"{live.url}/revision")
-    page.click("button:has-text('Inled revision 4 nu')")
+    page.click("button:has-text('Inled revidering 4 nu')")
     page.click("button:has-text('Logga ut')")
 
     kit.sign_in(page, live.url, kit.POLIS, kit.PASSWORD)

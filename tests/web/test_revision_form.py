@@ -138,7 +138,7 @@ def test_the_owner_decides_edits_previews_and_adopts_and_it_equals_uploading_the
     adopted = post(client, kit, "/revision/anta", granskat=reviewed.group(1))
     assert adopted.status_code == 303
     done = html.unescape(client.get(adopted.headers["location"]).text)
-    assert "Revision 4 genomförd: planversion 2 antagen. 26 åtaganden fortsätter, 2 avslutade, 1 nya." in done
+    assert "Revidering 4 genomförd: planversion 2 antagen. 26 åtaganden fortsätter, 2 avslutade, 1 nya." in done
     assert "Trygg natt" in client.get("/").text
 
     # The same document uploaded as a file, in a database where the same revision was decided alike.
@@ -154,7 +154,7 @@ def test_the_owner_decides_edits_previews_and_adopts_and_it_equals_uploading_the
                 action.group(1).replace("&amp;", "&"),
                 files={"fil": ("boras-2028.yaml", draft_file.content, "text/yaml")},
             )
-            assert "Revision 4 genomförd: planversion 2 antagen." in html.unescape(uploaded.text)
+            assert "Revidering 4 genomförd: planversion 2 antagen." in html.unescape(uploaded.text)
         assert _versions(boras_due) == _versions(other)
         assert queries.plan_diff(boras_due, 1, 2) == queries.plan_diff(other, 1, 2) == tuple(preview)
     finally:

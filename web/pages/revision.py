@@ -84,7 +84,7 @@ def draft_file(web: Web, ctx: Ctx) -> Response:
     plan = pages_revision.draft_file(web.engine, wanted_agreement(ctx))
     if plan is None:
         return message_page(
-            web, ctx, 404, "Inget utkast att hämta", "Ingen revision pågår, eller utkastet kan inte antas som det är."
+            web, ctx, 404, "Inget utkast att hämta", "Ingen revidering pågår, eller utkastet kan inte antas som det är."
         )
     disposition = {"Content-Disposition": f'attachment; filename="{plan.agreement}-utkast-v{plan.version}.yaml"'}
     return Response(plan.text.encode("utf-8"), media_type="application/yaml; charset=utf-8", headers=disposition)
@@ -100,7 +100,7 @@ def revision_start(web: Web, ctx: Ctx) -> Response:
         aid, number = opened.agreement, opened.number
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
-    flash(ctx.request, f"Revision {number} är inledd. Revisionsstarten skickas till parterna och processägaren.")
+    flash(ctx.request, f"Revidering {number} är inledd. Revideringsstarten skickas till parterna och processägaren.")
     return _back_to_revision(aid)
 
 
@@ -138,7 +138,7 @@ def revision_term(web: Web, ctx: Ctx) -> Response:
         return _revision_page(web, ctx, status=400, errors=exc.general, term_errors=sentences(exc.fields))
     except SamverkanError as exc:
         return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
-    flash(ctx.request, "Giltighetstiden och revisionsintervallet i den reviderade planen är sparade.")
+    flash(ctx.request, "Giltighetstiden och revideringsintervallet i den reviderade planen är sparade.")
     return _back_to_revision(aid)
 
 
@@ -176,12 +176,12 @@ def sentences(fields: dict[str, str]) -> dict[str, str]:
 def _flash_completed(ctx: Ctx, done: Completed) -> None:
     flash(
         ctx.request,
-        f"Revision {done.revision} genomförd: planversion {done.plan_version} antagen. "
+        f"Revidering {done.revision} genomförd: planversion {done.plan_version} antagen. "
         f"{len(done.reinstated)} åtaganden fortsätter, {len(done.ended)} avslutade, {len(done.added)} nya. "
         + (
-            f"Nästa revision senast {FILTERS['datum'](done.next_due)}."
+            f"Nästa revidering senast {FILTERS['datum'](done.next_due)}."
             if done.next_due is not None
-            else "Ingen revision återstår under överenskommelsens giltighetstid."
+            else "Ingen revidering återstår under överenskommelsens giltighetstid."
         ),
     )
 

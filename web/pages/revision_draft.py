@@ -38,8 +38,8 @@ def _form_page(
             web,
             ctx,
             404 if status == 200 else status,
-            "Ingen revision pågår",
-            "Inled revisionen på sidan Revision först.",
+            "Ingen revidering pågår",
+            "Inled revideringen på sidan Revidering först.",
         )
     return render(
         web,
