@@ -93,6 +93,15 @@ def _db_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _user_options(r: argparse.ArgumentParser) -> None:
+    """Who a new user is: ``user add`` and ``user invite`` ask the same."""
+    r.add_argument("email", metavar="E-POST")
+    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
+    r.add_argument("--party", metavar="PART", help="parten, för --role party")
+    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
+    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+
+
 def _settings_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--settings",
@@ -268,11 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     usub = p.add_subparsers(dest="user_command", required=True, metavar="STEG", parser_class=_Parser)
     r = usub.add_parser("add", help="skapa en användare (lösenord från SAMVERKAN_PASSWORD eller en fråga)")
     _db_option(r)
-    r.add_argument("email", metavar="E-POST")
-    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
-    r.add_argument("--party", metavar="PART", help="parten, för --role party")
-    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
-    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+    _user_options(r)
     r.set_defaults(func="web:cmd_user_add")
     r = usub.add_parser(
         "invite",
@@ -280,11 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(skickas med nästa utskick, 'samverkan run')",
     )
     _db_option(r)
-    r.add_argument("email", metavar="E-POST")
-    r.add_argument("--role", required=True, metavar="ROLL", help="owner | party | unit")
-    r.add_argument("--party", metavar="PART", help="parten, för --role party")
-    r.add_argument("--unit", metavar="ENHET", help="enheten, för --role unit")
-    r.add_argument("--name", metavar="NAMN", help="namnet som syns i historiken")
+    _user_options(r)
     r.set_defaults(func="web:cmd_user_invite")
     r = usub.add_parser(
         "passwd",
