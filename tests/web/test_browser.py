@@ -218,6 +218,9 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     page.goto(f"{live.url}/uppfoljning/" + make_token(kit.SECRET, "boras.mbu.kommun", 2026, kit.ISSUED))
     page.click("button[type=submit]")
     page.wait_for_load_state()
+    # Chromium runs autofocus at the next rendering update after the load, not at it: wait for it
+    # (with a deadline), then assert.
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'felsammanfattning'")
     assert page.evaluate("document.activeElement.id") == "felsammanfattning"
     linked = page.locator("#felsammanfattning a").evaluate_all("links => links.map(a => a.hash)")
     marked = page.locator(".field-error").evaluate_all("ps => ps.map(p => '#' + p.id.slice(0, -4))")
