@@ -118,8 +118,9 @@ def test_a_link_expires_exactly_at_its_lifetime_across_the_change_to_summer_time
     end = (ISSUED.astimezone(UTC) + LIFETIME).astimezone(ISSUED.tzinfo)
     assert (end.hour, end.utcoffset()) == (9, timedelta(hours=2))
     with live.client() as c:
-        live.clock.current = ISSUED - timedelta(hours=1)  # issued "in the future": not ours
-        assert c.get(path).status_code == 404
+        live.clock.current = ISSUED - timedelta(hours=1)  # issued "in the future": not valid yet, and says from when
+        early = c.get(path)
+        assert early.status_code == 403 and "Länken gäller från 1 mars 2027 kl. 08:00" in early.text
         live.clock.advance_to(end)
         assert c.get(path).status_code == 200
         live.clock.advance_to(end + timedelta(seconds=1))
