@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from engine import agreement_yaml, db, drafts, revisions
 from engine.api.pages_agreement import choose
 from engine.api.queries import PlanFile
 from engine.db import Database
+from engine.models import AgreementRow
 from engine.plan import commitment_id
 from rules.errors import NotFound
 
@@ -85,13 +88,21 @@ def target_text(value: Any) -> str:
     return str(int(number)) if number.is_integer() else str(number).replace(".", ",")
 
 
+def _open_draft(session: Session, wanted: str | None) -> tuple[AgreementRow, drafts.Built] | None:
+    """The agreement and its open revision's draft as built now; None when either is missing."""
+    agreement, _ = choose(session, wanted)
+    if agreement is None or revisions.current_revision(session, agreement.id) is None:
+        return None
+    return agreement, drafts.build(session, agreement.id)
+
+
 def draft_view(database: Database, wanted: str | None) -> DraftView | None:
     """The open revision's revised plan; None when no agreement is loaded or no revision is open."""
     with db.transaction(database) as session:
-        agreement, _ = choose(session, wanted)
-        if agreement is None or revisions.current_revision(session, agreement.id) is None:
+        opened = _open_draft(session, wanted)
+        if opened is None:
             return None
-        built = drafts.build(session, agreement.id)
+        agreement, built = opened
         doc = built.edited
         parties = {p["id"]: p["name"] for p in doc.get("parties", [])}
         units = {u["id"]: u["name"] for u in doc.get("units", [])}
@@ -142,10 +153,10 @@ def draft_file(database: Database, wanted: str | None) -> PlanFile | None:
     None when no revision is open or the draft cannot be adopted as it stands.
     """
     with db.transaction(database) as session:
-        agreement, _ = choose(session, wanted)
-        if agreement is None or revisions.current_revision(session, agreement.id) is None:
+        opened = _open_draft(session, wanted)
+        if opened is None:
             return None
-        built = drafts.build(session, agreement.id)
+        agreement, built = opened
         document = built.next_document
         if document is None:
             return None
@@ -206,10 +217,10 @@ def effort_form(database: Database, wanted: str | None, effort_id: str | None) -
     None when no revision is open; NotFound for an effort the draft does not hold.
     """
     with db.transaction(database) as session:
-        agreement, _ = choose(session, wanted)
-        if agreement is None or revisions.current_revision(session, agreement.id) is None:
+        opened = _open_draft(session, wanted)
+        if opened is None:
             return None
-        built = drafts.build(session, agreement.id)
+        agreement, built = opened
         doc = built.edited
         areas = doc.get("areas", [])
         found = next(((a, e) for a in areas for e in a["efforts"] if e["id"] == effort_id), None)
