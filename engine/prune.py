@@ -17,14 +17,19 @@ again finds the row and acts once. A row may therefore only go once no rule can 
 its key again, or the notice would be queued and sent a second time. So each kind goes
 only once that holds:
 
-* ``reminder``, ``overdue``, ``escalation``, ``calendar_cancel``: once the commitment's
-  open period is later than the row's (the rules only ever ask about the open period;
-  an escalation is asked for at every overdue repeat while the period stays open);
+* ``reminder``, ``overdue``, ``escalation``: once the commitment's open period is later
+  than the row's (the rules only ever ask about the open period; an escalation is asked
+  for at every overdue repeat while the period stays open, so it waits for that);
+  a reminder or overdue notice of a period still open also goes once its window has
+  closed: a reminder once the period's first overdue notice is due, overdue notice k
+  once notice k+1 is (``_windows_over``: the earliest offset, or the repeat interval,
+  plus SLACK_DAYS after it was sent);
 * ``revision_kickoff``, ``revision_overdue``: once the agreement's current revision is a
   later one than the row's;
 * ``weekly_summary``: once its week is over (the rule asks only for the current week);
-* ``change_notice``, ``termination_notice``, ``invite``, ``delivery_failed``: by age alone
-  (their keys name a recorded event, a one-time nonce or row ids: never asked for again);
+* ``change_notice``, ``termination_notice``, ``invite``, ``delivery_failed``,
+  ``calendar_cancel``: by age alone (their keys name a recorded event, a one-time nonce,
+  row ids, or a period's first follow-up: never asked for again);
 * ``deviation`` and any other kind: never (a correction of an old follow-up asks for its
   period's deviation keys again).
 
@@ -74,19 +79,22 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from engine.models import AgreementRow, Commitment, OutboxRow
 from rules.errors import InvalidValue
-from rules.model import OutboxState
+from rules.model import OutboxState, Schedule
 from rules.texts import DEFAULT_ZONE
 
 OUT = cast(Table, OutboxRow.__table__)
 C = cast(Table, Commitment.__table__)
 BATCH = 2000
 # The kinds whose key a rule asks for again while the commitment's row period is open.
-PER_PERIOD = ("reminder", "overdue", "escalation", "calendar_cancel")
+PER_PERIOD = ("reminder", "overdue", "escalation")
 PER_REVISION = ("revision_kickoff", "revision_overdue")
-BY_AGE = ("change_notice", "termination_notice", "invite", "delivery_failed")
+BY_AGE = ("change_notice", "termination_notice", "invite", "delivery_failed", "calendar_cancel")
 # A week's summary is asked for until the next week's send instant: at most 7 days and a
 # catch-up slot after its own; 8 days is past that.
 WEEK_OVER = timedelta(days=8)
+# More than a reminder moved back to a working day before a closed day, plus a first overdue
+# notice moved forward past one after the due date, can add (Easter, Christmas to New Year).
+SLACK_DAYS = 12
 GONE = (OutboxState.SENT, OutboxState.WITHDRAWN, OutboxState.FAILED)
 
 # For drills (tests/engine/test_prune.py): called with "written" once the temporary file is
@@ -161,6 +169,7 @@ def eligible(conn: Connection, before: date, now: datetime) -> Iterator[tuple[in
     period_passed = exists().where(C.c.id == OUT.c.commitment_id, C.c.period > OUT.c.period)
     policy = or_(
         and_(OUT.c.kind.in_(PER_PERIOD), period_passed),
+        *_windows_over(conn, now),
         OUT.c.kind.in_(PER_REVISION),  # the revision is compared below, from the row's data
         and_(OUT.c.kind == "weekly_summary", OUT.c.send_at < now - WEEK_OVER),
         OUT.c.kind.in_(BY_AGE),
@@ -177,6 +186,27 @@ def eligible(conn: Connection, before: date, now: datetime) -> Iterator[tuple[in
         if r.kind in PER_REVISION and r.id not in rev_ids:
             continue
         yield r.id, r.kind, r.state, r.sent_at or r.send_at
+
+
+def _windows_over(conn: Connection, now: datetime) -> list[ColumnElement[bool]]:
+    """Reminders and overdue notices of a period still open whose window has closed, per agreement.
+
+    The rule asks for a reminder's key only until the period's first overdue notice is due,
+    and for overdue notice k only until notice k+1 is due; a queued notice's ``send_at`` is
+    never earlier than its planned instant. So a reminder sent more than the earliest offset
+    (plus SLACK_DAYS) ago, or an overdue notice sent more than the repeat interval (plus
+    SLACK_DAYS) ago, is never asked for again, though its period is still open.
+    """
+    windows: dict[tuple[str, timedelta], list[str]] = {}
+    for aid, tz, schedule in conn.execute(select(AgreementRow.id, AgreementRow.timezone, AgreementRow.schedule)):
+        s = Schedule.from_settings(tz, schedule)
+        earliest = max([-o for o in s.reminder_offsets if o <= 0], default=0)
+        windows.setdefault(("reminder", timedelta(days=earliest + SLACK_DAYS)), []).append(aid)
+        windows.setdefault(("overdue", timedelta(days=s.overdue_repeat_days + SLACK_DAYS)), []).append(aid)
+    return [
+        and_(OUT.c.kind == kind, OUT.c.agreement_id.in_(ids), OUT.c.send_at < now - window)
+        for (kind, window), ids in windows.items()
+    ]
 
 
 def _revision_rows(conn: Connection, stmt: Any, current: dict[str, int]) -> set[int]:

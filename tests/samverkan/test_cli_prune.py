@@ -38,7 +38,7 @@ def test_a_dry_run_lists_what_would_go_per_kind_and_changes_nothing(
     assert lines[0] == (
         f"Provkörning, inget ändras: {total} notiser från före 1 januari 2026 skulle flyttas till {archive}."
     )
-    assert any(x.split()[:3] == ["påminnelse", "skickad", "1"] for x in (line.strip() for line in lines))
+    assert any(x.split()[:3] == ["påminnelse", "skickad", "2"] for x in (line.strip() for line in lines))
     assert any("leveransfel" in x and "20 december 2024" in x for x in lines)
     assert lines[-1].strip() == f"totalt {total} notiser, skickade eller planerade 2 december 2024 – 2 april 2025"
     assert outbox_dump(engine) == before and not archive.exists()
