@@ -55,6 +55,10 @@ transaction committed.
   twice, nothing is deleted that the archive does not hold.
 * A re-run after success with the same archive finds none of its rows and changes
   nothing. A later gallring needs a new file name (the nightly job names it by date).
+* Not guarded: after such a crash, a run with a *new* file name instead archives those
+  rows again, in the new file, and deletes them: nothing is lost, but they are in two
+  files (the same ``id`` and ``key`` in both). The database keeps no note of archives,
+  so the repair is to run the same command again, as the error's message says.
 
 A file at the archive's name that is not such an archive is refused, untouched.
 """
