@@ -58,7 +58,7 @@ transaction committed.
 * Not guarded: after such a crash, a run with a *new* file name instead archives those
   rows again, in the new file, and deletes them: nothing is lost, but they are in two
   files (the same ``id`` and ``key`` in both). The database keeps no note of archives,
-  so the repair is to run the same command again, as the error's message says.
+  so the repair is to run the same command again.
 
 A file at the archive's name that is not such an archive is refused, untouched.
 """
