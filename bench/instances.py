@@ -48,6 +48,17 @@ Ten years of growth (an estimate, printed as one)
   ``transition_log`` rows the transitions, ``follow_ups`` rows the transitions to ``uppföljd``;
 * estimate = the size of the freshly built schema (the plan) + Σ rows × bytes per row, scaled
   to 100,000 commitments. Index bloat, VACUUM and the web's tables are not in it.
+* with gallra (``--keep-days``, default 365): the same simulations' notices are written, as
+  sent rows, to the outbox of a scratch SQLite database holding the same plans (each
+  commitment in the period it has reached at the end, each agreement at its last
+  revision), and the real ``engine.api.commands_outbox.prune_outbox`` runs once, on
+  2025-12-31, before that date minus the kept days. The rows it leaves are the outbox
+  rows of the estimate, the rest computed exactly as above; the archive's gzip bytes are
+  printed beside it (they live outside the database). A nightly gallring keeps the
+  outbox at about this size from then on; after the first run PostgreSQL reuses the freed
+  space (autovacuum) rather than returning it to the disk.
+* gallra on PostgreSQL: after the k = 1 round, ``prune_outbox`` of its sent rows (60 days
+  later, when their reminders' windows have closed), timed.
 """
 
 from __future__ import annotations
@@ -65,7 +76,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +84,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, select, text
 
 from engine import db
-from engine.agreement import Agreement, load_agreement
 from engine.models import Commitment, EffortRow
-from engine.plan import document_of
 from engine.service import record_follow_up
-from engine.simulate import simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import growth as growth_gallra
 import tick as tick_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,29 +297,6 @@ def follow_up_sample(url: str, n: int) -> int:
     return done
 
 
-def simulated_rows(copies: int, follow_ups: str) -> dict[str, float]:
-    """Rows per commitment over ten years (2016–2025), from the simulation of ``copies`` Borås copies."""
-    base = load_agreement(CONFIG)
-    agreements = [base]
-    for i in range(2, copies + 1):
-        doc = document_of(base)
-        doc["agreement"]["id"] = f"boras-{i:03d}"
-        agreements.append(Agreement.model_validate(doc))
-    kinds: Counter[str] = Counter()
-    followed = 0
-    for event in simulate(agreements, date(2016, 1, 1), date(2025, 12, 31), follow_ups=follow_ups):  # type: ignore[arg-type]
-        kinds[event.kind] += 1
-        if event.kind == "transition" and event.details.get("to") == "uppföljd":
-            followed += 1
-    commitments = copies * tick_bench.PER_AGREEMENT
-    notices = sum(n for k, n in kinds.items() if k != "transition")
-    return {
-        "outbox": notices / commitments,
-        "transition_log": kinds["transition"] / commitments,
-        "follow_ups": followed / commitments,
-    }
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -322,6 +308,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4, help="SMTP connections per instance")
     parser.add_argument("--sample", type=int, default=1000, help="follow-ups recorded to measure their bytes per row")
     parser.add_argument("--copies", type=int, default=10, help="Borås copies in the ten-year simulation")
+    parser.add_argument("--keep-days", type=int, default=365, help="gallra's outbox_keep_days in the estimate")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -360,12 +347,23 @@ def main() -> None:
                 ended = max(r["ended"] for r in results)
                 sent_rows = count(engine, "outbox WHERE state = 'sent'")
                 all_rows = count(engine, "outbox")
-                ok = (
-                    sum(r["notices"] for r in results) == due == all_rows == sent_rows
-                    and sum(r["examined"] for r in results) == due
-                    and len(received) == due
-                    and set(received.values()) <= {1}
-                )
+                checks = {
+                    "notices queued = due = rows = sent": sum(r["notices"] for r in results)
+                    == due
+                    == all_rows
+                    == sent_rows,
+                    "examined = due": sum(r["examined"] for r in results) == due,
+                    "Message-IDs received = due": len(received) == due,
+                    "each received once": set(received.values()) <= {1},
+                }
+                ok = all(checks.values())
+                if not ok:
+                    print(
+                        f"  MISMATCH with {k}: failed {[c for c, held in checks.items() if not held]}; queued"
+                        f" {sum(r['notices'] for r in results):,}, examined {sum(r['examined'] for r in results):,},"
+                        f" rows {all_rows:,}, sent {sent_rows:,}, received {len(received):,}",
+                        file=sys.stderr,
+                    )
                 rows.append(
                     {
                         "k": k,
@@ -393,6 +391,7 @@ def main() -> None:
                     growth["follow_ups_bytes_per_row"] = (later["follow_ups"] - fu0) / max(rec, 1)
                     growth["transition_log_bytes_per_row"] = (later["transition_log"] - tl0) / max(rec, 1)
                     growth["plan_commitments"] = n_commitments
+                    growth["gallra_pg"] = growth_gallra.on_postgresql(engine, Path(tmp), NOW)
                 engine.dispose()
             finally:
                 drop_schema(admin, schema)
@@ -413,7 +412,11 @@ def main() -> None:
 
     print()
     print(f"ten-year simulation of {args.copies} copies (2016–2025) …", file=sys.stderr, flush=True)
-    per = {mode: simulated_rows(args.copies, mode) for mode in ("on-time", "never")}
+    with tempfile.TemporaryDirectory(prefix="samverkan-gallra-") as scratch:
+        per = {
+            mode: growth_gallra.simulated_rows(args.copies, mode, args.keep_days, Path(scratch))
+            for mode in ("on-time", "never")
+        }
     scale = 100_000
     plan_per_100k = growth["plan_bytes"] / growth["plan_commitments"] * scale
     bytes_per_row = {
@@ -429,17 +432,34 @@ def main() -> None:
         f" {growth['sample']:,} recorded follow-ups)"
     )
     print(f"the plan itself: {plan_per_100k / 2**20:,.0f} MiB per 100,000 commitments")
+    removed, seconds, pg_archive = growth["gallra_pg"]
+    print(
+        f"gallra on PostgreSQL: {removed:,} sent rows archived and deleted in {seconds:.2f} s"
+        f" ({removed / seconds if seconds else 0:,.0f} rows/s),"
+        f" archive {pg_archive / max(removed, 1):,.0f} bytes per row"
+    )
     for mode, rows_per in per.items():
-        total = plan_per_100k
-        parts = []
-        for table, per_commitment in rows_per.items():
-            n = per_commitment * scale
-            total += n * bytes_per_row[table]
-            parts.append(f"{table} {n:,.0f} rows ({per_commitment:.1f}/commitment)")
-        print(
-            f"ESTIMATE, follow-ups {mode}: after ten years {total / 2**20:,.0f} MiB per 100,000 commitments; "
-            + ", ".join(parts)
-        )
+        for gallrat in (False, True):
+            total = plan_per_100k
+            parts = []
+            for table in ("outbox", "transition_log", "follow_ups"):
+                per_commitment = rows_per["outbox_gallrat" if gallrat and table == "outbox" else table]
+                n = per_commitment * scale
+                total += n * bytes_per_row[table]
+                parts.append(f"{table} {n:,.0f} rows ({per_commitment:.1f}/commitment)")
+            label = f"follow-ups {mode}" + (f", gallra keeping {args.keep_days} days" if gallrat else "")
+            extra = ""
+            if gallrat:
+                archive = rows_per["archive_bytes_per_commitment"] * scale
+                extra = (
+                    f"; archive files (outside the database) {archive / 2**20:,.0f} MiB over the decade"
+                    f" (gallra of {rows_per['gallra_rows']:,} simulated rows took {rows_per['gallra_s']:.2f} s)"
+                )
+            print(
+                f"ESTIMATE, {label}: after ten years {total / 2**20:,.0f} MiB per 100,000 commitments; "
+                + ", ".join(parts)
+                + extra
+            )
     if not all(r["ok"] for r in rows):
         raise SystemExit(1)
 

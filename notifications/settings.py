@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from engine import agreement_yaml
 from notifications.message import HeaderRefused, check_header
@@ -151,6 +161,18 @@ class Settings(_Strict):
     # How many days after a follow-up is first recorded the unit may correct it itself (on
     # the web, through its link); after that only the process owner can (rules.correction).
     correction_days: int = Field(default=correction.DEFAULT_DAYS, ge=0, le=365)
+    # Gallring of the outbox (engine.prune, docs/operations.md): ``run`` moves the notices
+    # older than this many days into a file of ``outbox_archive_dir`` every night. Off unless
+    # set: what is kept, and for how long, is the municipality's decision.
+    outbox_archive_dir: Path | None = None
+    outbox_keep_days: int | None = Field(default=None, ge=1, le=36500)
+
+    @field_validator("outbox_keep_days")
+    @classmethod
+    def _needs_a_folder(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("outbox_archive_dir") is None:
+            raise ValueError("kräver outbox_archive_dir, mappen där gallringens arkivfiler sparas")
+        return value
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

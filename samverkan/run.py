@@ -11,6 +11,13 @@ Missed wake-ups (a suspended laptop, a restart) run once, late: misfire grace ha
 no limit and runs coalesce; the tick itself acts on everything that fell due.
 A wake-up that fails (the database restarting, say) is logged and tried again
 ``retry`` later (``run --retry-seconds``, 60 s by default).
+
+Gallring, when the settings ask for it (``outbox_keep_days``, ``outbox_archive_dir``): the
+first wake-up at or after 04:00 local time each day, after its tick and delivery and in
+the same thread (so on SQLite it never competes with them for the write lock), moves the
+notices older than that many days into ``gallring-DATE.jsonl.gz`` in the folder (engine.prune).
+04:00 is past the night's daylight-saving changes (02:00–03:00), so it exists, once, every day.
+A second instance that finds that day's file completes it, or finds nothing to do.
 """
 
 from __future__ import annotations
@@ -18,20 +25,23 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from engine.api import queries
+from engine.api import commands_outbox, queries
 from engine.clock import Clock
 from engine.db import Database
 from engine.tick import next_wakeup, tick
 from notifications.dispatcher import deliver, next_send
 from notifications.links import inbox_link_maker_for, link_maker_for
 from notifications.settings import Settings
-from rules.errors import SamverkanError
+from rules import texts
+from rules.errors import InvalidValue, SamverkanError
 from rules.texts import DEFAULT_ZONE
 
 log = logging.getLogger("samverkan.run")
@@ -43,6 +53,63 @@ AT_LEAST = timedelta(days=1)
 RETRY = timedelta(minutes=1)
 # Set by SIGTERM/SIGINT: a delivery run in progress stops after the batch in hand.
 STOPPING = threading.Event()
+# The nightly gallring's local hour (see the module's docstring).
+NIGHT = time(4, 0)
+
+
+def next_night(now: datetime) -> datetime:
+    """The first 04:00 local time after ``now``."""
+    local = now.astimezone(ZONE)
+    day = local.date() if local.time() < NIGHT else local.date() + timedelta(days=1)
+    return datetime.combine(day, NIGHT, tzinfo=ZONE)
+
+
+@dataclass
+class Nightly:
+    """The nightly gallring the settings ask for, and when it is next due."""
+
+    keep_days: int
+    folder: Path
+    due: datetime
+
+
+def nightly_for(settings: Settings, now: datetime) -> Nightly | None:
+    """None unless ``outbox_keep_days`` is set; a folder that is not there is refused before ``run`` starts."""
+    if settings.outbox_keep_days is None or settings.outbox_archive_dir is None:
+        return None
+    if not settings.outbox_archive_dir.is_dir():
+        raise InvalidValue("inställningen outbox_archive_dir", f"mappen {settings.outbox_archive_dir} finns inte")
+    return Nightly(keep_days=settings.outbox_keep_days, folder=settings.outbox_archive_dir, due=next_night(now))
+
+
+def prune_nightly(engine: Database, now: datetime, night: Nightly) -> commands_outbox.Pruned | None:
+    """Gallra once the night's hour has come: what is older than ``keep_days`` into the day's file."""
+    if now < night.due:
+        return None
+    today = now.astimezone(ZONE).date()
+    night.due = next_night(now)
+    return commands_outbox.prune_outbox(
+        engine,
+        before=today - timedelta(days=night.keep_days),
+        archive=night.folder / f"gallring-{today.isoformat()}.jsonl.gz",
+        now=now,
+    )
+
+
+def _prune_logged(engine: Database, now: datetime, night: Nightly) -> None:
+    try:
+        done = prune_nightly(engine, now, night)
+    except Exception as exc:  # the next night tries again; tick and delivery go on meanwhile
+        log.error("gallringen misslyckades (%s); nästa försök %s", str(exc).splitlines()[0], _local(night.due))
+        return
+    if done is not None:
+        log.info(
+            "gallrade %d notiser från före %s till %s; nästa gallring %s",
+            done.removed,
+            texts.datum(done.before),
+            done.archive,
+            _local(night.due),
+        )
 
 
 def next_takeover(engine: Database, lease: timedelta) -> datetime | None:
@@ -56,8 +123,9 @@ def next_takeover(engine: Database, lease: timedelta) -> datetime | None:
     return None if oldest is None else oldest + lease
 
 
-def next_run(engine: Database, now: datetime, lease: timedelta) -> datetime:
-    found = [t for t in (next_wakeup(engine), next_send(engine), next_takeover(engine, lease)) if t is not None]
+def next_run(engine: Database, now: datetime, lease: timedelta, night: Nightly | None = None) -> datetime:
+    candidates = (next_wakeup(engine), next_send(engine), next_takeover(engine, lease), night.due if night else None)
+    found = [t for t in candidates if t is not None]
     latest = now + AT_LEAST
     if not found or min(found) > latest:
         return latest
@@ -65,9 +133,15 @@ def next_run(engine: Database, now: datetime, lease: timedelta) -> datetime:
 
 
 def wake(
-    engine: Database, clock: Clock, scheduler: BlockingScheduler, settings: Settings, retry: timedelta = RETRY
+    engine: Database,
+    clock: Clock,
+    scheduler: BlockingScheduler,
+    settings: Settings,
+    retry: timedelta = RETRY,
+    *,
+    night: Nightly | None = None,
 ) -> None:
-    """One wake-up: tick, then schedule the next wake-up as a new one-off job.
+    """One wake-up: tick, deliver, the night's gallring if due, then schedule the next wake-up as a new one-off job.
 
     A one-off job is removed by the scheduler once it has fired, so each wake-up
     adds its successor rather than rescheduling itself. When the wake-up fails, the
@@ -85,7 +159,9 @@ def wake(
             clock=clock,
             stop=STOPPING.is_set,
         )
-        following = next_run(engine, now, timedelta(seconds=settings.lease_seconds))
+        if night is not None:
+            _prune_logged(engine, now, night)
+        following = next_run(engine, now, timedelta(seconds=settings.lease_seconds), night)
     except SamverkanError as exc:
         # The settings are refused (the SMTP login): the tick was done and the batch put back;
         # not a database restarting, and said as what it is. Tried again after the delay, not at
@@ -111,7 +187,9 @@ def wake(
             _local(following),
         )
     if not STOPPING.is_set():
-        scheduler.add_job(wake, _after(clock, following), args=(engine, clock, scheduler, settings, retry))
+        scheduler.add_job(
+            wake, _after(clock, following), args=(engine, clock, scheduler, settings, retry), kwargs={"night": night}
+        )
 
 
 def _after(clock: Clock, when: datetime) -> DateTrigger:
@@ -124,6 +202,7 @@ def _local(at: datetime) -> str:
 
 
 def run_forever(engine: Database, clock: Clock, settings: Settings, *, retry: timedelta = RETRY) -> int:
+    night = nightly_for(settings, clock.now())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     # Their INFO lines (every job, every state callback) would drown what run itself says.
     for noisy in ("apscheduler", "transitions"):
@@ -132,7 +211,9 @@ def run_forever(engine: Database, clock: Clock, settings: Settings, *, retry: ti
         timezone=ZONE,
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
-    scheduler.add_job(wake, _after(clock, clock.now()), args=(engine, clock, scheduler, settings, retry))
+    scheduler.add_job(
+        wake, _after(clock, clock.now()), args=(engine, clock, scheduler, settings, retry), kwargs={"night": night}
+    )
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("avslutar (signal %s)", signal.Signals(signum).name)

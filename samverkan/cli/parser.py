@@ -338,6 +338,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state", choices=[s.value for s in OutboxState])
     p.set_defaults(func="mail:cmd_outbox")
 
+    p = sub.add_parser(
+        "gallra",
+        help="flytta gamla skickade, återkallade och visade misslyckade notiser ur utkorgen till en arkivfil",
+        description="Flyttar notiser ur utkorgen till en gzip-fil med en JSON-rad per notis (läsbar med zcat): "
+        "skickade, återkallade och misslyckade som processägaren har fått besked om, från före DATUM. "
+        "Väntande notiser, historiken, uppföljningarna och revideringarna rörs aldrig.",
+    )
+    _db_option(p)
+    p.add_argument(
+        "--before", required=True, metavar="DATUM", help="gallra det som är från före detta datum (ÅÅÅÅ-MM-DD)"
+    )
+    p.add_argument(
+        "--archive",
+        required=True,
+        metavar="FIL",
+        help="arkivfilen som skrivs (t.ex. gallring-2027-01-01.jsonl.gz); finns den redan slutförs den gallringen",
+    )
+    p.add_argument("--dry-run", action="store_true", help="visa vad som skulle gallras; ändra ingenting")
+    _rehearsal_option(p)
+    p.set_defaults(func="prune:cmd_gallra")
+
     p = sub.add_parser("deliver", help="skicka det som är dags att skicka, en gång")
     _db_option(p)
     _settings_option(p)
