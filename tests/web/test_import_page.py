@@ -123,3 +123,15 @@ def test_in_the_browser_the_owner_uploads_reads_the_summary_and_downloads_the_dr
     text = Path(download.path()).read_text(encoding="utf-8")
     assert text.rstrip("\n") == page.locator("[data-draft]").inner_text().rstrip("\n")  # as shown
     assert "\r" not in text and "areas:" in text
+
+
+def test_a_document_over_10_mb_is_refused_and_a_draft_over_the_usual_form_cap_still_downloads(
+    client: TestClient, kit: Any
+) -> None:
+    kit.login(client, kit.OWNER)
+    page = _upload(client, kit, "stor.docx", b"PK\x03\x04" + bytes(10 * 1024 * 1024 + 128 * 1024))
+    assert page.status_code == 413 and "Filen får vara högst 10 MB" in page.text
+    # A large agreement's draft, percent-encoded, passes the 64 kB other forms are held to.
+    draft = "format: 1\n" + "# " + "å" * 60_000 + "\n"
+    got = client.post("/import/utkast.yaml", data={"csrf": kit.csrf_of(client.get("/import").text), "utkast": draft})
+    assert got.status_code == 200 and got.content.decode("utf-8") == draft

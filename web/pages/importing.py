@@ -17,12 +17,16 @@ from starlette.responses import HTMLResponse, Response
 from engine.agreement import parse_agreement
 from engine.api import commands, pages_agreement
 from engine.importer import DocumentError, draft_file
+from engine.importer.document import DOCUMENT_MAX
 from rules import texts
 from rules.errors import AgreementFileError, SamverkanError
 from web.http import UPLOAD_MAX, Ctx, Web, error_text, flash, page, redirect, render
 from web.pages.revision import shown_name
 
 DRAFT_NAME = "utkast.yaml"
+# The draft comes back in a form, percent-encoded (å is six bytes): room for an agreement file
+# at the engine's cap, its summary and the encoding, where other forms take 64 kB.
+DRAFT_FORM_MAX = 4 * UPLOAD_MAX
 ID_LINE = re.compile(r"^  id: ([^\s#]+)", re.MULTILINE)  # the agreement's: the draft's first key at that depth
 
 
@@ -48,7 +52,7 @@ def _import_page(
         "import.html",
         status,
         errors=errors or [],
-        upload_mb=UPLOAD_MAX // (1024 * 1024),
+        upload_mb=DOCUMENT_MAX // (1024 * 1024),
         draft=draft,
         summary=_sections(summary or []),
         summary_text="\n".join(summary or []),
@@ -63,16 +67,15 @@ def import_form(web: Web, ctx: Ctx) -> Response:
     return _import_page(web, ctx)
 
 
-@page(roles=("owner",), upload=True)
+@page(roles=("owner",), upload=True, max_bytes=DOCUMENT_MAX)
 def import_upload(web: Web, ctx: Ctx) -> Response:
     upload = ctx.files.get("dokument")
     if upload is None or not upload[1]:
         return _import_page(web, ctx, status=400, errors=["Välj överenskommelsens dokument (.docx eller text)."])
     name, content = shown_name(upload[0]), upload[1]
-    if len(content) > UPLOAD_MAX:
-        return _import_page(
-            web, ctx, status=400, errors=[f"{name}: filen är större än {UPLOAD_MAX // 1024 // 1024} MB."]
-        )
+    if len(content) > DOCUMENT_MAX:
+        too_big = f"{name}: filen är större än {DOCUMENT_MAX // 1024 // 1024} MB."
+        return _import_page(web, ctx, status=400, errors=[too_big])
     try:
         imported = draft_file(content, name, agreement_id=None, today=ctx.now.astimezone(texts.DEFAULT_ZONE).date())
     except DocumentError as exc:
@@ -99,7 +102,7 @@ def _posted(ctx: Ctx, name: str) -> str:
     return ctx.form.get(name, "").replace("\r\n", "\n")
 
 
-@page(roles=("owner",))
+@page(roles=("owner",), max_bytes=DRAFT_FORM_MAX)
 def import_download(web: Web, ctx: Ctx) -> Response:
     text = _posted(ctx, "utkast")
     named = _draft_id(text)
@@ -108,7 +111,7 @@ def import_download(web: Web, ctx: Ctx) -> Response:
     return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8", headers=disposition)
 
 
-@page(roles=("owner",))
+@page(roles=("owner",), max_bytes=DRAFT_FORM_MAX)
 def import_load(web: Web, ctx: Ctx) -> Response:
     text, source = _posted(ctx, "utkast"), shown_name(ctx.form.get("kalla", "") or DRAFT_NAME)
     shown: dict[str, Any] = {"draft": text, "source": source, "summary": _posted(ctx, "sammanfattning").splitlines()}
