@@ -176,9 +176,11 @@ def _docx_table(table: DocxTable, number: int) -> Table:
             cells.append(Cell(paragraphs=paragraphs, where=f"tabell {number}, rad {r}, kolumn {len(cells) + 1}"))
         rows.append(cells)
     where = f"tabell {number}"
+    # A table may open with a title row spanning it ("Åtagandeplan") above the header row.
+    at = next((i for i, row in enumerate(rows[:3]) if is_plan_header([c.text for c in row])), 0)
     if not rows:
         return Table(where=where, header=[])
-    return Table(where=where, header=rows[0], rows=rows[1:])
+    return Table(where=where, header=rows[at], rows=rows[at + 1 :])
 
 
 # -- plain text ------------------------------------------------------------------------------

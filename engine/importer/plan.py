@@ -99,9 +99,13 @@ class PlanBuilder:
             number = max(numbers, default=0) + 1
             title = heading.text if heading is not None else "Åtagandeplan"
             where = heading.where if heading is not None else table.where
-            self.notes.check(
-                (*path, "number"), "ingen numrerad rubrik före tabellen; numret och rubriken är gissade", where
+            # Word numbers its headings itself, so their text has no number: counted in order.
+            why = (
+                "rubriken har inget eget nummer (eller samma som en tidigare); numret är räknat i ordning"
+                if heading is not None
+                else "ingen rubrik före tabellen; områdets nummer och rubrik är gissade"
             )
+            self.notes.check((*path, "number"), why, where)
         ids = {a["id"] for a in areas}
         area_id = _unique(phrases.slug(title, words=4) or f"omrade-{number}", ids)
         return {"id": area_id, "number": number, "title": title, "efforts": []}

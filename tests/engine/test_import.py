@@ -193,3 +193,35 @@ def test_a_word_file_without_a_plan_table_is_refused() -> None:
     document.save(out)
     with pytest.raises(DocumentError, match="hittar ingen åtagandeplan"):
         draft_file(out.getvalue(), "utan.docx", agreement_id=None, today=TODAY)
+
+
+def test_a_word_plan_with_unnumbered_headings_a_title_row_and_a_merged_timeframe_cell() -> None:
+    document = docx.Document()
+    document.add_paragraph("Samverkansöverenskommelse mellan Lilla kommun och Polismyndigheten, lokalpolisområde Lilla")
+    document.add_paragraph("Överenskommelsen gäller tills vidare.")
+    for area in ("Trygga parker", "Färre inbrott"):
+        document.add_heading(area, level=2)  # Word numbers it; the text has no number
+        table = document.add_table(rows=4, cols=4)
+        table.rows[0].cells[0].merge(table.rows[0].cells[3]).text = "Åtagandeplan"
+        for i, text in enumerate(("Insats/mål", "Kommunens åtagande", "Polisens åtagande", "Tidsplan")):
+            table.rows[1].cells[i].text = text
+        for r in (2, 3):
+            table.rows[r].cells[0].text = f"{area}, insats {r - 1}"
+            table.rows[r].cells[1].text = "Gatukontoret ansvarar för belysningen."
+            table.rows[r].cells[2].text = "Patrullera."
+        table.rows[2].cells[3].merge(table.rows[3].cells[3]).text = "2025-2026"
+    out = io.BytesIO()
+    document.save(out)
+    imported = draft_file(out.getvalue(), "lilla.docx", agreement_id=None, today=TODAY)
+    agreement = parse_agreement(imported.text, "lilla.yaml")
+    assert [(a.number, a.title) for a in agreement.areas] == [(1, "Trygga parker"), (2, "Färre inbrott")]
+    efforts = [e for a in agreement.areas for e in a.efforts]
+    assert [e.title for e in efforts] == [
+        "Trygga parker, insats 1",
+        "Trygga parker, insats 2",
+        "Färre inbrott, insats 1",
+        "Färre inbrott, insats 2",
+    ]
+    assert all((e.timeframe.start, e.timeframe.end) == (date(2025, 1, 1), date(2026, 12, 31)) for e in efforts)
+    assert {u.name for u in agreement.units} >= {"Gatukontoret"}
+    assert "numret är räknat i ordning" in imported.text
