@@ -244,24 +244,33 @@ def _capped(receive: Receive, cap: int) -> Receive:
 
 
 def page(
-    *, login: bool = True, roles: tuple[str, ...] | None = None, csrf: bool = True, upload: bool = False
+    *,
+    login: bool = True,
+    roles: tuple[str, ...] | None = None,
+    csrf: bool = True,
+    upload: bool = False,
+    max_bytes: int | None = None,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """A page: ``login`` and ``roles`` who may open it, ``csrf`` whether a POST needs the form's
     token, ``upload`` whether it takes a file (multipart, up to UPLOAD_MAX; its token then
-    comes in the form's address, so it is checked before the body is read)."""
-    cap = UPLOAD_BODY_MAX if upload else FORM_MAX
+    comes in the form's address, so it is checked before the body is read). ``max_bytes``: a
+    page's own cap on the file (an upload) or the form, instead of UPLOAD_MAX or FORM_MAX."""
+    file_max = (max_bytes or UPLOAD_MAX) if upload else 0
+    cap = file_max + (UPLOAD_BODY_MAX - UPLOAD_MAX) if upload else (max_bytes or FORM_MAX)
 
     def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             web: Web = request.app.state.web
-            ctx, refusal = await run_in_threadpool(_before_body, web, request, login, roles, csrf and upload, cap)
+            ctx, refusal = await run_in_threadpool(
+                _before_body, web, request, login, roles, csrf and upload, cap, file_max
+            )
             if refusal is not None:
                 return refusal
             if request.method == "POST":
                 try:
-                    await _read_form(Request(request.scope, _capped(request.receive, cap)), ctx, upload)
+                    await _read_form(Request(request.scope, _capped(request.receive, cap)), ctx, file_max)
                 except BodyTooLarge:
-                    return _unread(await run_in_threadpool(_too_large, web, ctx, upload))
+                    return _unread(await run_in_threadpool(_too_large, web, ctx, file_max, cap))
             return await run_in_threadpool(_run, web, fn, ctx, csrf and not upload)
 
         endpoint.__name__ = fn.__name__
@@ -270,12 +279,12 @@ def page(
     return wrap
 
 
-async def _read_form(request: Request, ctx: Ctx, upload: bool) -> None:
-    data = await request.form(max_files=2 if upload else 0, max_fields=500)
+async def _read_form(request: Request, ctx: Ctx, file_max: int) -> None:
+    data = await request.form(max_files=2 if file_max else 0, max_fields=500)
     try:
         for key, value in data.multi_items():
             if isinstance(value, UploadFile):
-                content = await value.read(UPLOAD_MAX + 1)
+                content = await value.read(file_max + 1)
                 ctx.files[key] = (value.filename or "fil", content)
             else:
                 ctx.multi.setdefault(key, []).append(value)
@@ -302,6 +311,7 @@ def _before_body(
     roles: tuple[str, ...] | None,
     query_csrf: bool,
     cap: int,
+    file_max: int,
 ) -> tuple[Ctx, Response | None]:
     """What can be decided from the request's head: who asks, may they, and (a POST) is it too big or forged."""
     ctx = Ctx(request=request, user=current_user(web, request), now=web.clock.now())
@@ -318,7 +328,7 @@ def _before_body(
             "Sidan är inte tillgänglig för din roll. Fråga processägaren om du behöver den.",
         )
     elif posted and _declared_length(request) > cap:
-        answer = _too_large(web, ctx, cap == UPLOAD_BODY_MAX)
+        answer = _too_large(web, ctx, file_max, cap)
     elif posted and query_csrf and not _csrf_ok(request, request.query_params.get("csrf", "")):
         answer = _expired_form(web, ctx)
     else:
@@ -364,11 +374,14 @@ def _expired_form(web: Web, ctx: Ctx) -> HTMLResponse:
     )
 
 
-def _too_large(web: Web, ctx: Ctx, upload: bool) -> HTMLResponse:
-    if upload:
+def _too_large(web: Web, ctx: Ctx, file_max: int, cap: int) -> HTMLResponse:
+    """``file_max``: the page's cap on an uploaded file (0: a form, whose whole body is capped at ``cap``)."""
+    if file_max == UPLOAD_MAX:
         title, text = "Filen är för stor", f"En överenskommelsefil får vara högst {UPLOAD_MAX // 1024 // 1024} MB."
+    elif file_max:
+        title, text = "Filen är för stor", f"Filen får vara högst {file_max // 1024 // 1024} MB."
     else:
-        title, text = "Formuläret är för stort", f"Sidan tar emot högst {FORM_MAX // 1024} kB. Korta texten."
+        title, text = "Formuläret är för stort", f"Sidan tar emot högst {cap // 1024} kB. Korta texten."
     return message_page(web, ctx, 413, title, text + " Inget har sparats.")
 
 

@@ -5,7 +5,7 @@ nothing is written when a command fails (each command is one transaction).
 
 ``parser`` holds the arguments, ``common`` what every command shares (the database,
 ``--now``, the error lines), and one module per group of commands: ``plan``,
-``commitments``, ``revision``, ``mail``, ``web`` and ``reports``. Each reads through
+``commitments``, ``revision``, ``mail``, ``web``, ``reports`` and ``importing``. Each reads through
 ``engine.api.queries`` and changes through ``engine.api.commands``.
 """
 

@@ -138,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     _rehearsal_option(p)
     p.set_defaults(func="plan:cmd_init")
 
+    # -- import (issue 18): its own block, apart from the other commands' --
+    p = sub.add_parser(
+        "import",
+        help="gör ett utkast till överenskommelsefil ur det undertecknade dokumentet (.docx eller text)",
+        description="Läser överenskommelsen (Word .docx eller en textexport med tabbar mellan kolumnerna) "
+        "och skriver ett utkast till överenskommelsefil. Gissningar märks '# KONTROLLERA:' och "
+        "platshållaradresser '# TODO'; en sammanfattning skrivs ut.",
+    )
+    p.add_argument("file", metavar="FIL")
+    p.add_argument("--out", metavar="UTKAST.yaml", help="filen att skriva (annars skrivs utkastet ut i terminalen)")
+    p.add_argument("--id", metavar="ID", help="överenskommelsens id (annars gissat ur kommunens namn)")
+    p.set_defaults(func="importing:cmd_import")
+    # -- end of import --
+
     p = sub.add_parser("status", help="visa varje åtagandes status")
     _db_option(p)
     p.add_argument("--json", action="store_true")

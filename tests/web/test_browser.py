@@ -163,6 +163,7 @@ AXE_PAGES = (
     f"/atagande/{FRITIDS_OWN}/ratta/2026",
     "/konto/losenord",
     "/anvandare",
+    "/import",
     "/tillganglighet",
     "/finns-inte",
 )

@@ -191,7 +191,7 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
     upload = ctx.files.get("fil")
     if upload is None or not upload[1]:
         return _revision_page(web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."])
-    name, content = _shown_name(upload[0]), upload[1]
+    name, content = shown_name(upload[0]), upload[1]
     if len(content) > UPLOAD_MAX:
         return _revision_page(
             web, ctx, status=400, errors=[f"{name}: filen är större än {UPLOAD_MAX // (1024 * 1024)} MB."]
@@ -211,7 +211,7 @@ def revision_complete(web: Web, ctx: Ctx) -> Response:
     return _back_to_revision(new.id)
 
 
-def _shown_name(filename: str) -> str:
+def shown_name(filename: str) -> str:
     """The uploaded file's name as the error lines show it: the browser sends what the user's
     machine calls it, so only its last part, without control characters, at most 60 characters."""
     last = filename.replace("\\", "/").rsplit("/", 1)[-1]
