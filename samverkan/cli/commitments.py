@@ -133,8 +133,8 @@ def cmd_extend(args: argparse.Namespace, clock: Clock) -> int:
     )
     moved = " (närmaste arbetsdag)" if done.moved_to_working_day else ""
     print(
-        f"{done.commitment}: anstånd för {period}, sista dag {done.previous_due.isoformat()} → "
-        f"{done.due.isoformat()}{moved}."
+        f"{done.commitment}: anstånd för {period}, sista dag {texts.datum(done.previous_due)} → "
+        f"{texts.datum(done.due)}{moved}."
     )
     if done.withdrawn:
         print(f"  {done.withdrawn} köade meddelanden om den tidigare sista dagen är återkallade.")
