@@ -196,6 +196,7 @@ def contexts(
             "recipient": {"email": ", ".join(r.recipients)},
             # The web's review of what is late, when the web's address is known (notifications.compose).
             "overdue_url": None,
+            "accessibility_url": None,  # the web's /tillganglighet, when its address is known (compose)
             "inbox_url": None,
             "review": None,
             "invite": None,

@@ -112,6 +112,7 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "recipient": {"email": recipient},
         "review": None,
         "overdue_url": None,
+        "accessibility_url": None,
         "inbox_url": None,
     }
     ctx.update(parts)
@@ -321,6 +322,16 @@ def test_a_date_in_a_mail_reads_as_swedish_prose_never_iso(kind: str) -> None:
     mail = render(kind, sample(kind))
     for part in (mail.subject, mail.text, mail.html):
         assert not re.findall(r"\b\d{4}-\d{2}-\d{2}\b", part), kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_mail_links_the_accessibility_statement_when_the_webs_address_is_known(kind: str) -> None:
+    url = "https://samverkan.boras.se/tillganglighet"
+    mail = render(kind, sample(kind) | {"accessibility_url": url})
+    assert f'<a href="{url}"' in mail.html and "tillgänglighetsredogörelsen</a>" in mail.html
+    assert url in mail.text
+    without = render(kind, sample(kind))
+    assert "tillganglighet" not in without.html and "tillganglighet" not in without.text
 
 
 @pytest.mark.parametrize("kind", KINDS)
