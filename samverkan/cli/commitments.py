@@ -215,7 +215,9 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             t.add_column(col, overflow="fold")
         for d in result.deviations:
             t.add_row(
-                *_text(d.party, d.unit_name, d.effort, str(d.period), d.text), f"[red]{d.value:g}[/]", f"{d.target:g}"
+                *_text(d.party_name, d.unit_name, d.effort, str(d.period), d.text),
+                f"[red]{d.value:g}[/]",
+                f"{d.target:g}",
             )
         console.print(t)
     if result.flagged:
@@ -223,6 +225,6 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
         for col in ("Åtagande", "Insats", "Part", "Anledning"):
             t.add_column(col, overflow="fold")
         for fl in result.flagged:
-            t.add_row(*_text(fl.commitment, fl.effort, fl.party, fl.reason))
+            t.add_row(*_text(fl.commitment, fl.effort, fl.party_name, fl.reason))
         console.print(t)
     return 0
