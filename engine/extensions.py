@@ -37,7 +37,7 @@ from engine import outbox, withdraw
 from engine.deadlines import stored_due
 from engine.models import AgreementRow, Commitment, DueExtension, UnitRow
 from engine.service import agreement_for, resolve_commitment
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.calendar import SwedishCalendar
 from rules.errors import InvalidValue
 from rules.model import QueueNotice
@@ -93,18 +93,18 @@ def grant(
     moved = cal.next_working_day(due)
     today = _today(agreement, now)
     following = cal.follow_up_due(period + 1, due_md)
-    shown = moved.isoformat() + (f" (närmaste arbetsdag efter {due.isoformat()})" if moved != due else "")
+    shown = texts.datum(moved) + (f" (närmaste arbetsdag efter {texts.datum(due)})" if moved != due else "")
     if moved <= regular:
-        raise InvalidValue("due", f"den nya sista dagen måste vara efter den ordinarie, {regular.isoformat()}")
+        raise InvalidValue("due", f"den nya sista dagen måste vara efter den ordinarie, {texts.datum(regular)}")
     if moved < today:
-        raise InvalidValue("due", f"den nya sista dagen kan inte vara före i dag, {today.isoformat()}")
+        raise InvalidValue("due", f"den nya sista dagen kan inte vara före i dag, {texts.datum(today)}")
     if moved >= following:
         raise InvalidValue(
-            "due", f"den nya sista dagen måste vara före nästa periods sista dag, {following.isoformat()}"
+            "due", f"den nya sista dagen måste vara före nästa periods sista dag, {texts.datum(following)}"
         )
     if agreement.terminates is not None and moved >= agreement.terminates:
         raise InvalidValue(
-            "due", f"överenskommelsen är uppsagd från {agreement.terminates.isoformat()}; välj en tidigare dag"
+            "due", f"överenskommelsen är uppsagd från {texts.datum(agreement.terminates)}; välj en tidigare dag"
         )
     previous = c.next_due or regular
     if moved == previous:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine import outbox, withdraw
 from engine.models import AgreementRow, Commitment, PartyEvent, PartyRow, UnitRow
 from engine.service import agreement_for, apply_transition, require_text, resolve_commitment
-from rules import lifecycle
+from rules import lifecycle, texts
 from rules.errors import InvalidValue
 from rules.model import NoticeKind, QueueNotice
 
@@ -55,11 +55,14 @@ def notify_change(
     agreement = agreement_for(session, agreement_id)
     recipients = _other_party_recipients(session, agreement, party)
     flagged = []
+    # The flag is read on the pages and in the mails: the party's name and the day in prose.
+    named = session.get(PartyRow, (agreement.id, party))
+    said = f"{named.name if named is not None else party}, {texts.datum(now, ZoneInfo(agreement.timezone))}"
     for key in commitments or []:
         c = resolve_commitment(session, key, lock=True)
         if c.agreement_id != agreement.id:
             raise InvalidValue("commitment", f"{c.id} hör inte till överenskommelsen {agreement.id}")
-        c.revision_flag = f"ändrade förutsättningar ({party}, {now.date().isoformat()}): {text[:200]}"
+        c.revision_flag = f"ändrade förutsättningar ({said}): {text[:200]}"
         flagged.append(c.id)
     return _record_party_event(
         session,
@@ -135,9 +138,9 @@ def terminate(
     recipients = _other_party_recipients(session, agreement, party)
     today = now.astimezone(ZoneInfo(agreement.timezone)).date()
     if effective < today:
-        raise InvalidValue("effective", f"{effective} har redan passerat")
+        raise InvalidValue("effective", f"{texts.datum(effective)} har redan passerat")
     if agreement.terminates is not None:
-        raise InvalidValue("party", f"överenskommelsen är redan uppsagd från {agreement.terminates}")
+        raise InvalidValue("party", f"överenskommelsen är redan uppsagd från {texts.datum(agreement.terminates)}")
     agreement.terminates = effective
     agreement.next_check = now
     session.execute(
@@ -182,7 +185,7 @@ def close_agreement(
     if today <= agreement.valid_to:
         raise InvalidValue(
             "agreement",
-            f"{agreement.id} gäller till och med {agreement.valid_to}; "
+            f"{agreement.id} gäller till och med {texts.datum(agreement.valid_to)}; "
             "den kan avslutas först efter det, eller sägas upp med 'samverkan terminate'",
         )
     live = list(

@@ -53,6 +53,7 @@ class LateFollowUp:
 @dataclass(frozen=True, kw_only=True)
 class LateRevision:
     agreement: str
+    agreement_title: str
     revision: int
     due: str
     days_late: int
@@ -76,6 +77,7 @@ class Undeliverable:
 class Deviation:
     commitment: str
     party: str
+    party_name: str
     unit_name: str
     effort: str
     period: int
@@ -89,6 +91,7 @@ class Deviation:
 class Flagged:
     commitment: str
     party: str
+    party_name: str
     effort: str
     reason: str
 
@@ -206,6 +209,7 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
         out.revisions.append(
             LateRevision(
                 agreement=a.id,
+                agreement_title=a.title,
                 revision=a.revision_number,
                 due=due.isoformat(),
                 days_late=(today(a.id) - due).days,
@@ -263,6 +267,7 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
                     Deviation(
                         commitment=cid,
                         party=c.party,
+                        party_name=parties.get((c.agreement_id, c.party), c.party),
                         unit_name=unit_name,
                         effort=effort.title,
                         period=period,
@@ -280,5 +285,13 @@ def review(session: Session, now: datetime, *, agreement_id: str | None = None) 
         .where(Commitment.agreement_id.in_(ids), Commitment.revision_flag.is_not(None))
         .order_by(Commitment.id)
     ):
-        out.flagged.append(Flagged(commitment=c.id, party=c.party, effort=effort_title, reason=c.revision_flag or ""))
+        out.flagged.append(
+            Flagged(
+                commitment=c.id,
+                party=c.party,
+                party_name=parties.get((c.agreement_id, c.party), c.party),
+                effort=effort_title,
+                reason=c.revision_flag or "",
+            )
+        )
     return out

@@ -50,11 +50,12 @@ def open_revision(session: Session, *, by: str, now: datetime, agreement_id: str
     if found is not None:
         return found
     if agreement.terminates is not None:
-        raise InvalidValue("revision", f"överenskommelsen är uppsagd från {agreement.terminates}")
+        raise InvalidValue("revision", f"överenskommelsen är uppsagd från {texts.datum(agreement.terminates)}")
     if agreement.revision_due is None:
+        until = texts.datum(agreement.valid_to) if agreement.valid_to is not None else "–"
         raise InvalidValue(
             "revision",
-            f"ingen revision återstår: överenskommelsen gäller till {agreement.valid_to}; "
+            f"ingen revidering återstår: överenskommelsen gäller till {until}; "
             "en förnyad överenskommelse läses in med 'samverkan init'",
         )
     revision = Revision(
@@ -108,7 +109,7 @@ def current_revision(session: Session, agreement_id: str) -> Revision | None:
 def _require_open(session: Session, agreement_id: str) -> Revision:
     revision = current_revision(session, agreement_id)
     if revision is None:
-        raise InvalidValue("revision", "ingen revision pågår; starta med 'samverkan revision start'")
+        raise InvalidValue("revision", "ingen revidering pågår; starta med 'samverkan revision start'")
     return revision
 
 
@@ -132,7 +133,7 @@ def decide(session: Session, key: str, decision: str, *, text: str, by: str, now
         raise InvalidValue("commitment", f"{c.id} är avslutat")
     revision = _require_open(session, c.agreement_id)
     if c.state in (lifecycle.PAGAENDE, lifecycle.UPPFOLJD):
-        why = f"revision {revision.number}: {texts.DECISION_NAMES[decision]} – {text}"
+        why = f"revidering {revision.number}: {texts.DECISION_NAMES[decision]} – {text}"
         apply_transition(session, c, "revise", by=by, now=now, why=why)
     record = RevisionDecision(
         revision_id=revision.id, commitment_id=c.id, decision=decision, text=text, by=by, decided_at=now
@@ -173,7 +174,7 @@ def decide_all(
                 raise InvalidValue("text", "skriv en motivering")
             c = resolve_commitment(session, key)
             if c.agreement_id != agreement_id or c.state == lifecycle.AVSLUTAD:
-                raise InvalidValue("commitment", f"{c.id} är inte ett aktivt åtagande i revisionen")
+                raise InvalidValue("commitment", f"{c.id} är inte ett aktivt åtagande i revideringen")
         except SamverkanError as exc:
             problems[key] = exc
             continue
@@ -228,20 +229,19 @@ def complete(session: Session, new: Agreement, *, by: str, now: datetime) -> Com
         raise InvalidValue("config", "; ".join(sorted(conflicts)))
 
     before = set(session.scalars(select(Commitment.id).where(Commitment.agreement_id == agreement.id)))
-    result = load_plan(session, new, now=now, by=f"revision {revision.number}: {by}")
+    result = load_plan(session, new, now=now, by=f"revidering {revision.number}: {by}")
     ended, reinstated = [], []
     for cid, d in sorted(decided.items()):
         c = session.get(Commitment, cid)
         assert c is not None
         if d.decision == "remove":
             if c.state != lifecycle.AVSLUTAD:
-                apply_transition(session, c, "end", by=by, now=now, why=f"borttaget i revision {revision.number}")
+                apply_transition(session, c, "end", by=by, now=now, why=f"borttaget i revidering {revision.number}")
             ended.append(cid)
         else:
             if c.state == lifecycle.REVIDERAD:
-                apply_transition(
-                    session, c, "reinstate", by=by, now=now, why=f"reviderad plan antagen (revision {revision.number})"
-                )
+                why = f"reviderad plan antagen (revidering {revision.number})"
+                apply_transition(session, c, "reinstate", by=by, now=now, why=why)
             c.revision_flag = None
             reinstated.append(cid)
     # New in this version, or back in it after an earlier version removed them.

@@ -29,7 +29,7 @@ from engine.models import (
     TransitionRecord,
     UnitRow,
 )
-from rules import deviation, lifecycle
+from rules import deviation, lifecycle, texts
 from rules import follow_up as follow_up_rules
 from rules import hours as hours_rule
 from rules import revision as revision_rules
@@ -363,7 +363,7 @@ def record_follow_up(
             raise InvalidValue("period", f"{c.id} följs nu upp för {c.period}, inte {period}")
         opens = follow_up_rules.reporting_opens(period, schedule, cal)
         if today < opens:
-            raise InvalidValue("period", f"uppföljningen för {period} kan lämnas från {opens.isoformat()}")
+            raise InvalidValue("period", f"uppföljningen för {period} kan lämnas från {texts.datum(opens)}")
         version = 1
     record = FollowUp(
         commitment_id=c.id,

@@ -72,6 +72,7 @@ def plan(
     base = base_url_for(settings)
     for c in ctx.values():
         c["overdue_url"] = f"{base}/forsenat" if base else None
+        c["accessibility_url"] = f"{base}/tillganglighet" if base else None  # every HTML mail's footer
         # The commitment's page: a deviation's button in the grouped mail.
         c["commitment_url"] = f"{base}/atagande/{quote(c['commitment']['id'])}" if base and c["commitment"] else None
     groups: dict[str, Group] = {}

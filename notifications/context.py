@@ -116,9 +116,11 @@ def _commitment(look: _Lookup, c: Commitment) -> dict[str, Any]:
 
 def _revision_items(session: Session, agreement_id: str) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(Commitment, EffortRow, AreaRow)
+        select(Commitment, EffortRow, AreaRow, PartyRow.name, UnitRow.name)
         .join(EffortRow, and_(EffortRow.agreement_id == Commitment.agreement_id, EffortRow.id == Commitment.effort_id))
         .join(AreaRow, and_(AreaRow.agreement_id == EffortRow.agreement_id, AreaRow.id == EffortRow.area_id))
+        .join(PartyRow, and_(PartyRow.agreement_id == Commitment.agreement_id, PartyRow.id == Commitment.party))
+        .outerjoin(UnitRow, and_(UnitRow.agreement_id == Commitment.agreement_id, UnitRow.id == Commitment.responsible))
         .where(Commitment.agreement_id == agreement_id)
         .order_by(AreaRow.number, EffortRow.position, Commitment.party)
     ).all()
@@ -131,16 +133,26 @@ def _revision_items(session: Session, agreement_id: str) -> list[dict[str, Any]]
     ):
         latest[followup.commitment_id] = followup
     items = []
-    for c, effort, area in rows:
+    for c, effort, area, party_name, unit_name in rows:
         f = latest.get(c.id)
+        # The values are stored by measure id; a person reads the measure's own words.
+        said = {m["id"]: m["text"] for m in effort.measures}
         items.append(
             {
                 "id": c.id,
                 "effort_title": effort.title,
                 "area_title": area.title,
                 "party": c.party,
+                "party_name": party_name,
+                "unit_name": unit_name or c.responsible,
                 "state": c.state,
-                "latest": None if f is None else {"period": f.period, "comment": f.comment, "values": f.values},
+                "latest": None
+                if f is None
+                else {
+                    "period": f.period,
+                    "comment": f.comment,
+                    "values": {said.get(k, k): v for k, v in f.values.items()},
+                },
             }
         )
     return items
@@ -184,6 +196,7 @@ def contexts(
             "recipient": {"email": ", ".join(r.recipients)},
             # The web's review of what is late, when the web's address is known (notifications.compose).
             "overdue_url": None,
+            "accessibility_url": None,  # the web's /tillganglighet, when its address is known (compose)
             "inbox_url": None,
             "review": None,
             "invite": None,
@@ -219,7 +232,15 @@ def contexts(
                 if fc is None:
                     continue
                 fe = session.get(EffortRow, (fc.agreement_id, fc.effort_id))
-                flagged.append({"id": cid, "effort_title": fe.title if fe else cid, "party": fc.party})
+                fp = look.parties.get((fc.agreement_id, fc.party))
+                flagged.append(
+                    {
+                        "id": cid,
+                        "effort_title": fe.title if fe else cid,
+                        "party": fc.party,
+                        "party_name": fp.name if fp else fc.party,
+                    }
+                )
             context["change"] = {
                 "party": event.party,
                 "party_name": party.name if party else event.party,

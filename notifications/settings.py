@@ -9,6 +9,7 @@ that holds it, and ``oidc.client_secret_env`` the one with the single sign-on cl
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -135,6 +136,21 @@ class OidcSettings(_Strict):
         return value
 
 
+class AccessibilitySettings(_Strict):
+    """Whom the accessibility statement (/tillganglighet) tells a reader to report inaccessibility to.
+
+    DIGG's model statement asks for a concrete way to reach the organisation: an address, and a
+    phone number or a contact form. The defaults are placeholders, like the sender's, to be set
+    before the service goes live (docs/operations.md).
+    """
+
+    email: EmailStr = "tillganglighet@samverkan.example"
+    phone: str | None = Field(default=None, max_length=40)
+    form_url: ProviderUrl | None = None  # a contact form, if the organisation has one
+    # When the statement was last reviewed against the service; None: the date the release states.
+    reviewed: date | None = None
+
+
 class Settings(_Strict):
     mailer: Literal["file", "smtp", "console"] = "file"
     mail_dir: Path = Path("outbox")
@@ -173,6 +189,9 @@ class Settings(_Strict):
         if value is not None and info.data.get("outbox_archive_dir") is None:
             raise ValueError("kräver outbox_archive_dir, mappen där gallringens arkivfiler sparas")
         return value
+
+    # The accessibility statement's contact for reporting inaccessibility (web /tillganglighet).
+    accessibility: AccessibilitySettings = Field(default_factory=AccessibilitySettings)
 
 
 def load_settings(path: str | Path | None = None) -> Settings:

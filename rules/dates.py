@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from rules import texts
 from rules.calendar import SwedishCalendar, send_at
 from rules.follow_up import reporting_opens
 from rules.lifecycle import AVSLUTAD, PLANERAD, REVIDERAD, UPPFOLJD
@@ -50,18 +51,18 @@ def evaluate(c: CommitmentView, s: Schedule, now: datetime, cal: SwedishCalendar
     upcoming: list[datetime] = []
     if c.terminates is not None:
         if today >= c.terminates:
-            return _fire(c, "end", "uppsägning", f"uppsägningen gäller från {c.terminates.isoformat()}")
+            return _fire(c, "end", "uppsägning", f"uppsägningen gäller från {texts.datum(c.terminates)}")
         upcoming.append(midnight(c.terminates))
     last = last_period(c)
     if c.valid_to is not None and c.state in (PLANERAD, REVIDERAD):
         if today > c.valid_to:
-            return _fire(c, "end", "slut", f"överenskommelsens giltighetstid löpte ut {c.valid_to.isoformat()}")
+            return _fire(c, "end", "slut", f"överenskommelsens giltighetstid löpte ut {texts.datum(c.valid_to)}")
         upcoming.append(midnight(c.valid_to + timedelta(days=1)))
     if last is not None and c.period > last and c.state != UPPFOLJD:
         return _fire(c, "end", "slut", f"tidsplanen är slut (sista perioden {last} är redan uppföljd)")
     if c.state == PLANERAD:
         if today >= c.starts:
-            return _fire(c, "start", "start", f"tidsplanen började {c.starts.isoformat()}")
+            return _fire(c, "start", "start", f"tidsplanen började {texts.datum(c.starts)}")
         upcoming.append(midnight(c.starts))
     elif c.state == UPPFOLJD:
         if last is not None and c.period >= last:

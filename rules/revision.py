@@ -38,7 +38,7 @@ from rules.model import Action, AdvanceRevision, AgreementView, Outcome, QueueNo
 def nominal(signed: date, every_years: int, n: int, valid_to: date | None) -> date | None:
     """Revision ``n``'s (n ≥ 1) date before the working-day move, or None when the term has no n-th."""
     if n < 1:
-        raise ValueError(f"revision numbers start at 1, not {n}")
+        raise ValueError(f"revideringarna numreras från 1, inte {n}")
     if valid_to is not None and n > 1 and add_years(signed, (n - 1) * every_years) >= valid_to:
         return None
     d = add_years(signed, n * every_years)

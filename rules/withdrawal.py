@@ -32,6 +32,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rules import texts
 from rules.lifecycle import AVSLUTAD
 
 FOLLOW_UP_KINDS = frozenset({"reminder", "overdue", "escalation"})
@@ -89,13 +90,13 @@ def reason(
             return "uppföljningen är rättad och ligger inte längre under målet"
         return None
     if agreement.terminates is not None and day >= agreement.terminates:
-        return f"överenskommelsen är uppsagd från {agreement.terminates.isoformat()}"
+        return f"överenskommelsen är uppsagd från {texts.datum(agreement.terminates)}"
     if kind == "calendar_cancel":
         # Queued because the period was reported: only the end of the commitment or the term stops it.
         if commitment is None or commitment.state == AVSLUTAD:
             return "åtagandet är avslutat"
         if agreement.valid_to is not None and day > agreement.valid_to:
-            return f"överenskommelsens giltighetstid löpte ut {agreement.valid_to.isoformat()}"
+            return f"överenskommelsens giltighetstid löpte ut {texts.datum(agreement.valid_to)}"
         return None
     if kind in FOLLOW_UP_KINDS:
         if commitment is None or commitment.state == AVSLUTAD:
@@ -105,18 +106,21 @@ def reason(
         if commitment.period != period:
             return f"perioden {period} är inte längre öppen (åtagandet följs nu upp för {commitment.period})"
         if commitment.due is not None and "due" in data and str(data["due"]) != commitment.due.isoformat():
-            return f"sista dagen är flyttad till {commitment.due.isoformat()} (anstånd)"
+            return f"sista dagen är flyttad till {texts.datum(commitment.due)} (anstånd)"
         if kind == "reminder" and "due" in data and day > date.fromisoformat(str(data["due"])):
             # Held up past the due date: the overdue notice replaces it, as it does at the tick.
-            return f"sista dagen {data['due']} har passerat; påminnelsen om försenad rapport ersätter den"
+            return (
+                f"sista dagen {texts.datum(str(data['due']))} har passerat; "
+                "påminnelsen om försenad rapport ersätter den"
+            )
     elif kind in REVISION_KINDS:
         number = int(data.get("revision", 0))
         if number in agreement.completed_revisions:
-            return f"revision {number} är genomförd"
+            return f"revidering {number} är genomförd"
         if agreement.revision_number > number:
-            return f"revision {number} har ersatts av revision {agreement.revision_number}"
+            return f"revidering {number} har ersatts av revidering {agreement.revision_number}"
         if agreement.valid_to is not None and day > agreement.valid_to:
-            return f"överenskommelsens giltighetstid löpte ut {agreement.valid_to.isoformat()}"
+            return f"överenskommelsens giltighetstid löpte ut {texts.datum(agreement.valid_to)}"
     elif not agreement.live:  # the weekly summary
         return "inga åtaganden är kvar i överenskommelsen"
     elif not agreement.needs_attention:

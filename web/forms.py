@@ -16,6 +16,8 @@ from rules.errors import InvalidValue, SamverkanError
 
 # The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
 FIELDS = {"comment": "kommentar", "hours": "timmar", "by": "namn"}
+# The fields after the measures, as the error summary names them.
+LABELS = {"kommentar": "Kommentar", "timmar": "Nedlagd tid i timmar", "namn": "Ditt namn"}
 
 
 @dataclass(kw_only=True)
@@ -40,6 +42,16 @@ class FollowUpForm:
     @property
     def invalid(self) -> bool:
         return bool(self.errors or self.message or any(m.error for m in self.measures))
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Each field's label by name, in the form's order: the error summary's links follow it."""
+        return {m.name: m.label for m in self.measures} | LABELS
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """Every field's error by name, the measures' with the others'."""
+        return {m.name: m.error for m in self.measures if m.error} | self.errors
 
 
 def refused(form: FollowUpForm, exc: SamverkanError, text: str) -> None:

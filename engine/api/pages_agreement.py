@@ -137,6 +137,7 @@ class PartyInfo:
 class PartyNotice:
     kind: str  # change | termination
     party: str
+    party_name: str
     text: str
     effective: date | None
     commitments: tuple[str, ...]
@@ -157,15 +158,13 @@ def parties_page(database: Database, wanted: str | None, *, who: Person) -> Part
         agreement, choice = choose(session, wanted)
         if agreement is None:
             return PartiesPage(choice=choice, parties=(), active=(), events=())
-        parties = tuple(
-            PartyInfo(id=p.id, name=p.name)
-            for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))
-            if who.may_speak_for(p.id)
-        )
+        every = {p.id: p.name for p in session.scalars(select(PartyRow).where(PartyRow.agreement_id == agreement.id))}
+        parties = tuple(PartyInfo(id=pid, name=name) for pid, name in every.items() if who.may_speak_for(pid))
         events = tuple(
             PartyNotice(
                 kind=e.kind,
                 party=e.party,
+                party_name=every.get(e.party, e.party),
                 text=e.text,
                 effective=e.effective,
                 commitments=tuple(e.commitments),

@@ -38,6 +38,7 @@ class ContactHistory:
     at: datetime
     by: str | None  # None: loaded before the plan versions recorded it
     unit: str
+    unit_name: str  # its name in that version (or, gone from it, in the one before)
     field: str  # Swedish
     old: str | None  # None: the unit is new in this version
     new: str | None  # None: the unit left the plan in this version
@@ -97,6 +98,7 @@ def _unit_changes(old: dict[str, Any], version: PlanVersion) -> list[ContactHist
                         at=version.loaded_at,
                         by=version.loaded_by,
                         unit=uid,
+                        unit_name=str(b.get(uid, a.get(uid, {})).get("name") or uid),
                         field=label,
                         old=None if was is None else str(was),
                         new=None if now is None else str(now),

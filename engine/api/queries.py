@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from engine import agreement_yaml, db, revisions, service
 from engine.api.values import Move, move_of
 from engine.db import Database, as_utc
-from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PlanVersion, Revision, User
+from engine.models import AgreementRow, Commitment, EffortRow, OutboxRow, PartyRow, PlanVersion, Revision, User
 from engine.report import Report, build_report
 from engine.review import Review, review
 from engine.service import StatusRow
@@ -89,6 +89,7 @@ class Decision:
 class ActiveCommitment:
     id: str
     party: str
+    party_name: str  # as the agreement file names the party: what a person reads
     state: str
     effort: str  # the insats's title
     revision_flag: str | None
@@ -224,13 +225,16 @@ def revision_rows(session: Session, agreement_id: str, rev: Revision | None) -> 
 def active_commitments(session: Session, agreement_id: str) -> list[ActiveCommitment]:
     """The agreement's commitments that have not ended, in plan order."""
     return [
-        ActiveCommitment(id=c.id, party=c.party, state=c.state, effort=title, revision_flag=c.revision_flag)
-        for c, title in session.execute(
-            select(Commitment, EffortRow.title)
+        ActiveCommitment(
+            id=c.id, party=c.party, party_name=party, state=c.state, effort=title, revision_flag=c.revision_flag
+        )
+        for c, title, party in session.execute(
+            select(Commitment, EffortRow.title, PartyRow.name)
             .join(
                 EffortRow,
                 (EffortRow.agreement_id == Commitment.agreement_id) & (EffortRow.id == Commitment.effort_id),
             )
+            .join(PartyRow, (PartyRow.agreement_id == Commitment.agreement_id) & (PartyRow.id == Commitment.party))
             .where(Commitment.agreement_id == agreement_id, Commitment.state != lifecycle.AVSLUTAD)
             .order_by(EffortRow.position, Commitment.party)
         )

@@ -133,8 +133,8 @@ def cmd_extend(args: argparse.Namespace, clock: Clock) -> int:
     )
     moved = " (närmaste arbetsdag)" if done.moved_to_working_day else ""
     print(
-        f"{done.commitment}: anstånd för {period}, sista dag {done.previous_due.isoformat()} → "
-        f"{done.due.isoformat()}{moved}."
+        f"{done.commitment}: anstånd för {period}, sista dag {texts.datum(done.previous_due)} → "
+        f"{texts.datum(done.due)}{moved}."
     )
     if done.withdrawn:
         print(f"  {done.withdrawn} köade meddelanden om den tidigare sista dagen är återkallade.")
@@ -215,7 +215,9 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
             t.add_column(col, overflow="fold")
         for d in result.deviations:
             t.add_row(
-                *_text(d.party, d.unit_name, d.effort, str(d.period), d.text), f"[red]{d.value:g}[/]", f"{d.target:g}"
+                *_text(d.party_name, d.unit_name, d.effort, str(d.period), d.text),
+                f"[red]{d.value:g}[/]",
+                f"{d.target:g}",
             )
         console.print(t)
     if result.flagged:
@@ -223,6 +225,6 @@ def cmd_overdue(args: argparse.Namespace, clock: Clock) -> int:
         for col in ("Åtagande", "Insats", "Part", "Anledning"):
             t.add_column(col, overflow="fold")
         for fl in result.flagged:
-            t.add_row(*_text(fl.commitment, fl.effort, fl.party, fl.reason))
+            t.add_row(*_text(fl.commitment, fl.effort, fl.party_name, fl.reason))
         console.print(t)
     return 0

@@ -188,7 +188,10 @@ def cmd_terminate(args: argparse.Namespace, clock: Clock) -> int:
         now=now,
         agreement=args.agreement,
     )
-    print(f"Uppsägning registrerad: alla åtaganden avslutas {effective}; inga påminnelser går ut från den dagen.")
+    print(
+        f"Uppsägning registrerad: alla åtaganden avslutas {texts.datum(effective)}; "
+        "inga påminnelser går ut från den dagen."
+    )
     print(f"Meddelandet: {_deliver_now(database, settings, now)}.")
     return 0
 

@@ -104,7 +104,7 @@ def test_a_grant_after_the_due_date_withdraws_what_was_queued_for_the_old_one(ru
         withdrawn = s.scalars(select(OutboxRow).where(OutboxRow.key == "overdue:boras.mbu.polis:2026:0")).one()
         assert (withdrawn.state, withdrawn.last_error) == (
             "withdrawn",
-            "sista dagen är flyttad till 2027-04-30 (anstånd)",
+            "sista dagen är flyttad till 30 april 2027 (anstånd)",
         )
         late = {f.commitment for f in review(s, at(2027, 4, 2)).follow_ups}
         assert MBU not in late and "boras.mbu.kommun" in late
@@ -154,9 +154,9 @@ def test_a_closed_day_moves_to_the_next_working_day(running: Engine) -> None:
 @pytest.mark.parametrize(
     ("kw", "field", "text"),
     [
-        ({"due": date(2027, 3, 31)}, "due", "efter den ordinarie, 2027-03-31"),
-        ({"due": date(2028, 4, 3)}, "due", "före nästa periods sista dag, 2028-03-31"),
-        ({"due": date(2027, 4, 12), "now": at(2027, 4, 14)}, "due", "före i dag, 2027-04-14"),
+        ({"due": date(2027, 3, 31)}, "due", "efter den ordinarie, 31 mars 2027"),
+        ({"due": date(2028, 4, 3)}, "due", "före nästa periods sista dag, 31 mars 2028"),
+        ({"due": date(2027, 4, 12), "now": at(2027, 4, 14)}, "due", "före i dag, 14 april 2027"),
         ({"reason": "  "}, "reason", "ange varför"),
         ({"period": 2025}, "period", "perioden 2025 är inte öppen"),
     ],

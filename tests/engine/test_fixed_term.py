@@ -125,7 +125,7 @@ def test_never_reported_the_last_period_is_asked_for_until_the_process_owner_clo
     before = {r.key: r.state for r in _outbox(engine)}
     assert main(["close", "--db", url, "--by", "BRÅ", "--why", "ny överenskommelse", "--now", "2023-12-20T10:00"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("samverkan: fel: --agreement: tidsbegransad gäller till och med 2023-12-31")
+    assert err.startswith("samverkan: fel: --agreement: tidsbegransad gäller till och med 31 december 2023")
     assert len(err.splitlines()) == 1 and {r.key: r.state for r in _outbox(engine)} == before
     assert main(["close", "--db", url, "--by", "BRÅ", "--why", "ny överenskommelse", "--now", "2024-05-02T10:00"]) == 0
     assert "3 åtaganden avslutade" in capsys.readouterr().out  # Trafik (2021–2022) ended when it was loaded
@@ -136,7 +136,7 @@ def test_never_reported_the_last_period_is_asked_for_until_the_process_owner_clo
     assert {r.last_error for r in after if r.state == "withdrawn"} == {
         "åtagandet är avslutat",  # the overdue notices
         "inga åtaganden är kvar i överenskommelsen",  # the weekly summary
-        "överenskommelsens giltighetstid löpte ut 2023-12-31",  # revision 2's kick-off, never delivered
+        "överenskommelsens giltighetstid löpte ut 31 december 2023",  # revision 2's kick-off, never delivered
     }
     tick(engine, at(2024, 6, 3, 8))
     assert len(_outbox(engine)) == len(after)  # nothing is queued for it again

@@ -86,7 +86,7 @@ def test_a_text_measure_must_not_be_empty(running: Engine) -> None:
     ("key", "kw", "message"),
     [
         ("mbu.polis", {"period": 2027}, "följs nu upp för 2026, inte 2027"),
-        ("mbu.polis", {"now": at(2026, 12, 30)}, "uppföljningen för 2026 kan lämnas från 2027-01-01"),
+        ("mbu.polis", {"now": at(2026, 12, 30)}, "uppföljningen för 2026 kan lämnas från 1 januari 2027"),
         ("trafik.polis", {}, "är avslutat"),
         ("mbu.polis", {"hours": -3.0}, "^hours: "),
         ("mbu.polis", {"comment": " "}, "^comment: "),

@@ -106,10 +106,10 @@ def test_an_effort_brought_back_by_init_is_planned_then_starts_per_its_timeframe
     tick(engine, at(2027, 8, 1, 0))
     assert commitment(engine, SKOLOR) == ("pågående", 2027, date(2028, 3, 31))
     assert history(engine, SKOLOR) == [
-        ("start", "planerad", "pågående", "tidsplanen började 2019-04-15"),
+        ("start", "planerad", "pågående", "tidsplanen började 15 april 2019"),
         ("end", "pågående", "avslutad", "borttaget ur överenskommelsefilen (planversion 2)"),
         ("restore", "avslutad", "planerad", "åter i planen (planversion 3)"),
-        ("start", "planerad", "pågående", "tidsplanen började 2027-08-01"),
+        ("start", "planerad", "pågående", "tidsplanen började 1 augusti 2027"),
     ]
 
 

@@ -26,6 +26,7 @@ from engine.revisions import complete, decide
 from engine.tick import tick
 from notifications.dispatcher import deliver
 from notifications.settings import Settings
+from rules import texts
 from samverkan.cli import main
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -142,7 +143,7 @@ def test_notices_queued_for_the_day_a_termination_takes_effect_or_later_are_with
         )
         # In the transaction that records the termination.
         states = {r.key: (r.state, r.last_error) for r in s.scalars(select(OutboxRow))}
-    why = f"överenskommelsen är uppsagd från {effective.isoformat()}"
+    why = f"överenskommelsen är uppsagd från {texts.datum(effective)}"
     assert {states[k] for k in stale} == {("withdrawn", why)}
     # What is due before the termination takes effect still goes, and so does the termination notice.
     past_due = {k for k, v in states.items() if k not in stale and (v[1] or "").startswith("sista dagen")}
@@ -171,8 +172,8 @@ def test_the_revisions_kickoff_and_late_notices_are_withdrawn_when_revision_comp
         }
     assert done.revision == 3
     assert found == {
-        "revision_kickoff:liten:3": ("withdrawn", "revision 3 är genomförd"),
-        "revision_overdue:liten:3:0": ("withdrawn", "revision 3 är genomförd"),
+        "revision_kickoff:liten:3": ("withdrawn", "revidering 3 är genomförd"),
+        "revision_overdue:liten:3:0": ("withdrawn", "revidering 3 är genomförd"),
     }
 
 
@@ -206,7 +207,7 @@ def test_a_commitment_removed_by_a_revision_has_its_queued_notices_withdrawn(
     (removed,) = [line for line in lines if "liten.skolor.kommun" in line]
     assert removed.endswith("– åtagandet är avslutat")
     (kickoff,) = [line for line in lines if "liten.skolor.kommun" not in line]
-    assert "liten → " in kickoff and kickoff.endswith("– revision 3 är genomförd")
+    assert "liten → " in kickoff and kickoff.endswith("– revidering 3 är genomförd")
 
 
 def test_an_effort_removed_from_the_file_by_init_has_its_queued_notices_withdrawn(running: Engine) -> None:
@@ -254,5 +255,6 @@ def test_the_late_notices_of_a_revision_never_completed_are_withdrawn_when_the_n
     assert late.state == "pending" and late.send_at == at(2025, 2, 14)
     tick(engine, at(2025, 2, 14))
     after = rows(engine)
-    assert (after[late.key].state, after[late.key].last_error) == ("withdrawn", "revision 1 har ersatts av revision 2")
+    replaced = ("withdrawn", "revidering 1 har ersatts av revidering 2")
+    assert (after[late.key].state, after[late.key].last_error) == replaced
     assert after["revision_kickoff:liten:2"].state == "pending"

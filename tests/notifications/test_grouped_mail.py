@@ -117,6 +117,8 @@ def test_each_address_gets_one_mail_naming_all_its_follow_ups_each_with_its_own_
     assert html.count(">Registrera uppföljningen</a>") == 14 and ">Mina uppföljningar</a>" in html
     assert "Du behöver inte logga in" in text
     assert "14 dagar efter sista dagen får processägaren" in text
+    # The footer links the accessibility statement: the web's address is known.
+    assert f'<a href="{BASE}/tillganglighet"' in html and f"{BASE}/tillganglighet" in text
     # Every notice is marked sent; the mail counts once.
     with db.transaction(reminders_due) as s:
         assert Counter(s.scalars(select(OutboxRow.state))) == {"sent": 28}
@@ -186,6 +188,7 @@ def test_the_weekly_summary_links_the_overdue_page(loaded: Engine, smtp_server) 
     text = body(mail, "plain")
     assert f"Hela genomgången: {BASE}/forsenat" in text.splitlines()
     assert "samverkan overdue" not in text
+    assert f'<a href="{BASE}/tillganglighet"' in body(mail, "html")
 
 
 def test_a_changed_conditions_notice_stays_separate_and_immediate(reminders_due: Engine, smtp_server) -> None:  # type: ignore[no-untyped-def]

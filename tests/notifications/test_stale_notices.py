@@ -116,13 +116,13 @@ def test_a_delivery_weeks_late_sends_nothing_whose_reason_went_away(
     assert report.messages == len(sent)  # mails; report.sent counts notices, several to one grouped mail
     rows = by_key(running)
     # The three rows above, and the polis's reminders, held up past the due date: its overdue notices replace them.
-    late = {k for k, r in rows.items() if (r.last_error or "").startswith("sista dagen 2027-03-31 har passerat")}
+    late = {k for k, r in rows.items() if (r.last_error or "").startswith("sista dagen 31 mars 2027 har passerat")}
     assert {rows[k].recipients[0] for k in late} == {"kommunpolis@polisen.example"}
     assert report.withdrawn == 3 + len(late) and all(k.startswith("reminder:") for k in late)
     for key, why in (
         ("reminder:liten.skolor.kommun:2026:-30", "uppföljningen för 2026 är registrerad"),
         ("reminder:liten.vandringar.kommun:2026:-14", "uppföljningen för 2026 är registrerad"),
-        ("revision_kickoff:liten:2", "revision 2 har ersatts av revision 3"),
+        ("revision_kickoff:liten:2", "revidering 2 har ersatts av revidering 3"),
     ):
         assert (rows[key].state, rows[key].last_error, rows[key].sent_at) == ("withdrawn", why, None)
     reported = [r for r in rows.values() if r.recipients == ["fritid@litenstad.example"]]
@@ -136,7 +136,7 @@ def test_a_delivery_weeks_late_sends_nothing_whose_reason_went_away(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(reported) + 1 + len(late) and all("återkallad" in line for line in lines)
     assert sum(line.endswith("– uppföljningen för 2026 är registrerad") for line in lines) == len(reported)
-    assert sum(line.endswith("– revision 2 har ersatts av revision 3") for line in lines) == 1
+    assert sum(line.endswith("– revidering 2 har ersatts av revidering 3") for line in lines) == 1
 
 
 def test_change_and_termination_notices_are_never_withdrawn_while_what_they_ended_is(
@@ -170,8 +170,8 @@ def test_change_and_termination_notices_are_never_withdrawn_while_what_they_ende
     # At claim: the week's review, held up past the termination, and the notice the older version queued.
     assert report.withdrawn == 2
     rows = by_key(running)
-    assert rows["weekly_summary:liten:2027-W13"].last_error == "överenskommelsen är uppsagd från 2027-04-05"
-    assert rows["overdue:liten.vandringar.polis:2026:1"].last_error == "överenskommelsen är uppsagd från 2027-04-05"
+    assert rows["weekly_summary:liten:2027-W13"].last_error == "överenskommelsen är uppsagd från 5 april 2027"
+    assert rows["overdue:liten.vandringar.polis:2026:1"].last_error == "överenskommelsen är uppsagd från 5 april 2027"
     assert Counter(r.state for r in rows.values()) == {"sent": 2, "withdrawn": len(rows) - 2}
     assert {r.kind for r in rows.values() if r.state == "sent"} == {"change_notice", "termination_notice"}
 
@@ -195,7 +195,7 @@ def test_a_notice_held_up_past_the_day_a_termination_takes_effect_is_not_sent_th
     reminders = [r for r in by_key(running).values() if r.kind == "reminder"]
     assert len(reminders) == 4
     assert {(r.state, r.last_error) for r in reminders} == {
-        ("withdrawn", "överenskommelsen är uppsagd från 2027-03-26")
+        ("withdrawn", "överenskommelsen är uppsagd från 26 mars 2027")
     }
 
 
@@ -210,4 +210,4 @@ def test_a_reminder_held_up_past_its_due_date_is_withdrawn_for_the_overdue_notic
     assert report.sent == 0 and report.withdrawn == 28
     with db.transaction(engine) as s:
         reasons = set(s.scalars(select(OutboxRow.last_error).where(OutboxRow.state == "withdrawn")))
-    assert reasons == {"sista dagen 2027-03-31 har passerat; påminnelsen om försenad rapport ersätter den"}
+    assert reasons == {"sista dagen 31 mars 2027 har passerat; påminnelsen om försenad rapport ersätter den"}

@@ -112,6 +112,7 @@ def context(kind: str, key: str, recipient: str, **parts: Any) -> dict[str, Any]
         "recipient": {"email": recipient},
         "review": None,
         "overdue_url": None,
+        "accessibility_url": None,
         "inbox_url": None,
     }
     ctx.update(parts)
@@ -124,13 +125,17 @@ def revision_items() -> list[dict[str, Any]]:
     for area, effort, party, _ in BORAS.commitments():
         latest = None
         if (effort.id, party) == ("mbu", "polis"):
-            latest = {"period": 2026, "comment": "En utbildning ställdes in.", "values": {"utbildningar": 1}}
+            # The values by the measure's words, as notifications.context gives them.
+            said = next(m.text for m in effort.measures if m.id == "utbildningar")
+            latest = {"period": 2026, "comment": "En utbildning ställdes in.", "values": {said: 1}}
         items.append(
             {
                 "id": f"{BORAS.id}.{effort.id}.{party}",
                 "effort_title": effort.title,
                 "area_title": area.title,
                 "party": party,
+                "party_name": party_name(party),
+                "unit_name": unit(effort.commitments[party].responsible)["name"],
                 "state": "uppföljd" if latest else "pågående",
                 "latest": latest,
             }
@@ -147,7 +152,14 @@ CHANGE = {
     "recorded_at": datetime(2027, 3, 1, 7, 0, tzinfo=UTC),  # 08:00 in Stockholm
     "effective": "2027-05-01",
     "reason": None,
-    "commitments": [{"id": "boras.mbu.polis", "effort_title": MBU_POLIS["effort_title"], "party": "polis"}],
+    "commitments": [
+        {
+            "id": "boras.mbu.polis",
+            "effort_title": MBU_POLIS["effort_title"],
+            "party": "polis",
+            "party_name": party_name("polis"),
+        }
+    ],
 }
 
 TERMINATION = {
@@ -159,7 +171,10 @@ TERMINATION = {
     "recorded_at": datetime(2027, 3, 1, 13, 30, tzinfo=UTC),
     "effective": "2027-06-30",
     "reason": "Ny överenskommelse 2027–2029",
-    "commitments": [{"id": i["id"], "effort_title": i["effort_title"], "party": i["party"]} for i in revision_items()],
+    "commitments": [
+        {"id": i["id"], "effort_title": i["effort_title"], "party": i["party"], "party_name": i["party_name"]}
+        for i in revision_items()
+    ],
 }
 
 
@@ -272,7 +287,13 @@ def sample(kind: str) -> dict[str, Any]:
             "undeliverable": [],
             "deviations": [],
             "flagged": [
-                {"commitment": "boras.mbu.kommun", "party": "kommun", "effort": "MBU", "reason": "Budgeten dras in"}
+                {
+                    "commitment": "boras.mbu.kommun",
+                    "party": "kommun",
+                    "party_name": party_name("kommun"),
+                    "effort": "MBU",
+                    "reason": "Budgeten dras in",
+                }
             ],
         }
         return context(
@@ -294,6 +315,23 @@ def test_every_kind_renders_a_subject_a_text_and_an_html_part(kind: str) -> None
     assert mail.subject and mail.text.strip() and mail.html.strip()
     assert mail.html.lstrip().startswith("<!DOCTYPE html>") and 'lang="sv"' in mail.html
     assert 'name="viewport"' in mail.html  # readable on a phone
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_date_in_a_mail_reads_as_swedish_prose_never_iso(kind: str) -> None:
+    mail = render(kind, sample(kind))
+    for part in (mail.subject, mail.text, mail.html):
+        assert not re.findall(r"\b\d{4}-\d{2}-\d{2}\b", part), kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_mail_links_the_accessibility_statement_when_the_webs_address_is_known(kind: str) -> None:
+    url = "https://samverkan.boras.se/tillganglighet"
+    mail = render(kind, sample(kind) | {"accessibility_url": url})
+    assert f'<a href="{url}"' in mail.html and "tillgänglighetsredogörelsen</a>" in mail.html
+    assert url in mail.text
+    without = render(kind, sample(kind))
+    assert "tillganglighet" not in without.html and "tillganglighet" not in without.text
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -427,7 +465,10 @@ def test_the_revision_kickoff_lists_every_commitment_it_is_given() -> None:
 def test_the_revision_kickoff_shows_each_state_and_latest_follow_up() -> None:
     mail = render("revision_kickoff", sample("revision_kickoff"))
     assert "Status: uppföljd" in mail.text and "Status: pågående" in mail.text
-    assert "Senaste uppföljning: 2026" in mail.text and "utbildningar: 1" in mail.text
+    assert "Senaste uppföljning: 2026" in mail.text and f"{MBU_POLIS['measures'][0]['text']}: 1" in mail.text
+    # What a person reads names the party, the unit and the measure; the ids stay with the commitment's id.
+    assert "(Polismyndigheten, lokalpolisområde Borås)" in mail.text and "(polis)" not in mail.text
+    assert f"Ansvarig enhet: {KOMMUNPOLIS['name']}" in mail.text and "- utbildningar:" not in mail.text
     assert "Kommentar: En utbildning ställdes in." in mail.text
     assert mail.text.count("ingen uppföljning registrerad") == 29
     assert "senast 14 december 2027" in mail.text
@@ -441,7 +482,8 @@ def test_a_change_notice_says_who_when_what_and_quotes_the_agreement() -> None:
     assert "Meddelat av: Kommunpolis, lokalpolisområde Borås" in mail.text
     assert "1 mars 2027 kl. 08:00" in mail.text
     assert CHANGE["text"] in mail.text
-    assert "MBU – Människan bakom uniformen (polis), id boras.mbu.polis" in mail.text
+    assert "MBU – Människan bakom uniformen (Polismyndigheten, lokalpolisområde Borås)" in mail.text
+    assert "(polis)" not in mail.text and "(polis)" not in mail.html
     assert "nästa revidering" in mail.text
     quote = "Om förutsättningar för att följa överenskommelsen förändras ska den andra parten meddelas."
     assert quote in mail.text and quote in mail.html

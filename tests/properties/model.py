@@ -251,7 +251,7 @@ class Model:
             life.effort = in_plan.get(cid, life.effort)
             if decision == "remove":
                 if life.live:
-                    self._end(life, at, f"borttaget i revision {done.step}")
+                    self._end(life, at, f"borttaget i revidering {done.step}")
                 continue
             if life.state != REVIDERAD:
                 continue

@@ -255,7 +255,7 @@ def test_a_termination_is_checked_against_the_rehearsed_day(
     before = snapshot(initialised)
     argv = ["--party", "kommun", "--effective", "2027-06-30", "--reason", "Ny", "--now", "2027-07-01T09:00"]
     code, _, err = run(capsys, "terminate", "--db", initialised, *argv)
-    assert code == 2 and err == "samverkan: fel: --effective: 2027-06-30 har redan passerat\n"
+    assert code == 2 and err == "samverkan: fel: --effective: 30 juni 2027 har redan passerat\n"
     assert snapshot(initialised) == before
 
 

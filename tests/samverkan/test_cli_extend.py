@@ -19,7 +19,7 @@ def test_extend_moves_the_due_date_the_status_shows(initialised: str, capsys: py
     )  # fmt: skip
     assert code == 0
     assert out.splitlines()[0] == (
-        "boras.mbu.polis: anstånd för 2026, sista dag 2027-03-31 → 2027-05-03 (närmaste arbetsdag)."
+        "boras.mbu.polis: anstånd för 2026, sista dag 31 mars 2027 → 3 maj 2027 (närmaste arbetsdag)."
     )
     _, status, _ = run(capsys, "--db", initialised, "status", "--json")
     assert {r["id"]: r["next_due"] for r in json.loads(status)}["boras.mbu.polis"] == "2027-05-03"
@@ -34,6 +34,6 @@ def test_extend_to_a_date_before_the_ordinary_one_is_one_line_and_changes_nothin
         "--reason", "x", "--by", "BråB", "--now", "2027-03-02T10:00",
     )  # fmt: skip
     assert (code, out) == (2, "")
-    assert err.strip() == "samverkan: fel: --due: den nya sista dagen måste vara efter den ordinarie, 2027-03-31"
+    assert err.strip() == "samverkan: fel: --due: den nya sista dagen måste vara efter den ordinarie, 31 mars 2027"
     _, status, _ = run(capsys, "--db", initialised, "status", "--json")
     assert {r["id"]: r["next_due"] for r in json.loads(status)}["boras.mbu.polis"] == "2027-03-31"

@@ -95,6 +95,11 @@ def test_notify_change_records_and_sends_at_once(
     assert "flaggade inför revideringen: boras.mbu.kommun" in out and "1 skickade" in out
     (eml,) = (tmp_path / "outbox").glob("change_notice-*.eml")
     assert "kommunpolis@polisen.example" in eml.read_text(encoding="utf-8")
+    # The review names the party and says the day in prose, as the flag reads on the web and in the table.
+    assert main(["overdue", "--db", initialised, "--now", "2026-11-25T10:00", "--json"], clock=NOV) == 0
+    (flag,) = json.loads(capsys.readouterr().out)["flagged"]
+    assert flag["party_name"] == "Borås Stad"
+    assert flag["reason"] == "ändrade förutsättningar (Borås Stad, 24 november 2026): Budgeten för MBU dras in 2027."
 
 
 @pytest.mark.parametrize(

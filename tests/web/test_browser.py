@@ -87,7 +87,10 @@ def test_the_process_owner_signs_in_and_reviews_what_is_overdue(
     page.fill("#email", kit.OWNER)
     page.fill("#losenord", "fel")
     page.click("button:has-text('Logga in')")
-    expect(page.locator("[role=alert]")).to_have_text("Fel e-postadress eller lösenord. Försök igen.")
+    expect(page.locator("#felsammanfattning")).to_be_focused()
+    expect(page.locator("#felsammanfattning a[href='#losenord']")).to_have_text(
+        "Lösenord: Fel e-postadress eller lösenord. Försök igen."
+    )
     page.fill("#losenord", kit.PASSWORD)
     page.click("button:has-text('Logga in')")
     expect(page).to_have_url(f"{live.url}/forsenat")

@@ -230,4 +230,4 @@ def test_the_engine_still_refuses_what_it_refuses_with_its_reason_on_the_form(
     # A link issued in December for the running year: the period has not ended yet.
     clock.current = kit.at(2026, 12, 1, 9)
     page = post_form(client, kit.link_path(MBU, issued=kit.at(2026, 12, 1, 8)), m_utbildningar="2")
-    assert page.status_code == 400 and "Uppföljningen för 2026 kan lämnas från 2027-01-01" in page.text
+    assert page.status_code == 400 and "Uppföljningen för 2026 kan lämnas från 1 januari 2027" in page.text

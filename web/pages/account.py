@@ -17,8 +17,9 @@ from web.pages.auth import refused
 from web.throttle import Throttled, client_address, throttle_of
 
 
-def _password_form(web: Web, ctx: Ctx, status: int = 200, error: str | None = None) -> Response:
-    return render(web, ctx, "password.html", status, error=error, min_length=MIN_PASSWORD)
+def _password_form(web: Web, ctx: Ctx, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    """The form; after a refusal, each error by the field it is about (the error summary links to it)."""
+    return render(web, ctx, "password.html", status, errors=errors or {}, min_length=MIN_PASSWORD)
 
 
 @page()
@@ -28,9 +29,9 @@ def password(web: Web, ctx: Ctx) -> Response:
     current = ctx.form.get("nuvarande", "")
     new = ctx.form.get("nytt", "")
     if new != ctx.form.get("nytt_igen", ""):
-        return _password_form(web, ctx, 400, "De två nya lösenorden är olika.")
+        return _password_form(web, ctx, 400, {"nytt_igen": "De två nya lösenorden är olika."})
     if len(new) < MIN_PASSWORD:
-        return _password_form(web, ctx, 400, f"Det nya lösenordet ska vara minst {MIN_PASSWORD} tecken.")
+        return _password_form(web, ctx, 400, {"nytt": f"Det nya lösenordet ska vara minst {MIN_PASSWORD} tecken."})
     me = ctx.me
     try:
         version = throttle_of(ctx.request).check(
@@ -41,9 +42,9 @@ def password(web: Web, ctx: Ctx) -> Response:
     except Throttled as exc:
         return refused(web, ctx, exc)
     except InvalidValue as exc:
-        return _password_form(web, ctx, 400, error_text(exc) + ".")
+        return _password_form(web, ctx, 400, {"nytt": error_text(exc) + "."})
     if version is None:
-        return _password_form(web, ctx, 401, "Det nuvarande lösenordet stämmer inte.")
+        return _password_form(web, ctx, 401, {"nuvarande": "Det nuvarande lösenordet stämmer inte."})
     session = ctx.request.session
     session.clear()  # a new session, with the new version and a new form token
     session["uid"] = me.id

@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, Response
 from engine.api import commands, pages_agreement
 from notifications.dispatcher import deliver
 from notifications.render import FILTERS
-from rules.errors import SamverkanError
+from rules.errors import InvalidValue, SamverkanError
 from rules.model import QueueNotice
 from web.http import Ctx, Web, error_text, flash, message_page, page, redirect, render, switch, wanted_agreement
 
@@ -20,7 +20,14 @@ def parties(web: Web, ctx: Ctx) -> Response:
     return _parties_page(web, ctx)
 
 
-def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = None, which: str = "") -> HTMLResponse:
+# The engine's name for a value (InvalidValue.field) → the form field it is shown beside.
+FIELDS = {"party": "part", "text": "text", "reason": "text", "effective": "fran"}
+
+
+def _parties_page(
+    web: Web, ctx: Ctx, *, status: int = 200, error: str | None = None, which: str = "", field: str | None = None
+) -> HTMLResponse:
+    """The page; after a refusal, ``error`` beside the form ``field`` it is about (None: the whole form)."""
     shown = pages_agreement.parties_page(web.engine, wanted_agreement(ctx), who=ctx.me)
     return render(
         web,
@@ -32,6 +39,7 @@ def _parties_page(web: Web, ctx: Ctx, *, status: int = 200, error: str | None = 
         active=shown.active,
         events=shown.events,
         error=error,
+        errors={field: error} if field and error else {},
         which=which,
         f=ctx.form,
         chosen=set(ctx.multi.get("atagande", [])),
@@ -54,7 +62,7 @@ def _deliver_now(web: Web, now: datetime) -> str:
 def _speaker(web: Web, ctx: Ctx, which: str) -> tuple[str, str | None] | HTMLResponse:
     party = ctx.form.get("part", "")
     if not party:
-        return _parties_page(web, ctx, status=400, error="Välj vilken part som meddelar.", which=which)
+        return _parties_page(web, ctx, status=400, error="Välj vilken part som meddelar.", which=which, field="part")
     if not ctx.me.may_speak_for(party):
         return message_page(web, ctx, 403, "Ingen behörighet", "Du kan bara meddela för din egen part.")
     return party, ctx.form.get("overenskommelse") or None
@@ -77,7 +85,7 @@ def notify_change(web: Web, ctx: Ctx) -> Response:
             agreement=aid,
         )
     except SamverkanError as exc:
-        return _parties_page(web, ctx, status=400, error=error_text(exc), which="change")
+        return _refused(web, ctx, exc, "change")
     recipients = _recipients(told.queued, "change_notice")
     sent = _deliver_now(web, ctx.now)
     flash(ctx.request, f"Ändrade förutsättningar registrerade och meddelade till {', '.join(recipients)}. {sent}")
@@ -94,10 +102,15 @@ def terminate(web: Web, ctx: Ctx) -> Response:
         effective = date.fromisoformat(ctx.form.get("fran", "").strip())
     except ValueError:
         error = "Ange från vilket datum uppsägningen gäller."
-        return _parties_page(web, ctx, status=400, error=error, which="terminate")
+        return _parties_page(web, ctx, status=400, error=error, which="terminate", field="fran")
     if ctx.form.get("bekrafta") != "ja":
         return _parties_page(
-            web, ctx, status=400, error="Bekräfta att överenskommelsen ska sägas upp.", which="terminate"
+            web,
+            ctx,
+            status=400,
+            error="Bekräfta att överenskommelsen ska sägas upp.",
+            which="terminate",
+            field="bekrafta",
         )
     try:
         told = commands.terminate(
@@ -110,7 +123,7 @@ def terminate(web: Web, ctx: Ctx) -> Response:
             agreement=aid,
         )
     except SamverkanError as exc:
-        return _parties_page(web, ctx, status=400, error=error_text(exc), which="terminate")
+        return _refused(web, ctx, exc, "terminate")
     recipients = _recipients(told.queued, "termination_notice")
     sent = _deliver_now(web, ctx.now)
     flash(
@@ -119,6 +132,11 @@ def terminate(web: Web, ctx: Ctx) -> Response:
         f"Meddelad till {', '.join(recipients)}. {sent}",
     )
     return redirect("/parter?" + urlencode({"overenskommelse": told.agreement}))
+
+
+def _refused(web: Web, ctx: Ctx, exc: SamverkanError, which: str) -> HTMLResponse:
+    field = FIELDS.get(exc.field) if isinstance(exc, InvalidValue) else None
+    return _parties_page(web, ctx, status=400, error=error_text(exc), which=which, field=field)
 
 
 def _recipients(queued: tuple[QueueNotice, ...], kind: str) -> list[str]:

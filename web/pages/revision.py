@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from engine.api import commands, commands_revision, pages_agreement, pages_revision
 from engine.api.commands_revision import Completed, DecisionsInvalid
+from engine.api.queries import RevisionRow
 from engine.drafts import TERM_FIELDS, DraftInvalid
 from notifications.render import FILTERS
 from rules import texts
@@ -44,10 +45,17 @@ def _revision_page(
     errors: list[str] | None = None,
     row_errors: dict[str, tuple[str, str]] | None = None,
     term_errors: dict[str, str] | None = None,
+    on_file: bool = False,
 ) -> HTMLResponse:
-    """The page; after a refused post, what was typed is shown again (``posted``) with each error beside its field."""
+    """The page; after a refused post, what was typed is shown again (``posted``) with each error beside its field.
+
+    ``on_file``: the ``errors`` are the uploaded file's, and the summary links to the file field.
+    """
     wanted = wanted_agreement(ctx)
     shown = pages_agreement.revision_page(web.engine, wanted)
+    fields, labels = _summary(shown.rows, row_errors or {}, term_errors or {})
+    if on_file and errors:
+        fields["fil"], labels["fil"] = "filen kan inte antas; se raderna nedan.", "Den nya överenskommelsefilen"
     return render(
         web,
         ctx,
@@ -63,8 +71,32 @@ def _revision_page(
         errors=errors or [],
         row_errors=row_errors or {},
         term_errors=term_errors or {},
+        on_file=on_file and bool(errors),
+        summary_fields=fields,
+        summary_labels=labels,
         posted=ctx.form if status != 200 else {},
     )
+
+
+# The revised plan's term as its fields are labelled (_revision_draft.html).
+TERM_LABELS = {"valid_from": "Gäller från", "valid_to": "Gäller till och med", "every_years": "Revidering vart (år)"}
+
+
+def _summary(
+    rows: tuple[RevisionRow, ...], row_errors: dict[str, tuple[str, str]], term_errors: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The error summary's fields by element id, and their labels, in the page's order."""
+    fields: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for row in rows:
+        if (err := row_errors.get(row.c.id)) is not None:
+            fid = f"{err[0]}-{row.c.id}"
+            what = "Beslut" if err[0] == "beslut" else "Motivering"
+            fields[fid], labels[fid] = err[1], f"{what} för {row.c.effort} ({row.c.party_name})"
+    for key, label in TERM_LABELS.items():
+        if key in term_errors:
+            fields[f"term-{key}"], labels[f"term-{key}"] = term_errors[key], label
+    return fields, labels
 
 
 def chosen_agreement(web: Web, ctx: Ctx) -> str:
@@ -190,23 +222,25 @@ def _flash_completed(ctx: Ctx, done: Completed) -> None:
 def revision_complete(web: Web, ctx: Ctx) -> Response:
     upload = ctx.files.get("fil")
     if upload is None or not upload[1]:
-        return _revision_page(web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."])
+        return _revision_page(
+            web, ctx, status=400, errors=["Välj den reviderade överenskommelsefilen (YAML)."], on_file=True
+        )
     name, content = shown_name(upload[0]), upload[1]
     if len(content) > UPLOAD_MAX:
         return _revision_page(
-            web, ctx, status=400, errors=[f"{name}: filen är större än {UPLOAD_MAX // (1024 * 1024)} MB."]
+            web, ctx, status=400, errors=[f"{name}: filen är större än {UPLOAD_MAX // (1024 * 1024)} MB."], on_file=True
         )
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
-        return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är inte UTF-8-text."])
+        return _revision_page(web, ctx, status=400, errors=[f"{name}: filen är inte UTF-8-text."], on_file=True)
     try:
         new = pages_agreement.revised_plan(text, name)
         done = commands.complete_revision(web.engine, new, by=ctx.me.label, now=ctx.now)
     except AgreementFileError as exc:
-        return _revision_page(web, ctx, status=400, errors=exc.lines())
+        return _revision_page(web, ctx, status=400, errors=exc.lines(), on_file=True)
     except SamverkanError as exc:
-        return _revision_page(web, ctx, status=400, errors=[error_text(exc)])
+        return _revision_page(web, ctx, status=400, errors=[error_text(exc)], on_file=True)
     _flash_completed(ctx, done)
     return _back_to_revision(new.id)
 

@@ -41,6 +41,8 @@ def _form_page(
             "Ingen revidering pågår",
             "Inled revideringen på sidan Revidering först.",
         )
+    fields = fields or {}
+    parties = {c.party: c.party_name for c in form.commitments}
     return render(
         web,
         ctx,
@@ -48,10 +50,41 @@ def _form_page(
         status,
         form=form,
         new=effort is None,
-        fields=fields or {},
+        fields=fields,
         errors=errors or [],
         posted=ctx.form if status != 200 else {},
+        # The error summary's links: each field's element id (as the template's field macro makes it) and label.
+        field_ids={key: "f-" + key.replace(".", "-") for key in fields},
+        field_labels={key: _label(key, parties) for key in fields},
     )
+
+
+# The form's fixed fields as their labels read (revision_effort.html).
+LABELS = {
+    "area": "Samverkansområde",
+    "title": "Rubrik (insats/mål)",
+    "id": "Id",
+    "timeframe.text": "Tidsplanen i text",
+    "timeframe.start": "Börjar",
+    "timeframe.end": "Slutar",
+    "measure.text": "Måttet",
+    "measure.kind": "Typ",
+    "measure.target": "Målvärde",
+}
+
+
+def _label(key: str, parties: dict[str, str]) -> str:
+    """A field's label for the error summary: ``measures.m1.target`` → "Målvärde för m1"."""
+    if key in LABELS:
+        return LABELS[key]
+    group, _, rest = key.partition(".")
+    item, _, part = rest.rpartition(".")
+    if group == "measures":
+        return f"Målvärde för {item}" if part == "target" else f"Aktivitetsmått ({item})"
+    if group == "commitments":
+        who = parties.get(item, item)
+        return f"Ansvarig enhet ({who})" if part == "responsible" else f"Åtagandet ({who})"
+    return key
 
 
 def _back(agreement: str, effort: str) -> Response:

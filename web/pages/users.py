@@ -41,6 +41,9 @@ def _users_page(
         people=shown.people,
         parties=shown.parties,
         units=shown.units,
+        # A user's party or unit as a person reads it: its name, not its id.
+        party_names={o.id: o.name for o in shown.parties},
+        unit_names={o.id: o.name for o in shown.units},
         invite_days=shown.invite_days,
         roles=ROLES,
         which=which,
