@@ -14,7 +14,7 @@ from pathlib import Path
 from engine import prune
 from engine.db import Database
 from rules.errors import InvalidValue
-from rules.texts import DEFAULT_ZONE
+from rules.texts import DEFAULT_ZONE, datum
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +60,7 @@ def prune_outbox(
     ``before`` may not be after ``now``'s date: gallring is of what is already past.
     """
     if before > now.astimezone(DEFAULT_ZONE).date():
-        raise InvalidValue("before", f"{before.isoformat()} ligger efter dagens datum; gallra bara det som har varit")
+        raise InvalidValue("before", f"{datum(before)} ligger efter dagens datum; gallra bara det som har varit")
     if batch < 1:
         raise InvalidValue("batch", "ska vara minst 1")
     out = prune.prune(database, before=before, archive=archive, now=now, dry_run=dry_run, batch=batch, drill=drill)

@@ -19,6 +19,7 @@ from engine.importer.document import Document, Heading, Paragraph
 from engine.importer.errors import DocumentError
 from engine.importer.notes import Notes, Path, Units
 from engine.importer.plan import PlanBuilder, plan_tables
+from rules.texts import datum
 
 NO_PLAN = (
     "hittar ingen åtagandeplan (en tabell med kolumnerna 'Kommunens åtagande' och 'Polisens åtagande'); "
@@ -152,7 +153,7 @@ def _head(
     if dates:
         signed = max(dates)
         where = next(s[3] for s in signatures if s[0] == signed)
-        notes.found.append(f"undertecknad {signed.isoformat()} ({where})")
+        notes.found.append(f"undertecknad {datum(signed)} ({where})")
         if len(set(dates)) > 1:
             notes.check(("agreement", "signed"), "parterna skrev under olika dagar; den senaste är vald", where)
     else:
@@ -172,12 +173,12 @@ def _head(
         elif term.valid_from is not None:
             notes.check(
                 ("agreement", "signed"),
-                f"texten säger att den gäller från {term.valid_from.isoformat()}, före underskriften",
+                f"texten säger att den gäller från {datum(term.valid_from)}, före underskriften",
                 where,
             )
         if term.valid_to is not None and term.valid_to > start:
             agreement["valid_to"] = valid_to = term.valid_to
-            notes.found.append(f"giltighetstid till och med {valid_to.isoformat()} ({where})")
+            notes.found.append(f"giltighetstid till och med {datum(valid_to)} ({where})")
             notes.note(("agreement", "valid_to"), f"dokumentet: '{term.quote[:70]}'")
         elif term.valid_to is not None:
             notes.check(("agreement", "signed"), "slutdagen i texten ligger före startdagen; utelämnad", where)

@@ -16,6 +16,7 @@ from typing import Any
 from engine.importer import phrases
 from engine.importer.document import Block, Cell, Heading, Table, is_plan_header
 from engine.importer.notes import Notes, Path, Units
+from rules.texts import datum
 
 PARTY_NAMES = {"kommun": "kommunens", "polis": "polisens"}
 NO_TIMEFRAME = "Dokumentet anger ingen tidsplan"
@@ -173,7 +174,7 @@ class PlanBuilder:
                 return timeframe
             timeframe["start"], timeframe["end"] = start, end
             self.notes.note((*path, "start"), f"ur tidsplanen '{phrase}'")
-            self.notes.found.append(f"tidsplan {start.isoformat()}–{end.isoformat()} ur '{phrase}' ({cell.where})")
+            self.notes.found.append(f"tidsplan {datum(start)}–{datum(end)} ur '{phrase}' ({cell.where})")
         return timeframe
 
     def _measures(self, cell: Cell, commitments: dict[str, Any], path: Path) -> list[dict[str, Any]]:
