@@ -3,6 +3,13 @@
 Usage::
 
     .venv/bin/python bench/tick.py [--size 1000000] [--naive-sizes 10000 100000] [--repeat 3] [--db PATH] [--profile]
+    .venv/bin/python bench/tick.py --backend postgresql [--db URL] [--size …] [--repeat …] [--profile]
+
+With ``--backend postgresql`` the same database is built and the tick measured on a
+PostgreSQL server (``--db``, default ``SAMVERKAN_TEST_PG_URL`` or
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``), each measurement in a schema of its
+own, against a floor of one ``INSERT … SELECT`` and a client floor beside it; no naive
+design. What differs is in ``bench/tick_pg.py``'s docstring.
 
 The synthetic database
 ----------------------
