@@ -5,7 +5,8 @@ which a rule has something to do for them; the tick selects ``next_check <= now`
 through its index in batches, builds the rules' views from plain rows (no ORM
 objects), applies what the rules return — lifecycle moves with their history rows,
 notices into the outbox under their idempotency keys — and stores each row's new
-``next_check``. Nothing else is read.
+``next_check``. Nothing else is read. A batch's writes go through ``engine.bulk``, one
+statement per table on PostgreSQL, the driver's executemany on SQLite.
 
 Ticks on one database run one at a time: the first statement updates the single
 ``tick_lock`` row, which takes SQLite's write lock or a PostgreSQL row lock until
