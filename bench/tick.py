@@ -3,6 +3,13 @@
 Usage::
 
     .venv/bin/python bench/tick.py [--size 1000000] [--naive-sizes 10000 100000] [--repeat 3] [--db PATH] [--profile]
+    .venv/bin/python bench/tick.py --backend postgresql [--db URL] [--size …] [--repeat …] [--profile]
+
+With ``--backend postgresql`` the same database is built and the tick measured on a
+PostgreSQL server (``--db``, default ``SAMVERKAN_TEST_PG_URL`` or
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``), each measurement in a schema of its
+own, against a floor of one ``INSERT … SELECT`` and a client floor beside it; no naive
+design. What differs is in ``bench/tick_pg.py``'s docstring.
 
 The synthetic database
 ----------------------
@@ -520,7 +527,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000, help="commitments (30 per agreement, rounded up)")
     parser.add_argument("--since-days", type=int, default=12, help="days between T0 (the last tick) and the tick")
     parser.add_argument("--naive-sizes", type=int, nargs="*", default=[10_000, 100_000], help="APScheduler jobs")
-    parser.add_argument("--db", type=Path, help="build the database here (default: a temporary directory)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite", help="where the tick runs")
+    parser.add_argument(
+        "--db",
+        help="sqlite: build the database file here (default: a temporary directory);"
+        " postgresql: the server's URL (default: SAMVERKAN_TEST_PG_URL or postgres@127.0.0.1:5432/test)",
+    )
     parser.add_argument("--profile", action="store_true", help="also run the tick under cProfile on a copy")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of tick and floor, each on fresh copies")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -534,21 +546,35 @@ def main() -> None:
             out = child_floor(rest[0], datetime.fromisoformat(rest[1]))
         elif kind == "naive":
             out = child_naive(rest[0], int(rest[1]))
-        else:
+        elif kind == "profile":
             out = child_profile(rest[0], datetime.fromisoformat(rest[1]))
+        else:
+            import tick_pg  # bench/tick_pg.py imports this module: only PostgreSQL's children need it
+
+            out = tick_pg.CHILDREN[kind](rest[0], datetime.fromisoformat(rest[1]))
         print(json.dumps(out))
         return
 
     now = NOW
     t0 = now - timedelta(days=args.since_days)
+    postgresql = args.backend == "postgresql"
     with tempfile.TemporaryDirectory(prefix="samverkan-bench-") as tmp:
-        path = args.db.resolve() if args.db else Path(tmp) / "tick.db"
-        work = path.parent if args.db else Path(tmp)
+        given = Path(args.db).resolve() if args.db and not postgresql else None
+        path = given or Path(tmp) / "tick.db"
+        work = path.parent if given else Path(tmp)
         tick_path = work / (path.stem + "-tick.db")
         floor_path = work / (path.stem + "-floor.db")
         profile_path = work / (path.stem + "-profile.db")
 
-        print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; NOW {now.isoformat()}, T0 {t0}")
+        if postgresql:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            import pg
+            import tick_pg
+
+            url = args.db or pg.DEFAULT_PG
+            print(f"Python {sys.version.split()[0]}, PostgreSQL at {db.redact(url)}; NOW {now.isoformat()}, T0 {t0}")
+        else:
+            print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}; NOW {now.isoformat()}, T0 {t0}")
         start = time.perf_counter()
         n_agreements, n_commitments, expected = build(path, args.size, t0, now)
         built = time.perf_counter() - start
@@ -558,37 +584,59 @@ def main() -> None:
             f" due at NOW: {expected:,} = {expected / n_commitments:.2%} (1/{n_commitments / max(expected, 1):.1f})"
         )
 
-        # Each round ticks a fresh copy and runs the floor on another; the built file stays as built.
         iso = now.isoformat()
         ticks: list[dict[str, Any]] = []
         floors: list[dict[str, Any]] = []
-        for i in range(args.repeat):
-            shutil.copyfile(path, tick_path)
-            shutil.copyfile(path, floor_path)
-            print(f"  round {i + 1}: tick …", file=sys.stderr, flush=True)
-            ticks.append(run_child("tick", str(tick_path), iso))
-            print(f"  round {i + 1}: floor …", file=sys.stderr, flush=True)
-            floors.append(run_child("floor", str(floor_path), iso))
+        clients: list[dict[str, Any]] = []
         naive: list[dict[str, Any]] = []
-        for n in sorted(args.naive_sizes):
-            print(f"  naive {n:,} …", file=sys.stderr, flush=True)
-            naive.append(run_child("naive", str(work), str(n)))
         prof: dict[str, Any] | None = None
-        if args.profile:
-            shutil.copyfile(path, profile_path)
-            print("  profile …", file=sys.stderr, flush=True)
-            prof = run_child("profile", str(profile_path), iso)
+        if postgresql:
+            ticks, floors, clients, prof, version = tick_pg.measure(url, path, args.repeat, args.profile, now)
+            print(f"PostgreSQL {version}; each measurement on its own clone of the built schema")
+        else:
+            # Each round ticks a fresh copy and runs the floor on another; the built file stays as built.
+            for i in range(args.repeat):
+                shutil.copyfile(path, tick_path)
+                shutil.copyfile(path, floor_path)
+                print(f"  round {i + 1}: tick …", file=sys.stderr, flush=True)
+                ticks.append(run_child("tick", str(tick_path), iso))
+                print(f"  round {i + 1}: floor …", file=sys.stderr, flush=True)
+                floors.append(run_child("floor", str(floor_path), iso))
+            for n in sorted(args.naive_sizes):
+                print(f"  naive {n:,} …", file=sys.stderr, flush=True)
+                naive.append(run_child("naive", str(work), str(n)))
+            if args.profile:
+                shutil.copyfile(path, profile_path)
+                print("  profile …", file=sys.stderr, flush=True)
+                prof = run_child("profile", str(profile_path), iso)
         for p in (tick_path, floor_path, profile_path, *(work / f"apscheduler-{n}.db" for n in args.naive_sizes)):
             if p.exists():
                 p.unlink()
+    ok = show(ticks, floors, clients, naive, prof, expected, postgresql)
+    if not ok:
+        raise SystemExit(1)
 
+
+def median(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    return sorted(rounds, key=lambda r: r["seconds"])[len(rounds) // 2]
+
+
+def show(
+    ticks: list[dict[str, Any]],
+    floors: list[dict[str, Any]],
+    clients: list[dict[str, Any]],
+    naive: list[dict[str, Any]],
+    prof: dict[str, Any] | None,
+    expected: int,
+    postgresql: bool,
+) -> bool:
+    """Print the table, the details and the targets line; True when the rows written check out."""
     # The round with the median tick time, and the median floor round, stand for the run.
-    t = sorted(ticks, key=lambda r: r["seconds"])[len(ticks) // 2]
-    f = sorted(floors, key=lambda r: r["seconds"])[len(floors) // 2]
+    t = median(ticks)
+    f = median(floors)
     ok = all(
         r["notices"] == r["outbox_rows"] == r["examined"] == expected and r["still_due"] == 0 for r in ticks
-    ) and all(r["selected"] == r["outbox_rows"] == expected for r in floors)
-    ok = t["notices"] == f["selected"] == f["outbox_rows"] == t["outbox_rows"] == t["examined"] == expected
+    ) and all(r["selected"] == r["outbox_rows"] == expected for r in (*floors, *clients))
     print()
     header = f"{'what':<44} {'rows / jobs':>12} {'seconds':>9} {'µs/row':>8} {'peak MB':>8} {'Δ MB':>7} {'× floor':>8}"
     print(header)
@@ -605,7 +653,18 @@ def main() -> None:
     line(
         "tick (engine.tick.tick, collect=False)", t["notices"], t["seconds"], t["peak_mb"], t["peak_mb"] - t["base_mb"]
     )
-    line("raw-SQL floor (sqlite3 executemany)", f["selected"], f["seconds"], f["peak_mb"], f["peak_mb"] - f["base_mb"])
+    if postgresql:
+        line("raw-SQL floor (one INSERT … SELECT, UPDATE)", f["selected"], f["seconds"], f["peak_mb"], None)
+        c = median(clients)
+        line("client floor (SELECT, psycopg executemany)", c["selected"], c["seconds"], c["peak_mb"], None)
+    else:
+        line(
+            "raw-SQL floor (sqlite3 executemany)",
+            f["selected"],
+            f["seconds"],
+            f["peak_mb"],
+            f["peak_mb"] - f["base_mb"],
+        )
     for r in naive:
         line(
             f"naive: APScheduler {r['version']} add_job × {r['n']:,}",
@@ -629,9 +688,28 @@ def main() -> None:
     tick_rounds = ", ".join(f"{r['seconds']:.2f}" for r in ticks)
     floor_rounds = ", ".join(f"{r['seconds']:.2f}" for r in floors)
     print(f"rounds: tick {tick_rounds} s; floor {floor_rounds} s; the table shows the medians")
-    print(
-        f"floor: select {f['select_s']:.2f} s, insert {f['insert_s']:.2f} s, update+commit {f['update_commit_s']:.2f} s"
-    )
+    if postgresql:
+        c = median(clients)
+        client_rounds = ", ".join(f"{r['seconds']:.2f}" for r in clients)
+        print(
+            f"client floor rounds {client_rounds} s; median: select {c['select_s']:.2f} s, executemany insert"
+            f" {c['insert_s']:.2f} s, executemany update+commit {c['update_commit_s']:.2f} s;"
+            f" tick/client floor {t['seconds'] / c['seconds']:.1f}×"
+        )
+        sent = t["sent"]
+        verbs = ", ".join(
+            f"{k} {v} in {sent['seconds_by_verb'].get(k, 0.0):.2f} s" for k, v in sorted(sent["by_verb"].items())
+        )
+        print(
+            f"tick sent {sent['statements']:,} statements ({verbs}; {sent['executemany']} executemany,"
+            f" {sent['insertmanyvalues_pages']} insertmanyvalues pages) with {sent['parameter_sets']:,}"
+            " parameter sets outside the pages"
+        )
+    else:
+        print(
+            f"floor: select {f['select_s']:.2f} s, insert {f['insert_s']:.2f} s,"
+            f" update+commit {f['update_commit_s']:.2f} s"
+        )
     print(
         f"tick: examined {t['examined']:,}, notices {t['notices']:,}, duplicates {t['duplicates']}, transitions"
         f" {t['transitions']}, outbox rows {t['outbox_rows']:,}, still due after {t['still_due']}"
@@ -651,9 +729,10 @@ def main() -> None:
     if prof is not None:
         print()
         print("query plan of the tick's batch select:", "; ".join(prof["plan"]))
+        if "sent" in prof:
+            print("statements under the profiler:", json.dumps(prof["sent"]))
         print(prof["profile"])
-    if not ok:
-        raise SystemExit(1)
+    return ok
 
 
 if __name__ == "__main__":

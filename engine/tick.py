@@ -5,7 +5,8 @@ which a rule has something to do for them; the tick selects ``next_check <= now`
 through its index in batches, builds the rules' views from plain rows (no ORM
 objects), applies what the rules return — lifecycle moves with their history rows,
 notices into the outbox under their idempotency keys — and stores each row's new
-``next_check``. Nothing else is read.
+``next_check``. Nothing else is read. A batch's writes go through ``engine.bulk``, one
+statement per table on PostgreSQL, the driver's executemany on SQLite.
 
 Ticks on one database run one at a time: the first statement updates the single
 ``tick_lock`` row, which takes SQLite's write lock or a PostgreSQL row lock until
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, func, select, text, update
 
 from engine import bulk, outbox, withdraw
 from engine.attention import needs_attention
@@ -161,7 +162,7 @@ def _queue(conn: Connection, notices: list[QueueNotice], now: datetime, report: 
         report.notices += count
         report.duplicates += len(notices) - count
         return
-    inserted = outbox.queue(conn, notices, now)
+    inserted = bulk.queue_keys(conn, notices, now)
     report.notices += len(inserted)
     report.duplicates += len(notices) - len(inserted)
     report.events.extend(NoticeQueued(notice=n) for n in notices if n.key in inserted)
@@ -183,17 +184,6 @@ def _commitments(
         .where(C.c.next_check <= now)
         .order_by(C.c.next_check, C.c.id)
         .limit(batch_size)
-    )
-    moved = (
-        update(C)
-        .where(C.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            state_since=bindparam("b_since"),
-            period=bindparam("b_period"),
-            next_due=bindparam("b_due"),
-            next_check=bindparam("b_next"),
-        )
     )
     while True:
         rows = conn.execute(stmt).all()
@@ -269,14 +259,14 @@ def _commitments(
             else:
                 plain.append((r.id, outcome.next_check))
         if history:
-            conn.execute(insert(H), history)
+            bulk.record_history(conn, H, history)
             report.transitions += len(history)
         if changed:
             # A move says the calendar's due date; an extension of the period it leaves open stays.
             extended = extended_dues(conn, [c["b_id"] for c in changed])
             for c in changed:
                 c["b_due"] = stored_due(extended, c["b_id"], c["b_period"], c["b_due"])
-            conn.execute(moved, changed)
+            bulk.move(conn, C, changed)
         bulk.set_next_check(conn, C, plain)
         if ended:
             # What was queued for them earlier no longer has a reason to go.
@@ -299,7 +289,6 @@ def _revisions(
         .order_by(A.c.next_check, A.c.id)
         .limit(batch_size)
     )
-    set_next = update(A).where(A.c.id == bindparam("b_id")).values(next_check=bindparam("b_next"))
     advance = (
         update(A)
         .where(A.c.id == bindparam("b_id"))
@@ -324,7 +313,7 @@ def _revisions(
             ).scalars()
         )
         notices: list[QueueNotice] = []
-        nexts: list[dict[str, Any]] = []
+        nexts: list[tuple[str, datetime | None]] = []
         advances: list[dict[str, Any]] = []
         for r in rows:
             ctx = contexts[r.id]
@@ -357,13 +346,13 @@ def _revisions(
                     notices.append(action)
                 elif isinstance(action, AdvanceRevision):
                     advances.append({"b_id": r.id, "b_number": action.number, "b_due": action.next_due})
-            nexts.append({"b_id": r.id, "b_next": outcome.next_check})
+            nexts.append((r.id, outcome.next_check))
         if advances:
             conn.execute(advance, advances)
             for a in {x["b_id"] for x in advances}:
                 # The late notices of the revision that was replaced lost their reason.
                 withdraw.withdraw_stale(conn, now, agreement=a)
-        conn.execute(set_next, nexts)
+        bulk.set_next_check(conn, A, nexts)
         _open_revisions(conn, notices, now)
         _queue(conn, notices, now, report, collect)
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,8 @@ from sqlalchemy import Engine, func, select, text
 
 from engine import db, service
 from engine import tick as engine_tick
-from engine.models import Commitment, OutboxRow, TransitionRecord
+from engine.api import commands
+from engine.models import AgreementRow, Commitment, DueExtension, FollowUp, OutboxRow, Revision, TransitionRecord
 from engine.plan import load_plan
 from engine.tick import next_wakeup, tick
 
@@ -230,3 +231,75 @@ def test_a_burst_of_notices_gives_postgresql_fresh_outbox_statistics(
         engine.dispose()
     # Planned with stale statistics, every claim sorted all due rows (engine/tick.py).
     assert after == (28 if analysed else before)
+
+
+def _scenario(url: str, boras, collect: bool) -> tuple[list[object], dict[str, list[tuple[object, ...]]]]:  # type: ignore[no-untyped-def]
+    """Two years of Borås through every write the tick makes; what each tick said and every row written.
+
+    Starts, reminders, overdue notices and escalations, an extension kept across a move, follow-ups
+    (one below target), weekly reviews, the revision's kick-off and late notice, the year turning,
+    and a termination that ends every commitment and withdraws what was queued for them.
+    """
+    eng = db.connect(url)
+    said: list[object] = []
+    try:
+        db.upgrade(eng)
+        with db.transaction(eng) as s:
+            load_plan(s, boras, now=at(2026, 11, 24, 9))
+
+        def run(now: datetime) -> None:
+            report = tick(eng, now, collect=collect)
+            said.append((now, report.examined, report.notices, report.duplicates, report.transitions))
+            if collect:
+                said.append(report.events)
+
+        run(at(2026, 11, 24, 9))
+        run(at(2027, 3, 1))
+        commands.grant_extension(
+            eng, "boras.mbu.kommun", period=2026, due=date(2027, 4, 30), reason="Ny kontaktperson", by="BråB",
+            now=at(2027, 3, 2, 10),
+        )  # fmt: skip
+        for key, values in (("boras.mbu.polis", {"utbildningar": 1}), ("boras.vald-nara-relationer.kommun", {})):
+            commands.record_follow_up(
+                eng, key, period=2026, values=values, comment="Genomfört", by="Kommunpolisen", now=at(2027, 3, 10, 14)
+            )
+        for now in (at(2027, 3, 24), at(2027, 3, 31), at(2027, 4, 15), at(2027, 4, 29, 10), at(2027, 5, 3)):
+            run(now)
+        for now in (at(2027, 10, 15), at(2027, 12, 20), at(2028, 1, 1, 0), at(2028, 1, 3)):
+            run(now)
+        commands.terminate(
+            eng, party="kommun", effective=date(2028, 6, 30), reason="Ny organisation", by="BråB", now=at(2028, 1, 10)
+        )
+        for now in (at(2028, 3, 1), at(2028, 7, 1), at(2028, 7, 1)):
+            run(now)
+        rows: dict[str, list[tuple[object, ...]]] = {}
+        with eng.connect() as conn:
+            for model in (OutboxRow, TransitionRecord, Commitment, AgreementRow, Revision, FollowUp, DueExtension):
+                table = model.__table__
+                # Serial ids differ where PostgreSQL spent a sequence value on a conflict; their order must not.
+                cols = [c for c in table.c if not (c.name == "id" and c.autoincrement is True)]  # type: ignore[attr-defined]
+                rows[table.name] = [tuple(r) for r in conn.execute(select(*cols).order_by(table.c.id))]  # type: ignore[attr-defined]
+    finally:
+        eng.dispose()
+    return said, rows
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("collect", [True, False], ids=["collecting", "bulk"])
+def test_the_tick_writes_the_same_rows_on_sqlite_and_postgresql(  # type: ignore[no-untyped-def]
+    tmp_path: Path, pg_url: str, boras, collect: bool
+) -> None:
+    """The tick's statements differ per dialect and path (engine/bulk.py); what it does and writes must not."""
+    expected_said, expected = _scenario(f"sqlite:///{tmp_path / 'collecting.db'}", boras, collect=True)
+    assert {r[1] for r in expected["outbox"]} >= {"reminder", "overdue", "escalation", "weekly_summary"}
+    assert {r[1] for r in expected["outbox"]} >= {"deviation", "revision_kickoff", "termination_notice"}
+    assert "withdrawn" in {r[9] for r in expected["outbox"]}
+    assert {r[2] for r in expected["transition_log"]} >= {"start", "new_period", "end"}
+    assert expected["revisions"] and expected["due_extensions"]
+    if not collect:
+        sqlite_said, sqlite_rows = _scenario(f"sqlite:///{tmp_path / 'bulk.db'}", boras, collect=False)
+        assert sqlite_rows == expected
+        expected_said = sqlite_said
+    pg_said, pg_rows = _scenario(pg_url, boras, collect=collect)
+    assert pg_rows == expected
+    assert pg_said == expected_said

@@ -66,7 +66,10 @@ def test_gallra_moves_the_notices_and_a_second_run_says_there_is_nothing_left(
     [
         ("2026-13-01", "samverkan: fel: --before: ogiltigt datum '2026-13-01' (ÅÅÅÅ-MM-DD)"),
         ("1 jan", "samverkan: fel: --before: ogiltigt datum '1 jan' (ÅÅÅÅ-MM-DD)"),
-        ("2026-06-02", "samverkan: fel: --before: 2 juni 2026 ligger efter dagens datum; gallra bara det som har varit"),
+        (
+            "2026-06-02",
+            "samverkan: fel: --before: 2 juni 2026 ligger efter dagens datum; gallra bara det som har varit",
+        ),
     ],
 )
 def test_a_bad_date_is_one_swedish_line_exit_2_and_nothing_written(
