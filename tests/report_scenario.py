@@ -68,17 +68,17 @@ def follow_up_some(loaded: Engine) -> Engine:
 
 
 ANALYSIS_BY = "Anna Andersson, BråB"
-ANALYSIS = """Året 2016 var det första med den nya överenskommelsen. Tre av de väntade uppföljningarna
-kom in i tid, och arbetet med skolorna och med trafiken kom i gång som planerat.
-
-Utbildningen Människan bakom uniformen hölls bara en gång på kommunens sida, mot målet två.
-Orsaken var att utbildarna byttes ut under hösten; en andra omgång är bokad till våren 2017.
-
-Slutsatser inför 2017:
-- samordningen av trygghetsvandringarna flyttas till BRÅ:s arbetsgrupp,
-- uppföljningen av handlingsplanerna i SSPF redovisas med antal, inte bara i text.
-
-Analysen har stämts av med kommunpolisen och behandlas i styrgruppen i maj."""
+# One line per paragraph, as typed in the web's text box: a line break in it is kept.
+ANALYSIS = (
+    "Året 2016 var det första med den nya överenskommelsen. Tre av de väntade uppföljningarna kom in i tid, "
+    "och arbetet med skolorna och med trafiken kom i gång som planerat.\n\n"
+    "Utbildningen Människan bakom uniformen hölls bara en gång på kommunens sida, mot målet två. Orsaken var "
+    "att utbildarna byttes ut under hösten; en andra omgång är bokad till våren 2017.\n\n"
+    "Slutsatser inför 2017:\n"
+    "– samordningen av trygghetsvandringarna flyttas till BRÅ:s arbetsgrupp,\n"
+    "– uppföljningen av handlingsplanerna i SSPF redovisas med antal, inte bara i text.\n\n"
+    "Analysen har stämts av med kommunpolisen och behandlas i styrgruppen i maj."
+)
 
 
 def write_analysis(loaded: Engine, period: int = 2016) -> Engine:
