@@ -11,17 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import docx
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from engine.api import commands
 from engine.report.values import Report
+from notifications.report import render_html, render_markdown
 from notifications.report_files import RenderedReports, render_report_file
+from rules import analysis
+from rules.errors import InvalidValue
 from tests.report_scenario import at, follow_up_some, report_for
 
 FIRST = "<script>alert('x')</script> gick & <b>bra</b>"
@@ -183,3 +190,42 @@ def test_a_rendered_file_is_kept_until_anything_the_report_shows_changes(loaded:
     for fmt in ("csv", "html", "xlsx"):
         cache.render(report_for(loaded), fmt, statement_url=None)
     assert len(cache) == 4  # the least recently used went
+
+
+# Text as a person types it: markup, Markdown, entities, formulas, line breaks, anything printable.
+TYPED = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(list("<>&\"'`*_#[]()!|\\-+=@~\n\r\t ")),
+        st.characters(exclude_categories=["Cs"]),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(typed=TYPED)
+def test_any_accepted_analysis_reads_as_typed_in_the_html_and_the_markdown(report: Report, typed: str) -> None:
+    try:
+        text = analysis.checked(typed)
+    except InvalidValue:
+        return  # refused before it is stored (tested above)
+    assert report.analysis is not None
+    shown = replace(report, analysis=replace(report.analysis, text=text))
+    expected = ["\n".join(lines) for lines in analysis.paragraphs(text)]
+    # HTML: its own elements only, every character as typed.
+    parsed = _Text()
+    parsed.feed(render_html(shown))
+    assert parsed.paragraphs[:-1] == expected and "script" not in parsed.tags
+    # Markdown: one paragraph of text per paragraph, whatever was typed (no heading, list, link, HTML, code).
+    md = render_markdown(shown)
+    section = md.split("## Analys och slutsatser\n", 1)[1].split("\n## ", 1)[0]
+    tokens = MarkdownIt("commonmark").parse(section)
+    assert {t.type for t in tokens} <= {"paragraph_open", "inline", "paragraph_close"}, section
+    read = [
+        "".join("\n" if c.type in ("hardbreak", "softbreak") else c.content for c in t.children or [])
+        for t in tokens
+        if t.type == "inline"
+    ]
+    # Markdown reads runs of spaces as one, and md_text writes them so.
+    spaced = ["\n".join(" ".join(line.split()) for line in lines) for lines in analysis.paragraphs(text)]
+    assert [r.replace("\\\n", "\n") for r in read[:-1]] == spaced, section
