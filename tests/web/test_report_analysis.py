@@ -146,3 +146,29 @@ def test_a_report_asked_for_again_is_served_from_the_rendered_file_until_it_chan
         now=clock.now(),
     )
     assert b"Tio m\xc3\xb6ten" in client.get("/rapport/2026.md").content and len(rendered) == 3
+
+
+def test_in_the_browser_the_owner_writes_the_analysis_and_opens_the_report_with_it(
+    live: Any, page: Any, kit: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    kit.sign_in(page, live.url, kit.OWNER, kit.PASSWORD)
+    page.goto(f"{live.url}/rapport")
+    expect(page.locator("[data-analysis]")).to_have_text("Ingen analys är skriven för 2026 ännu.")
+    page.fill(
+        "#analys-text",
+        "Året 2026 följdes alla åtaganden upp i tid.\n\nSlutsatser: samordningen fortsätter som i dag.",
+    )
+    kit.shot(page, "report-analysis", full_page=False)
+    page.click("[data-analysis-form] button[type=submit]")
+    expect(page.locator(".flash")).to_have_text("Analysen för 2026 är sparad (version 1, 1 mars 2027).")
+    expect(page.locator("[data-analysis] p").first).to_have_text("Året 2026 följdes alla åtaganden upp i tid.")
+    page.goto(f"{live.url}/rapport/2026.html")
+    expect(page.locator("section.analysis p")).to_have_text(
+        [
+            "Året 2026 följdes alla åtaganden upp i tid.",
+            "Slutsatser: samordningen fortsätter som i dag.",
+            "Senast ändrad 1 mars 2027 av Anna Andersson.",
+        ]
+    )
