@@ -329,6 +329,24 @@ class RevisionDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ReportAnalysis(Base):
+    """The process owner's analysis and conclusions for one agreement's yearly report of one period.
+
+    Every save is the next version; the latest is what the report shows (engine.analysis).
+    """
+
+    __tablename__ = "report_analyses"
+    __table_args__ = (UniqueConstraint("agreement_id", "period", "version", name="uq_report_analyses_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agreement_id: Mapped[str] = mapped_column(ForeignKey("agreements.id"))
+    period: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    written_by: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class User(Base):
     """A person who signs in to the web: the process owner, a party contact or a unit contact."""
 

@@ -56,6 +56,8 @@ INBOX_SALT: Final = "samverkan.mina.v1"
 INBOX_PATH: Final = "/mina/"
 INVITE_SALT: Final = "samverkan.inbjudan.v1"
 INVITE_PATH: Final = "/inbjudan/"
+# The web's accessibility statement (tillgänglighetsredogörelse), which the yearly report links to.
+STATEMENT_PATH: Final = "/tillganglighet"
 KINDS: Final = ("reminder", "overdue", "escalation")
 DEFAULT_DAYS: Final = 60
 DAYS_ENV: Final = "SAMVERKAN_LINK_DAYS"
@@ -228,6 +230,11 @@ def base_url_for(settings: Settings) -> str | None:
     if settings.base_url:
         return settings.base_url.rstrip("/")
     return LOCAL_BASE_URL if settings.mailer in ("file", "console") else None
+
+
+def statement_url(base_url: str | None) -> str | None:
+    """The accessibility statement's address under the web's ``base_url``; None when it is not known."""
+    return f"{base_url.rstrip('/')}{STATEMENT_PATH}" if base_url else None
 
 
 def _base(settings_or_base_url: Settings | str) -> str:

@@ -1,21 +1,24 @@
 """The yearly report (engine.report's frozen ``Report``) as HTML, Markdown or CSV.
 
-The HTML is one self-contained file (styles and SVG inline, no scripts or links) that
-prints to A4 landscape as it looks on screen. Its template,
-``templates/report/report.html``, is kept apart from the mail templates because a
-user's template folder overrides those and never this one. Markdown is GitHub's, for
-a wiki or an issue; CSV has one row per commitment for a spreadsheet.
+The HTML is one self-contained file (styles and SVG inline, no scripts; its one link is
+the web's accessibility statement, when the web's address is known) that prints to A4
+landscape as it looks on screen. Its template, ``templates/report/report.html``, is kept
+apart from the mail templates because a user's template folder overrides those and never
+this one. Markdown is GitHub's, for a wiki or an issue; CSV has one row per commitment
+for a spreadsheet, and in the Excel form the process owner's analysis below the table.
 
-Anyone holding a reminder link writes a comment, and the agreement file names the
-titles and units, so none of that text is trusted by the formats that give characters
-a meaning: ``md_text`` writes it as Markdown text (no link, image, HTML, heading or
-list made of it) and ``csv_cell`` as a spreadsheet cell that is never a formula. Every
-tabular export writes its cells through ``csv_cell``.
+Anyone holding a reminder link writes a comment, the process owner writes the analysis,
+and the agreement file names the titles and units, so none of that text is trusted by
+the formats that give characters a meaning: the HTML escapes it (autoescape),
+``md_text`` writes it as Markdown text (no link, image, HTML, heading or list made of it)
+and ``csv_cell`` as a spreadsheet cell that is never a formula. Every tabular export
+writes its cells through ``csv_cell``.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -24,7 +27,7 @@ from typing import Any, Literal
 
 import jinja2
 
-from engine.report.values import Cell, Report
+from engine.report.values import ANALYSIS_HEADING, Cell, Report
 from notifications.states import STATE_CLASS, STATE_COLOUR, state_css
 from rules import lifecycle
 from rules.errors import InvalidValue
@@ -46,6 +49,9 @@ def _template(name: str) -> tuple[str, str | None, Any] | None:
     return resource.read_text(encoding="utf-8"), str(resource), lambda: True
 
 
+# One environment for the process: its template is compiled once (it was compiled at every
+# call, most of the HTML report's 0.2 s; docs/performance.md) and never changes while running.
+@functools.cache
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template),
@@ -58,9 +64,17 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report) -> str:
+STATEMENT_LABEL = "Tillgänglighetsredogörelse"
+
+
+def render_html(report: Report, *, statement_url: str | None = None) -> str:
+    """``statement_url``: the web's accessibility statement, linked at the foot when the web's address is known."""
     colours = [(STATE_CLASS[s], STATE_COLOUR[s]) for s in lifecycle.STATES]
-    return _environment().get_template("report.html").render(r=report, state_colours=colours)
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(r=report, state_colours=colours, statement_url=statement_url, statement_label=STATEMENT_LABEL)
+    )
 
 
 # What makes inline Markdown (GitHub's included): emphasis, code, links and images ([ and !),
@@ -106,7 +120,7 @@ def follow_up_text(cell: Cell, *, markdown: bool) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(r: Report) -> str:
+def render_markdown(r: Report, *, statement_url: str | None = None) -> str:
     """GitHub Markdown whose only markup is the report's own: every text from the plan or a person is ``md_text``."""
     e = md_text
     s = r.summary
@@ -129,6 +143,7 @@ def render_markdown(r: Report) -> str:
             f"  - ⚠ {e(d.effort)} – {e(d.party_label)}: {e(d.measure.rstrip(' .'))}: {e(d.value)}"
             f" (mål: minst {e(d.target)})"
         )
+    out += ["", f"## {ANALYSIS_HEADING}", "", *_md_analysis(r)]
     for area in r.areas:
         headings = [e(p.heading) for p in r.parties]
         out += ["", f"## {area.number}. {e(area.title)}", ""]
@@ -163,7 +178,21 @@ def render_markdown(r: Report) -> str:
         out += [f"- {e(m.effort)} – {e(m.party_label)}: {e(m.unit)} (`{m.commitment}`)" for m in s.missing]
     else:
         out.append("Inga: alla väntade uppföljningar är registrerade.")
+    if statement_url:
+        # An autolink, when the address can be one (settings' base_url is the operator's, not a visitor's).
+        safe = not re.search(r"[\s<>]", statement_url)
+        out += ["", f"{STATEMENT_LABEL}: " + (f"<{statement_url}>" if safe else md_text(statement_url))]
     return "\n".join(out) + "\n"
+
+
+def _md_analysis(r: Report) -> list[str]:
+    """The analysis as Markdown paragraphs, every line text (``md_text``), a line break kept as a hard break."""
+    if r.analysis is None:
+        return [f"*{md_text(r.no_analysis_text)}*"]
+    out: list[str] = []
+    for paragraph in r.analysis.paragraphs:
+        out += ["\\\n".join(md_text(line) for line in paragraph), ""]
+    return [*out, f"*{md_text(r.analysis.changed_line)}*"]
 
 
 CSV_COLUMNS = (
@@ -237,37 +266,48 @@ def render_csv(r: Report, form: CsvForm = "excel") -> str:
     The plain form (``,``, English column names) stays for scripts written against it.
     """
     excel = form == "excel"
-    return csv_text(
-        CSV_COLUMNS_SV if excel else CSV_COLUMNS,
-        (
-            [
-                area.number,
-                area.title,
-                e.title,
-                c.party_label if excel else c.party,  # a person reads the Swedish form: no ids
-                c.responsible_name,
-                c.state,
-                r.period,
-                "ja" if c.followed_up else "nej",
-                "; ".join(v.line for v in c.values),
-                c.comment,
-                "ja" if c.deviations else "nej",
-                "ja" if c.missing else "nej",
-            ]
-            for area in r.areas
-            for e in area.efforts
-            for c in e.cells
-        ),
-        delimiter=";" if excel else ",",
-    )
+    rows: list[Sequence[object]] = [
+        [
+            area.number,
+            area.title,
+            e.title,
+            c.party_label if excel else c.party,  # a person reads the Swedish form: no ids
+            c.responsible_name,
+            c.state,
+            r.period,
+            "ja" if c.followed_up else "nej",
+            "; ".join(v.line for v in c.values),
+            c.comment,
+            "ja" if c.deviations else "nej",
+            "ja" if c.missing else "nej",
+        ]
+        for area in r.areas
+        for e in area.efforts
+        for c in e.cells
+    ]
+    if excel and r.analysis is not None:
+        rows += csv_analysis_rows(r)
+    return csv_text(CSV_COLUMNS_SV if excel else CSV_COLUMNS, rows, delimiter=";" if excel else ",")
 
 
-def render_report(report: Report, fmt: Format, *, csv_form: CsvForm = "excel") -> str:
+def csv_analysis_rows(r: Report) -> list[Sequence[object]]:
+    """The analysis below the table, as Swedish Excel shows it: after an empty row, a heading, one
+    row per paragraph (its line breaks kept inside the cell), and who changed it last.
+
+    Only in the Excel form: a script reading the plain form gets the table alone, as before.
+    """
+    a = r.analysis
+    if a is None:
+        return []
+    return [[], [f"{ANALYSIS_HEADING} {r.period}"], *(["\n".join(p)] for p in a.paragraphs), [a.changed_line]]
+
+
+def render_report(report: Report, fmt: Format, *, csv_form: CsvForm = "excel", statement_url: str | None = None) -> str:
     """The report as HTML (self-contained, prints to A4), GitHub Markdown or CSV (UTF-8 text)."""
     if fmt == "html":
-        return render_html(report)
+        return render_html(report, statement_url=statement_url)
     if fmt == "md":
-        return render_markdown(report)
+        return render_markdown(report, statement_url=statement_url)
     if fmt == "csv":
         return render_csv(report, csv_form)
     raise InvalidValue("format", f"okänt format '{fmt}' (giltiga: {', '.join(FORMATS)})")

@@ -7,12 +7,19 @@ near empty). Word and Excel are built from the same ``Report`` values as the Mar
 the CSV, so every format says the same; the Word file has real headings and tables that a
 coordinator can edit, the workbook one sheet per view with typed cells (numbers as numbers,
 dates as dates) and a frozen header row; text is always a text cell, so a comment written
-through a reminder link is never a formula there.
+through a reminder link is never a formula there. The process owner's analysis is in each
+(after the summary; the workbook's sheet *Analys*); the PDF names the accessibility
+statement at the foot of every page when the web's address is known.
+
+``RenderedReports`` keeps rendered files by what they were made from, for the web.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 
@@ -24,8 +31,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from weasyprint import HTML
 
-from engine.report.values import Report
-from notifications.report import FILE_FORMATS, FORMATS, CsvForm, FileFormat, follow_up_text, render_html, render_report
+from engine.report.values import ANALYSIS_HEADING, Report
+from notifications.report import (
+    FILE_FORMATS,
+    FORMATS,
+    STATEMENT_LABEL,
+    CsvForm,
+    FileFormat,
+    follow_up_text,
+    render_html,
+    render_report,
+)
 from rules.errors import InvalidValue
 from rules.texts import datum
 
@@ -62,11 +78,21 @@ table.plan thead { display: table-header-group; }
 """
 
 
-def render_pdf(report: Report) -> bytes:
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string: quotes and backslashes escaped, anything unprintable dropped."""
+    kept = "".join(ch for ch in text if ch.isprintable())
+    return '"' + kept.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_pdf(report: Report, *, statement_url: str | None = None) -> bytes:
     # An author style after the report's own, so that it wins (a stylesheet passed to
     # write_pdf is a user style, which loses to the report's). The period is a number.
     css = _PDF_CSS.replace("PERIOD", str(report.period))
-    html = render_html(report).replace("</head>", f"<style>{css}</style>\n</head>", 1)
+    if statement_url:
+        # The accessibility statement's address at the foot of every page, the cover's too.
+        line = _css_string(f"{STATEMENT_LABEL}: {statement_url}")
+        css += f"@page {{ @bottom-left {{ content: {line}; font: 8pt sans-serif; color: #475569; }} }}\n"
+    html = render_html(report, statement_url=statement_url).replace("</head>", f"<style>{css}</style>\n</head>", 1)
     out: bytes = HTML(string=html).write_pdf()  # the bytes, when given no target
     return out
 
@@ -136,6 +162,13 @@ def render_docx(r: Report) -> bytes:
             f"{d.effort} – {d.party_label}: {d.measure.rstrip(' .')}: {d.value} (mål: minst {d.target})",
             style="List Bullet 2",
         )
+    doc.add_heading(ANALYSIS_HEADING, level=1)
+    if r.analysis is None:
+        doc.add_paragraph(r.no_analysis_text).runs[0].italic = True
+    else:
+        for paragraph in r.analysis.paragraphs:
+            doc.add_paragraph("\n".join(paragraph))  # python-docx writes a line break for each \n
+        doc.add_paragraph(r.analysis.changed_line + ".").runs[0].italic = True
     for area in r.areas:
         doc.add_heading(f"{area.number}. {area.title}", level=1)
         cols = ["Insats/mål", *(p.heading for p in r.parties), "Tidsplan", "Aktivitetsmått", "Uppföljning"]
@@ -219,6 +252,12 @@ def render_xlsx(r: Report) -> bytes:
         ("Insats", "Part", "Enhet", "Åtagande"),
         [[m.effort, m.party_label, m.unit, m.commitment] for m in r.summary.missing],
     )
+    # One paragraph a row (its line breaks inside the cell), who changed it last below them.
+    a = r.analysis
+    text_rows = [["\n".join(p)] for p in a.paragraphs] + [[a.changed_line]] if a else [[r.no_analysis_text]]
+    analysis_sheet = wb.create_sheet("Analys")
+    _sheet(analysis_sheet, (f"{ANALYSIS_HEADING} {r.period}",), text_rows)
+    analysis_sheet.column_dimensions["A"].width = 100
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -235,10 +274,16 @@ def _number(text: str) -> object:
             return text
 
 
-def render_report_file(report: Report, fmt: FileFormat | str, *, csv_form: CsvForm | str = "excel") -> bytes:
-    """The report in any format as the bytes of its file."""
+def render_report_file(
+    report: Report, fmt: FileFormat | str, *, csv_form: CsvForm | str = "excel", statement_url: str | None = None
+) -> bytes:
+    """The report in any format as the bytes of its file.
+
+    ``statement_url``: the web's accessibility statement (``/tillganglighet``), linked from the
+    HTML report and at the foot of the PDF's pages when the web's address is known.
+    """
     if fmt == "pdf":
-        return render_pdf(report)
+        return render_pdf(report, statement_url=statement_url)
     if fmt == "docx":
         return render_docx(report)
     if fmt == "xlsx":
@@ -246,7 +291,50 @@ def render_report_file(report: Report, fmt: FileFormat | str, *, csv_form: CsvFo
     for text_fmt in FORMATS:
         if fmt == text_fmt:
             excel = csv_form != "plain"
-            text = render_report(report, text_fmt, csv_form="excel" if excel else "plain")
+            text = render_report(report, text_fmt, csv_form="excel" if excel else "plain", statement_url=statement_url)
             # Swedish Excel reads UTF-8 only with a byte order mark.
             return (("\ufeff" if fmt == "csv" and excel else "") + text).encode("utf-8")
     raise InvalidValue("format", f"okänt format '{fmt}' (giltiga: {', '.join(FILE_FORMATS)})")
+
+
+class RenderedReports:
+    """Report files already rendered, kept by a digest of everything they were rendered from.
+
+    The web renders a file per request, and the PDF takes seconds (docs/performance.md). The
+    key is the report's own values (the frozen ``Report``'s repr: every commitment, state,
+    follow-up, name and the analysis), the format and the link, so anything that changes what
+    the report shows makes a new key: no invalidation to forget, and never a stale file. The
+    report is still read from the database for each request (a few hundredths of a second);
+    only the rendering is saved. The least recently used file goes once ``size`` are kept.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._files: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()  # pages run in worker threads
+
+    @staticmethod
+    def key(report: Report, fmt: str, csv_form: str, statement_url: str | None) -> str:
+        made_of = repr((report, fmt, csv_form, statement_url))
+        return hashlib.sha256(made_of.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def render(
+        self, report: Report, fmt: FileFormat | str, *, csv_form: CsvForm | str = "excel", statement_url: str | None
+    ) -> bytes:
+        """``render_report_file``'s bytes, rendered once per key."""
+        key = self.key(report, fmt, csv_form, statement_url)
+        with self._lock:
+            if key in self._files:
+                self._files.move_to_end(key)
+                return self._files[key]
+        # Rendered outside the lock: two first requests may both render, but no one waits on another's PDF.
+        data = render_report_file(report, fmt, csv_form=csv_form, statement_url=statement_url)
+        with self._lock:
+            self._files[key] = data
+            self._files.move_to_end(key)
+            while len(self._files) > self._size:
+                self._files.popitem(last=False)
+        return data
+
+    def __len__(self) -> int:
+        return len(self._files)

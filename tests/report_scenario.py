@@ -3,7 +3,8 @@
 Borås loaded at the start of 2016, a few commitments started and followed up for
 2016 in March 2017 (MBU kommun below its target of two utbildningar, SSPF kommun
 with a text measure), and MBU kommun followed up for 2017 as well, so that its chart
-has two years.
+has two years. ``write_analysis`` adds the process owner's analysis of 2016 (the
+example report in docs/ and the bench have it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from engine import db, service
+from engine.api import commands
 from engine.report import Report, build_report
 
 MBU_TEXT = "Utbildning två gånger per år: antal genomförda utbildningar"
@@ -62,6 +64,26 @@ def follow_up_some(loaded: Engine) -> Engine:
             by="Anna",
             now=at(2018, 3, 1),
         )
+    return loaded
+
+
+ANALYSIS_BY = "Anna Andersson, BråB"
+# One line per paragraph, as typed in the web's text box: a line break in it is kept.
+ANALYSIS = (
+    "Året 2016 var det första med den nya överenskommelsen. Tre av de väntade uppföljningarna kom in i tid, "
+    "och arbetet med skolorna och med trafiken kom i gång som planerat.\n\n"
+    "Utbildningen Människan bakom uniformen hölls bara en gång på kommunens sida, mot målet två. Orsaken var "
+    "att utbildarna byttes ut under hösten; en andra omgång är bokad till våren 2017.\n\n"
+    "Slutsatser inför 2017:\n"
+    "– samordningen av trygghetsvandringarna flyttas till BRÅ:s arbetsgrupp,\n"
+    "– uppföljningen av handlingsplanerna i SSPF redovisas med antal, inte bara i text.\n\n"
+    "Analysen har stämts av med kommunpolisen och behandlas i styrgruppen i maj."
+)
+
+
+def write_analysis(loaded: Engine, period: int = 2016) -> Engine:
+    """The process owner's analysis of ``period``, saved on 3 April of the year after."""
+    commands.save_analysis(loaded, period=period, text=ANALYSIS, by=ANALYSIS_BY, now=at(period + 1, 4, 3))
     return loaded
 
 

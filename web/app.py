@@ -129,7 +129,7 @@ def create_app(
     routes = [
         Route("/", dashboard.dashboard),
         Route("/logga-in", auth.login_page, methods=["GET", "POST"]),
-        Route("/tillganglighet", accessibility.statement),
+        Route("/tillganglighet", accessibility.statement),  # notifications.links.STATEMENT_PATH: the report links it
         Route("/logga-in/oidc", sso.begin),
         Route("/logga-in/oidc/svar", sso.callback),
         Route("/logga-ut", auth.logout, methods=["POST"]),
@@ -171,6 +171,7 @@ def create_app(
         Route("/enheter", units.units),
         Route("/enheter/andra", units.change, methods=["POST"]),
         Route("/rapport", reports.reports),
+        Route("/rapport/analys", reports.save_analysis, methods=["POST"]),
         Route("/rapport/{year:str}.{fmt:str}", reports.report),
         Route("/kalender.ics", reports.calendar),
         Route("/plan.yaml", reports.plan_file),

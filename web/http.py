@@ -43,6 +43,7 @@ from engine.users import Person
 from notifications.context import LinkMaker
 from notifications.links import InboxLinkMaker
 from notifications.render import FILTERS, ZONED_FILTERS
+from notifications.report_files import RenderedReports
 from notifications.settings import Settings
 from notifications.states import STATE_COLOUR, state_css
 from rules import texts
@@ -90,6 +91,8 @@ class Web:
     env: jinja2.Environment
     inbox: InboxLinkMaker | None = None
     sso: SingleSignOn | None = None  # sign-in with an OpenID Connect provider, when configured
+    # The report files rendered so far, by what they were made from (the PDF takes seconds).
+    rendered: RenderedReports = field(default_factory=RenderedReports)
 
 
 @dataclass

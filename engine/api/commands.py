@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine import contacts, corrections, db, extensions, outbox, parties, revisions, service
+from engine import analysis, contacts, corrections, db, extensions, outbox, parties, revisions, service
 from engine.agreement import Agreement
 from engine.api.values import Move, move_of
 from engine.db import Database
@@ -368,3 +368,37 @@ def remind_now(
     """ "Påminn nu": an overdue notice, at once, for one late follow-up or every one of a unit (engine.extensions)."""
     with db.transaction(database) as session:
         return extensions.remind(session, by=by, now=now, commitment=commitment, agreement=agreement, unit=unit)
+
+
+def save_analysis(
+    database: Database,
+    *,
+    period: int,
+    text: str,
+    by: str,
+    now: datetime,
+    agreement: str | None = None,
+    version: int | None = None,
+) -> analysis.Saved:
+    """The process owner's analysis and conclusions for the yearly report of ``period`` (engine.analysis.save).
+
+    ``version``: the one the form was opened on (0: none yet), refused when another was saved
+    since; None (the CLI's file) saves over whatever is there.
+    """
+    try:
+        with db.transaction(database) as session:
+            return analysis.save(
+                session, agreement_id=agreement, period=period, text=text, by=by, now=now, version=version
+            )
+    except IntegrityError as exc:
+        if not _analysis_clash(exc):
+            raise
+    raise InvalidValue("version", f"analysen för {period} sparades samtidigt av någon annan; läs den och spara igen")
+
+
+def _analysis_clash(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the analysis row's unique (agreement, period, version): another save won."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == analysis.VERSION_KEY
+    return "report_analyses.agreement_id, report_analyses.period, report_analyses.version" in str(exc.orig)

@@ -21,6 +21,8 @@ from engine.api.queries import ActiveCommitment, PlanFile, RevisionRow, active_c
 from engine.db import Database
 from engine.models import AgreementRow, PartyEvent, PartyRow, UnitRow
 from engine.report import Report, build_report
+from engine.report import analysis as report_analysis
+from engine.report.values import Analysis
 from engine.users import Person
 
 
@@ -194,18 +196,32 @@ class ReportsPage:
     years: tuple[int, ...]  # the latest first: from this year back to the first followed up
     units: tuple[UnitName, ...]
     parties: tuple[PartyInfo, ...]
+    # The period whose analysis the page shows: the one asked for, else last year's (written in
+    # the spring after it), and every saved version of it, the latest first.
+    period: int | None = None
+    analysis: tuple[Analysis, ...] = ()
+
+    @property
+    def version(self) -> int:
+        """The version a save from the page's form replaces (0: none yet)."""
+        return self.analysis[0].version if self.analysis else 0
 
 
-def reports_page(database: Database, wanted: str | None, *, now: datetime) -> ReportsPage:
+def reports_page(database: Database, wanted: str | None, *, now: datetime, period: int | None = None) -> ReportsPage:
     with db.transaction(database) as session:
         agreement, choice = choose(session, wanted)
         if agreement is None:
             return ReportsPage(choice=choice, years=(), units=(), parties=())
-        first = int(agreement.schedule.get("follow_up", {}).get("first_period") or agreement.signed.year)
+        first = report_analysis.first_period(agreement)
         last = today_in(agreement.timezone, now).year
+        years = tuple(range(last, first - 1, -1))
+        if period not in years:
+            period = last - 1 if last - 1 in years else (years[0] if years else None)
         return ReportsPage(
             choice=choice,
-            years=tuple(range(last, first - 1, -1)),
+            years=years,
+            period=period,
+            analysis=report_analysis.versions(session, agreement, period) if period is not None else (),
             units=tuple(
                 UnitName(id=u.id, name=u.name)
                 for u in session.scalars(select(UnitRow).where(UnitRow.agreement_id == agreement.id))

@@ -13,8 +13,9 @@ outside its timeframe, or ended before the report was due). A count below its
 target is a deviation (rules.deviation.falls_short, the rule behind the notice).
 
 Besides the tables the report has a bar chart per count measure over the years
-(engine.report.charts) and an årshjul of the year in which the period's follow-up
-is due (engine.report.wheel).
+(engine.report.charts), an årshjul of the year in which the period's follow-up
+is due (engine.report.wheel) and the process owner's analysis and conclusions of the
+period, its latest version (engine.report.analysis).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.models import AgreementRow, AreaRow, Commitment, EffortRow, FollowUp, PartyRow, UnitRow
+from engine.report import analysis
 from engine.report.charts import build_chart
 from engine.report.values import (
     AreaReport,
@@ -301,6 +303,7 @@ def build_report(session: Session, *, period: int, agreement_id: str | None = No
         no_data=_no_data(efforts, follow_ups, commitments),
         wheel=build_wheel(agreement, schedule, period, cal),
         latest_recorded=max(recorded).astimezone(zone).date() if recorded else None,
+        analysis=analysis.latest(session, agreement, period),
     )
 
 

@@ -8,10 +8,10 @@ so that every format says the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from rules import deviation
-from rules.texts import tal
+from rules import analysis, deviation
+from rules.texts import datum, tal
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +229,30 @@ class Wheel:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Analysis:
+    """One version of the process owner's analysis and conclusions for a period (engine.analysis)."""
+
+    period: int
+    version: int
+    text: str  # plain text: a blank line parts paragraphs (rules.analysis)
+    by: str
+    written_at: datetime
+    written: date  # the day, in the agreement's time zone
+
+    @property
+    def paragraphs(self) -> tuple[tuple[str, ...], ...]:
+        """Each paragraph as its lines; every format escapes them its own way."""
+        return analysis.paragraphs(self.text)
+
+    @property
+    def changed_line(self) -> str:
+        return f"Senast ändrad {datum(self.written)} av {self.by}"
+
+
+ANALYSIS_HEADING = "Analys och slutsatser"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Report:
     agreement_id: str
     title: str
@@ -244,3 +268,9 @@ class Report:
     no_data: tuple[str, ...]  # count measures without any recorded value ("inga uppgifter ännu")
     wheel: Wheel
     latest_recorded: date | None
+    # The process owner's analysis of the period, its latest version; None until one is written.
+    analysis: Analysis | None = None
+
+    @property
+    def no_analysis_text(self) -> str:
+        return f"Processägarens analys och slutsatser för {self.period} är inte skrivna ännu."

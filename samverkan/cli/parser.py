@@ -262,6 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, metavar="FIL")
     p.add_argument("--agreement", metavar="ID")
+    p.add_argument(
+        "--analysis",
+        metavar="FIL",
+        help="spara processägarens analys och slutsatser för perioden från en textfil (UTF-8, "
+        "en tom rad börjar ett nytt stycke) och ta sedan fram rapporten med den",
+    )
+    p.add_argument("--by", metavar="NAMN", help="vem som skrev analysen (krävs med --analysis)")
+    p.add_argument("--now", metavar="ISO")
+    _settings_option(p)  # its base_url: the report links to the web's accessibility statement
     p.set_defaults(func="reports:cmd_report")
 
     p = sub.add_parser("calendar", help="kommande sista dagar som .ics (Outlook, Google Kalender)")

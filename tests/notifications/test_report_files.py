@@ -80,7 +80,7 @@ def test_the_word_file_has_real_headings_and_one_table_per_area(report: Report) 
 
 def test_the_workbook_has_one_sheet_per_view_typed_cells_and_frozen_headers(report: Report) -> None:
     wb = openpyxl.load_workbook(io.BytesIO(render_report_file(report, "xlsx")))
-    assert wb.sheetnames == ["Uppföljning", "Sammanfattning", "Avvikelser", "Saknade"]
+    assert wb.sheetnames == ["Uppföljning", "Sammanfattning", "Avvikelser", "Saknade", "Analys"]
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2"
     ws = wb["Uppföljning"]

@@ -192,7 +192,15 @@ def test_hostile_titles_names_and_comments_inject_no_link_image_html_heading_or_
     code, _, err = cli(*argv)
     assert code == 0, err
     out = tmp_path / "rapport.md"
-    code, _, err = cli("report", "--db", url, "--period", "2016", "--format", "md", "--out", str(out))
+    # The process owner's analysis, written as Markdown by someone who means it.
+    analysis = tmp_path / "analys.md"
+    analysis.write_text(
+        "# Falsk rubrik i analysen\n\n- Injicerad lista\n1. Injicerad numrerad\n\n> citat\n\n"
+        "![x](http://evil.example/x.png) <img src=x> [klick](javascript:alert(1))\n```\nkod\n```\n",
+        encoding="utf-8",
+    )
+    argv = ["report", "--db", url, "--period", "2016", "--format", "md", "--out", str(out)]
+    code, _, err = cli(*argv, "--analysis", str(analysis), "--by", "[by](http://e)")
     assert code == 0, err
     md = out.read_text(encoding="utf-8")
     tokens = flat(md)
@@ -203,15 +211,16 @@ def test_hostile_titles_names_and_comments_inject_no_link_image_html_heading_or_
     headings = [shown(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open"]
     with db.transaction(hostile) as s:
         areas = len(s.scalars(select(AreaRow.id)).all())
-    # The report's own headings and no other: the title, the summary, one per area, the missing list.
-    assert len(headings) == 3 + areas, headings
-    assert headings[0] == "1. " + HOSTILE_TITLE and headings[2] == "1. " + HOSTILE_TITLE, headings
+    # The report's own headings and no other: the title, the summary, the analysis, one per area, the missing list.
+    assert len(headings) == 4 + areas, headings
+    assert headings[0] == "1. " + HOSTILE_TITLE and headings[3] == "1. " + HOSTILE_TITLE, headings
+    assert headings[2] == "Analys och slutsatser", headings
     assert not any("Falsk" in h or "Injicerad" in h for h in headings), headings
     # Lists: the summary's (any deviations nested under it) and the missing one, nothing injected.
     nested = 0 if "Avvikelser (under målet): 0" in md else 1
     assert sum(t.type == "bullet_list_open" for t in tokens) == 2 + nested, md
     text = " ".join(t.content for t in tokens if t.type == "text")
-    for typed in (HOSTILE_TITLE, HOSTILE_EFFORT, HOSTILE_UNIT, "# Falsk rubrik", "[by](http://e)"):
+    for typed in (HOSTILE_TITLE, HOSTILE_EFFORT, HOSTILE_UNIT, "# Falsk rubrik", "[by](http://e)", "- Injicerad lista"):
         assert typed in text, typed  # every word is kept, as text
 
 

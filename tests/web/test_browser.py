@@ -192,6 +192,9 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     commands.correct_follow_up(
         boras_due, FRITIDS_OWN, version=1, values=values | {"antal-moten": 11}, who=None, window_days=14, **report
     )
+    # The year's analysis saved twice: /rapport shows it with its earlier version, the HTML report in its section.
+    for version, text in enumerate(("Ett utkast.", "Året gick <b>bra</b>.\nNästa rad.\n\nSlutsatser: fortsätt.")):
+        commands.save_analysis(boras_due, period=2026, text=text, by="Anna Andersson", now=clock.now(), version=version)
     size = (kit.VIEWPORTS | {"320px": REFLOW})[viewport]
     context = browser.new_context(viewport=size, locale="sv-SE")
     page = context.new_page()
@@ -230,12 +233,24 @@ def test_axe_finds_no_wcag_21_aa_violation_on_any_page(
     marked = page.locator(".field-error").evaluate_all("ps => ps.map(p => '#' + p.id.slice(0, -4))")
     assert linked == marked and {"#kommentar", "#namn"} <= set(linked)
     check("/uppfoljning/… med fel")
-    for who, paths in ((kit.POLIS, AXE_PAGES_OTHERS), (kit.FRITID, AXE_PAGES_OTHERS), (kit.OWNER, AXE_PAGES)):
+    for who, paths in (
+        (kit.POLIS, (*AXE_PAGES_OTHERS, "/rapport")),  # the analysis to read, without its form
+        (kit.FRITID, AXE_PAGES_OTHERS),
+        (kit.OWNER, AXE_PAGES),
+    ):
         context.clear_cookies()
         kit.sign_in(page, live.url, who, kit.PASSWORD)
         for path in paths:
             page.goto(f"{live.url}{path}")
             check(f"{who} {path}")
+    # The analysis form saved empty: focus on the error summary, which links to the text box.
+    page.goto(f"{live.url}/rapport")
+    page.fill("#analys-text", "")
+    page.click("[data-analysis-form] button[type=submit]")
+    page.wait_for_load_state()
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'felsammanfattning'")
+    assert page.locator("#felsammanfattning a").evaluate_all("links => links.map(a => a.hash)") == ["#analys-text"]
+    check("/rapport med fel i analysen")
     context.close()
     assert {label: ids for label, ids in found.items() if ids} == {}
 

@@ -9,6 +9,7 @@ and in the summary, the same way for every browser). The browser fixtures are in
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from engine.clock import FixedClock
 from notifications.links import make_invite_token
 
 FRITIDS_OWN = "boras.bra-samordning.kommun"
+SEED = Path(__file__).resolve().parents[1] / "data" / "import" / "boras-2015.txt"
 REFLOW = {"width": 320, "height": 640}
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
@@ -106,6 +108,15 @@ def _cases(invited: str, fritid_user: int) -> list[tuple[str, str | None, str, C
         page.fill("#text-uppsagning", "Ny överenskommelse.")
         _submit(page, "form[action='/parter/uppsagning']")  # not confirmed
 
+    def analysis(page: Any) -> None:
+        page.fill("#analys-text", "")
+        _submit(page, "form[action='/rapport/analys']")  # nothing written
+
+    def import_confirm(page: Any) -> None:
+        page.set_input_files("#dokument", str(SEED))
+        _submit(page, "form[action^='/import/dokument']")
+        _submit(page, "form[action='/import/las-in']")  # the draft not confirmed as reviewed
+
     owner = "anna.andersson@boras.example"
     return [
         ("inloggning", None, "/logga-in", sign_in, ["#losenord"]),
@@ -123,6 +134,8 @@ def _cases(invited: str, fritid_user: int) -> list[tuple[str, str | None, str, C
         ("revidering: ny insats", owner, "/revision/ny-insats", new_effort, ["#f-commitments-kommun-text"]),
         ("ändrade förutsättningar", owner, "/parter", change, ["#text-andrade"]),
         ("uppsägning", owner, "/parter", terminate, ["#bekrafta"]),
+        ("rapportens analys", owner, "/rapport", analysis, ["#analys-text"]),
+        ("läs in från dokument", owner, "/import", import_confirm, ["#granskat"]),
     ]
 
 
