@@ -13,26 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-MONTHS = {
-    name: i
-    for i, name in enumerate(
-        (
-            "januari",
-            "februari",
-            "mars",
-            "april",
-            "maj",
-            "juni",
-            "juli",
-            "augusti",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ),
-        start=1,
-    )
-}
+from rules import texts
+
+# Month names as the documents write them, from the one list every edge prints (rules.texts).
+MONTHS = {name: i for i, name in enumerate(texts.MONTHS, start=1)}
 NUMBERS = {
     "en": 1,
     "ett": 1,
