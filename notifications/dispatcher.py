@@ -11,11 +11,15 @@
    follow-up was recorded, the commitment ended, the agreement was terminated …) is
    marked ``withdrawn`` with the reason in the same step and never sent: a delivery
    that lags behind sends nothing stale.
+   The claim, the withdrawals, loading the rows and planning their mails (with the
+   calendar events' SEQUENCE) are one transaction (``take_batch``).
 2. **Send** the batch through the mailer (outside any transaction).
 3. **Mark** (one transaction, only rows this dispatcher still holds): sent; or back to
    pending with exponential backoff and jitter after a connection error or a 4xx
    reply; or failed after a 5xx reply or the last attempt, with the server's answer,
    and the process owner is told.
+
+Steps 1 and 3 run in a database thread, one batch ahead of step 2 (``deliver``).
 
 A crash between 2 and 3 resends the batch after the lease, with the same Message-ID
 (notifications.message.message_id): at least once, never lost.
@@ -29,22 +33,22 @@ import logging
 import os
 import random
 import socket
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session
 
 from engine.clock import Clock
 from engine.db import as_utc
 from engine.models import AgreementRow, OutboxRow, UnitRow
 from engine.outbox import queue
-from engine.withdraw import withdraw_stale
 from notifications import compose
+from notifications.claiming import Batch, DatabaseThread, release, take_batch
 from notifications.context import LinkMaker
 from notifications.mailers import Mailer, SendResult
 from notifications.mailers.factory import make_mailer
@@ -72,86 +76,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[int]:
-    pick = select(OUT.c.id).where(due).order_by(OUT.c.send_at, OUT.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    # Materialised once: PostgreSQL may otherwise rescan an IN-subquery, and with SKIP
-    # LOCKED each rescan returns other rows, so the LIMIT would not hold.
-    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
-    stmt = (
-        update(OUT)
-        .where(OUT.c.id.in_(select(picked.c.id)), due)
-        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
-        .returning(OUT.c.id)
-    )
-    return list(conn.execute(stmt).scalars().all())
-
-
-def claim(
-    engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta, *, grouped: bool = True
-) -> list[int]:
-    """Up to ``limit`` rows for this worker: first any whose lease has run out, then the due ones.
-
-    Two simple conditions, each read in the order of ``ix_outbox_state_send_at`` (state,
-    send_at, id) and stopped at the limit. As one OR, PostgreSQL read every due row and
-    sorted them all for each batch (migration 0007).
-    """
-    with engine.begin() as conn:
-        ids = _take(conn, and_(OUT.c.state == OutboxState.SENDING, OUT.c.claimed_at < now - lease), now, worker, limit)
-        if len(ids) < limit:
-            due = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
-            ids += _take(conn, due, now, worker, limit - len(ids))
-        ids += _complete_groups(conn, ids, now, worker, now - lease, due_too=grouped)
-        return sorted(ids)
-
-
-def _complete_groups(
-    conn: Any, ids: list[int], now: datetime, worker: str, lapsed: datetime, *, due_too: bool
-) -> list[int]:
-    """Everything else due for the addresses in the batch, and what waits to ride with their mail.
-
-    A batch stops at its limit wherever the order puts it; without this, one address's
-    notices of one slot could straddle two batches and go out as two mails. The rows
-    held for the next mail (a calendar CANCEL) are taken with them; with one mail per
-    notice (``due_too`` false) only those. Rows of a dispatcher that died (claimed before
-    ``lapsed``) come too: the mail it may have sent is sent again whole, with the same
-    Message-ID.
-    """
-    if not ids:
-        return []
-    keys = sorted(
-        k for k in conn.execute(select(OUT.c.group_key).where(OUT.c.id.in_(ids)).distinct()).scalars() if k is not None
-    )
-    if not keys:
-        return []
-    held = OUT.c.state == OutboxState.HELD
-    due = held
-    if due_too:
-        pending = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
-        died = and_(OUT.c.state == OutboxState.SENDING, OUT.c.claimed_at < lapsed)
-        due = or_(pending, died, held)
-    pick = select(OUT.c.id).where(OUT.c.group_key.in_(keys), due)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    more = [i for i in conn.execute(pick).scalars() if i not in set(ids)]
-    if not more:
-        return []
-    stmt = (
-        update(OUT)
-        .where(OUT.c.id.in_(more), due)
-        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
-        .returning(OUT.c.id)
-    )
-    return list(conn.execute(stmt).scalars().all())
-
-
-def withdraw_claimed(engine: Engine, ids: list[int], worker: str, now: datetime) -> set[int]:
-    """Withdraw the claimed notices whose reason is gone; the ids withdrawn."""
-    with engine.begin() as conn:
-        return set(withdraw_stale(conn, now, ids=ids, worker=worker))
-
-
 def backoff(attempts: int, settings: Settings, rng: random.Random) -> timedelta:
     """Exponential in the number of attempts, capped, with ±50 % jitter."""
     base = min(settings.backoff_seconds * 2 ** (attempts - 1), settings.backoff_max_seconds)
@@ -166,16 +90,16 @@ def _mark(
     now: datetime,
     rng: random.Random,
     report: DeliveryReport,
+    attempts: dict[int, int],
 ) -> None:
+    """``attempts``: each row's as claimed. Only rows this worker still holds are written, and
+    while it holds them no one else counts an attempt, so they need not be read again."""
     mine = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
-    sent, retry, failed = [], [], []
+    sent: list[dict[str, Any]] = []
+    retry: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
     refused: dict[int, set[str]] = {}
     with engine.begin() as conn:
-        attempts = dict(
-            conn.execute(
-                select(OUT.c.id, OUT.c.attempts).where(OUT.c.id.in_([i for p, _ in outcomes for i in p.ids]))
-            ).all()
-        )
         for prepared, result in outcomes:
             mid = prepared.outgoing.message_id if prepared.outgoing else None
             # One wait for the whole mail: its notices come due again together and go as one mail.
@@ -240,7 +164,7 @@ _GONE = (OperationalError, InterfaceError)
 
 
 async def _mark_when_back(
-    mark: Callable[[], None], notices: int, lease_seconds: float, stop: Callable[[], bool] | None
+    mark: Callable[[], Awaitable[None]], notices: int, lease_seconds: float, stop: Callable[[], bool] | None
 ) -> None:
     """``_mark``, tried again while the database is away, for at most half the lease.
 
@@ -254,34 +178,24 @@ async def _mark_when_back(
     delay = 0.25
     while True:
         try:
-            mark()
+            await mark()
             return
         except _GONE as exc:
             if (stop is not None and stop()) or time.monotonic() - began + delay > lease_seconds / 2:
                 raise
-            said = str(exc.orig).strip().splitlines()
             log.warning(
                 "kunde inte markera %d skickade meddelanden, databasen svarar inte (%s); försöker igen om %.1f s",
                 notices,
-                said[0] if said else type(exc.orig).__name__,
+                _said(exc),
                 delay,
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
 
-def _release(engine: Engine, worker: str, ids: list[int], riders: set[int]) -> None:
-    """Put a claimed batch back as it was: pending (a held rider held again), its attempts untouched.
-
-    For a send that could not begin for any mail (the server refused the login): it is
-    no attempt of these notices, and they go as they would have once the settings are put right.
-    """
-    if not ids:
-        return
-    mine = and_(OUT.c.id == bindparam("b_id"), OUT.c.claimed_by == worker, OUT.c.state == OutboxState.SENDING)
-    back = [{"b_id": i, "b_state": HELD if i in riders else PENDING} for i in ids]
-    with engine.begin() as conn:
-        conn.execute(update(OUT).where(mine).values(state=bindparam("b_state"), claimed_by=None, claimed_at=None), back)
+def _said(exc: OperationalError | InterfaceError) -> str:
+    said = str(exc.orig).strip().splitlines()
+    return said[0] if said else type(exc.orig).__name__
 
 
 def _tell_process_owner(conn: Any, failed_ids: list[int], refused: dict[int, set[str]], now: datetime) -> None:
@@ -332,11 +246,20 @@ def deliver(
 ) -> DeliveryReport:
     """Send every notice due at ``now`` once; returns what happened.
 
-    With a ``clock`` each batch is claimed, sent and marked at the clock's current time,
-    not at ``now``: a run longer than the lease would otherwise stamp its later claims
-    with an old time, and another live instance would take them over and send them too
+    With a ``clock`` each batch is claimed and marked at the clock's current time, not at
+    ``now``: a run longer than the lease would otherwise stamp its later claims with an
+    old time, and another live instance would take them over and send them too
     (tests/drills/test_instances.py). ``stop`` is asked before every batch, so SIGTERM
     ends a long run after the batch in hand.
+
+    The database work runs in a thread of its own, one batch ahead: while batch k is
+    built and sent on the event loop, batch k+1 is claimed and planned, and batch k−1
+    marked. Run in turn, the SMTP server waited for every claim, plan and mark, which
+    with grouped mail cost more per message than the whole send (bench/mail.py). What a
+    crash leaves is two batches ``sending`` at most, the second unsent: both go again
+    after the lease, with the same Message-IDs. A batch claimed ahead that is not sent
+    (stop, an error, or a claim grown older than half the lease while it waited) is put
+    back as it was, without counting an attempt.
     """
     mailer = mailer or make_mailer(settings)
     worker_id = worker or worker_name()
@@ -344,33 +267,92 @@ def deliver(
     lease = timedelta(seconds=settings.lease_seconds)
     report = DeliveryReport()
 
+    def time_now() -> datetime:
+        return max(clock.now(), now) if clock is not None else now
+
     async def run() -> None:
-        # One event loop for the whole run, so the mailer's connections serve every batch.
+        loop = asyncio.get_running_loop()
+        db = DatabaseThread(loop)
+
+        def in_db(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+            return db.run(functools.partial(fn, *args))
+
+        def ahead() -> asyncio.Future[Batch | None] | None:
+            """The next claim, started now, unless stopped or at the limit."""
+            if (stop is not None and stop()) or (limit is not None and report.claimed >= limit):
+                return None
+            size = settings.batch_size if limit is None else min(settings.batch_size, limit - report.claimed)
+            return in_db(take_batch, engine, time_now(), worker_id, size, lease, settings, link, inbox)
+
+        async def put_back(pending: asyncio.Future[Batch | None] | None) -> None:
+            """A batch claimed ahead and not sent goes back as it was; a claim that failed took nothing."""
+            if pending is None:
+                return
+            try:
+                batch = await pending
+            except Exception:  # rolled back: nothing to put back, and the run's own error goes up
+                return
+            if batch is not None:
+                report.claimed -= batch.claimed
+                report.withdrawn -= batch.withdrawn
+                await in_db(release, engine, worker_id, batch.ids, _riders(batch))
+
+        def start_marking(batch: Batch, outcomes: list[tuple[compose.Prepared, SendResult]]) -> asyncio.Task[None]:
+            mark = functools.partial(
+                _mark, engine, worker_id, outcomes, settings, batch.at, rng, report, batch.attempts
+            )
+            notices = sum(len(p.ids) for p, _ in outcomes)
+            return loop.create_task(
+                _mark_when_back(functools.partial(in_db, mark), notices, settings.lease_seconds, stop)
+            )
+
+        marking: asyncio.Task[None] | None = None
+        nxt = ahead()
         try:
-            while limit is None or report.claimed < limit:
-                if stop is not None and stop():
-                    break
-                at = max(clock.now(), now) if clock is not None else now
-                size = settings.batch_size if limit is None else min(settings.batch_size, limit - report.claimed)
-                ids = claim(engine, at, worker_id, size, lease, grouped=settings.digest)
-                if not ids:
-                    break
-                report.claimed += len(ids)
-                stale = withdraw_claimed(engine, ids, worker_id, at)
-                report.withdrawn += len(stale)
-                ids = [i for i in ids if i not in stale]
-                if not ids:
+            while nxt is not None:
+                try:
+                    batch = await nxt
+                except _GONE as exc:
+                    if marking is None:
+                        raise
+                    # The claim ahead met the database away while the last batch was sent; that
+                    # batch is marked first (it tries again), then this claim is made again.
+                    log.warning(
+                        "kunde inte hämta nästa omgång, databasen svarar inte (%s); markerar den förra först",
+                        _said(exc),
+                    )
+                    await marking
+                    marking = None
+                    nxt = ahead()
                     continue
-                # Not expired on commit: the mails are built from these rows after the session ends.
-                with Session(engine, expire_on_commit=False) as session:
-                    rows = list(session.scalars(select(OutboxRow).where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)))
-                    groups = compose.plan(session, rows, settings, link, at, inbox)
-                    session.commit()  # the calendar events' SEQUENCE (notifications.attachments)
+                nxt = None
+                if batch is None:
+                    if marking is None:
+                        break
+                    # Claimed before the last batch was marked: the mark may queue a notice of its
+                    # own (a delivery failure for the process owner), sent in this run as before.
+                    await marking
+                    marking = None
+                    nxt = ahead()
+                    continue
+                report.claimed += batch.claimed
+                report.withdrawn += batch.withdrawn
+                if stop is not None and stop():
+                    await put_back(_done(loop, batch))  # claimed ahead before the stop: not the batch in hand
+                    break
+                if batch.groups and time_now() - batch.at > lease / 2:
+                    # Claimed ahead and kept waiting by a slow send: too close to the lease to send on it.
+                    await put_back(_done(loop, batch))
+                    nxt = ahead()
+                    continue
+                nxt = ahead()  # the next batch, claimed while this one is sent
+                if not batch.groups:
+                    continue
                 prepared: list[compose.Prepared] = []
                 try:
-                    results = await mailer.send_all(compose.built(groups, settings, at, prepared))
+                    results = await mailer.send_all(compose.built(batch.groups, settings, batch.at, prepared))
                 except SamverkanError:  # the mailer refuses its settings (SMTP login): nothing went out
-                    _release(engine, worker_id, ids, {r.id for g in groups for r, _ in g.riders})
+                    await in_db(release, engine, worker_id, batch.ids, _riders(batch))
                     raise
                 ready = [p for p in prepared if p.outgoing is not None]
                 report.messages += sum(r.status == "sent" for r in results)
@@ -380,17 +362,41 @@ def deliver(
                     for p in prepared
                     if p.outgoing is None
                 ]
-                await _mark_when_back(
-                    functools.partial(_mark, engine, worker_id, outcomes, settings, at, rng, report),
-                    sum(len(p.ids) for p, _ in outcomes),
-                    settings.lease_seconds,
-                    stop,
-                )
+                if marking is not None:
+                    await marking  # the batch before, marked while this one was sent
+                marking = start_marking(batch, outcomes)
         finally:
-            await mailer.close()
+            try:
+                await put_back(nxt)
+                if marking is not None:
+                    await marking  # a batch that went out is marked before anything goes up
+            finally:
+                db.close()
+                await mailer.close()
 
-    asyncio.run(run())
+    # A reply from the SMTP server wakes the event loop, which then waits for the database
+    # thread to give up the GIL: by default up to 5 ms, longer than a whole message takes
+    # (bench/mail.py). A shorter interval for the run lets the loop in at once.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, _SWITCH_SECONDS))
+    try:
+        asyncio.run(run())
+    finally:
+        sys.setswitchinterval(interval)
     return report
+
+
+_SWITCH_SECONDS = 0.0005
+
+
+def _riders(batch: Batch) -> set[int]:
+    return {r.id for g in batch.groups for r, _ in g.riders}
+
+
+def _done(loop: asyncio.AbstractEventLoop, batch: Batch) -> asyncio.Future[Batch | None]:
+    done: asyncio.Future[Batch | None] = loop.create_future()
+    done.set_result(batch)
+    return done
 
 
 def next_send(engine: Engine) -> datetime | None:
