@@ -26,6 +26,12 @@ from rules.model import OutboxState
 
 OUT = cast(Table, OutboxRow.__table__)
 PENDING, HELD = OutboxState.PENDING, OutboxState.HELD
+# At most this many rows join a batch to complete its addresses' mails. An address with more
+# due at once (a contact shared by thousands of agreements, as in bench/instances.py at
+# 1,000,000 commitments) gets them in several mails, each with its own Message-ID, rather
+# than one mail nobody reads whose ids no statement can bind (PostgreSQL takes at most
+# 65,535 parameters, SQLite 32,766: the claim sent them as a list and failed there).
+GROUP_EXTRA_MAX = 2_000
 
 
 def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[int]:
@@ -84,15 +90,19 @@ def _complete_groups(
         pending = and_(OUT.c.state == OutboxState.PENDING, OUT.c.send_at <= now)
         died = and_(OUT.c.state == OutboxState.SENDING, OUT.c.claimed_at < lapsed)
         due = or_(pending, died, held)
-    pick = select(OUT.c.id).where(OUT.c.group_key.in_(keys), due)
+    # The batch's own rows are already 'sending' with claimed_at = now: ``due`` cannot pick them.
+    pick = (
+        select(OUT.c.id)
+        .where(OUT.c.group_key.in_(keys), due)
+        .order_by(OUT.c.send_at, OUT.c.id)
+        .limit(GROUP_EXTRA_MAX)
+    )
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    more = [i for i in conn.execute(pick).scalars() if i not in set(ids)]
-    if not more:
-        return []
+    picked = pick.cte("grouped").prefix_with("MATERIALIZED", dialect="postgresql")
     stmt = (
         update(OUT)
-        .where(OUT.c.id.in_(more), due)
+        .where(OUT.c.id.in_(select(picked.c.id)), due)
         .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
         .returning(OUT.c.id)
     )
