@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
@@ -22,12 +25,13 @@ from engine.agreement import Agreement, parse_agreement
 from engine.follow_ups import FirstReport, record_follow_ups
 from engine.models import Base, Commitment, OutboxRow
 from engine.plan import document_of, load_plan
-from engine.simulate import Event, FollowUps, simulate
+from engine.simulate import FOLLOW_UPS, Event, FollowUps, simulate
 from engine.tick import tick
-from rules.calendar import SwedishCalendar
+from rules.calendar import SwedishCalendar, add_years
 from rules.errors import SamverkanError
 from samverkan.cli import main
 from tests.conftest import PG_URL
+from tests.properties.agreements import AgreementSpec, agreement_specs, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")
@@ -366,3 +370,34 @@ def test_record_follow_ups_refuses_as_record_follow_up_does_and_writes_nothing(
         with pytest.raises(SamverkanError, match=re.escape(message)), db.transaction(engine) as session:
             record_follow_ups(session, reports, now=at)
         assert _contents(engine) == before, message
+
+
+@pytest.fixture(scope="session")
+def empty_sqlite(_sqlite_template: Path) -> Path:
+    """An upgraded, empty SQLite file to copy: hypothesis runs many examples in one test."""
+    return _sqlite_template
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=agreement_specs(), mode=st.sampled_from(FOLLOW_UPS))
+def test_for_generated_agreements_both_ways_of_recording_leave_the_same_database(
+    spec: AgreementSpec, mode: FollowUps, empty_sqlite: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every agreement the property suite can draw (tests/properties), four years, its units on time, late or never."""
+    agreement = parse(spec)
+    window = (spec.signed, add_years(spec.signed, 4))
+    folder = tmp_path_factory.mktemp("both")
+    contents, events = [], []
+    for one_at_a_time in (True, False):
+        path = folder / f"{one_at_a_time}.db"
+        shutil.copyfile(empty_sqlite, path)
+        eng = db.connect(f"sqlite:///{path}")
+        try:
+            found = simulate([agreement], *window, follow_ups=mode, engine=eng, one_at_a_time=one_at_a_time)
+            events.append([e.as_json() for e in found])
+            contents.append(_contents(eng))
+        finally:
+            eng.dispose()
+    assert events[0] == events[1]
+    assert contents[0] == contents[1]
+    event(f"{mode}: {'follow-ups recorded' if contents[1]['follow_ups'] else 'no follow-up recorded'}")
