@@ -10,7 +10,7 @@ Simulated people (so a decade shows the agreement's normal rhythm):
   the due date, every measure at its target (or 1 without one); ``"late"``: the same,
   ``LATE_DAYS`` days after the due date, once the overdue notice and the escalation
   have gone; ``"never"``: nobody does, and the overdue notices and escalations show
-  instead. A mapping gives each agreement (by id) its own behaviour.
+  instead. A mapping gives each agreement (by id) its own behaviour (on time if not named).
 * ``revisions="completed"``: the process owner completes each revision at 12:00 on
   its due date; ``"never"``: late-revision notices show instead.
 
