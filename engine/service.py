@@ -316,6 +316,38 @@ def latest_follow_up(session: Session, commitment_id: str, period: int) -> Follo
     ).first()
 
 
+def refuse_first_report(
+    commitment: str,
+    state: str,
+    open_period: int,
+    period: int,
+    *,
+    recorded: datetime | None,
+    schedule: Schedule,
+    today: date,
+    calendar: SwedishCalendar,
+) -> None:
+    """Raise unless ``period``'s first follow-up may be recorded for a commitment in ``state`` today.
+
+    ``recorded`` is when that period's follow-up was recorded, if it was. One place decides,
+    for ``record_follow_up`` and for the set-based ``engine.follow_ups.record_follow_ups``.
+    """
+    if recorded is not None:
+        when = texts.datum(recorded, schedule.zone)
+        raise InvalidValue(
+            "period", f"{commitment}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
+        )
+    if state == lifecycle.AVSLUTAD:
+        raise InvalidValue("commitment", f"{commitment} är avslutat och följs inte upp")
+    if state == lifecycle.PLANERAD:
+        raise InvalidValue("commitment", f"{commitment} har inte startat (planerat)")
+    if period != open_period:
+        raise InvalidValue("period", f"{commitment} följs nu upp för {open_period}, inte {period}")
+    opens = follow_up_rules.reporting_opens(period, schedule, calendar)
+    if today < opens:
+        raise InvalidValue("period", f"uppföljningen för {period} kan lämnas från {texts.datum(opens)}")
+
+
 def record_follow_up(
     session: Session,
     key: str,
@@ -350,20 +382,16 @@ def record_follow_up(
             raise InvalidValue("replace", f"{c.id} har ingen uppföljning för {period} att rätta")
         version = existing.version + 1
     else:
-        if existing is not None:
-            when = existing.recorded_at.astimezone(schedule.zone).date().isoformat()
-            raise InvalidValue(
-                "period", f"{c.id}: uppföljningen för {period} registrerades redan {when}; rätta med --replace"
-            )
-        if c.state == lifecycle.AVSLUTAD:
-            raise InvalidValue("commitment", f"{c.id} är avslutat och följs inte upp")
-        if c.state == lifecycle.PLANERAD:
-            raise InvalidValue("commitment", f"{c.id} har inte startat (planerat)")
-        if period != c.period:
-            raise InvalidValue("period", f"{c.id} följs nu upp för {c.period}, inte {period}")
-        opens = follow_up_rules.reporting_opens(period, schedule, cal)
-        if today < opens:
-            raise InvalidValue("period", f"uppföljningen för {period} kan lämnas från {texts.datum(opens)}")
+        refuse_first_report(
+            c.id,
+            c.state,
+            c.period,
+            period,
+            recorded=existing.recorded_at if existing is not None else None,
+            schedule=schedule,
+            today=today,
+            calendar=cal,
+        )
         version = 1
     record = FollowUp(
         commitment_id=c.id,

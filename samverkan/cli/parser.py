@@ -425,9 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument(
         "--follow-ups",
-        choices=("on-time", "never"),
+        choices=("on-time", "late", "never"),
         default="on-time",
-        help="simulerade uppföljningar: i tid på förfallodagen (standard) eller aldrig",
+        help="simulerade uppföljningar: i tid på förfallodagen (standard), sent (20 dagar efter förfallodagen,"
+        " när påminnelserna om försenad rapport och eskaleringen har gått) eller aldrig",
     )
     p.add_argument(
         "--revisions",

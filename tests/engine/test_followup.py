@@ -128,7 +128,7 @@ def test_a_value_below_target_is_a_deviation_for_the_process_owner(running: Engi
 
 def test_given_twice_is_refused_a_correction_keeps_the_earlier_version(running: Engine) -> None:
     record(running, "mbu.polis", {"utbildningar": 1})
-    with pytest.raises(SamverkanError, match="registrerades redan 2027-03-10; rätta med --replace"):
+    with pytest.raises(SamverkanError, match="registrerades redan 10 mars 2027; rätta med --replace"):
         record(running, "mbu.polis", {"utbildningar": 2})
     record(running, "mbu.polis", {"utbildningar": 2}, replace=True, comment="Rättat: två utbildningar")
     with db.transaction(running) as s:

@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import uuid
 from collections import Counter
-from datetime import date, datetime
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
 
+from engine import calendar_events, db, service
 from engine.agreement import Agreement, parse_agreement
-from engine.simulate import Event, simulate
-from rules.calendar import SwedishCalendar
+from engine.follow_ups import FirstReport, record_follow_ups
+from engine.models import Base, Commitment, OutboxRow
+from engine.plan import document_of, load_plan
+from engine.simulate import FOLLOW_UPS, Event, FollowUps, simulate
+from engine.tick import tick
+from rules.calendar import SwedishCalendar, add_years
+from rules.errors import SamverkanError
 from samverkan.cli import main
+from tests.conftest import PG_URL
+from tests.properties.agreements import AgreementSpec, agreement_specs, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 BORAS = str(ROOT / "config" / "boras-2015.yaml")
 MINIMAL = str(ROOT / "tests" / "data" / "minimal.yaml")
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOTICE_KINDS = {
     "reminder",
     "overdue",
@@ -184,3 +203,201 @@ def test_simulate_stops_with_one_swedish_line_when_the_engine_cannot_advance(
     assert (
         err == "samverkan: fel: simuleringen av överenskommelsen boras kommer inte vidare från 2016-03-01T08:00+01:00"
     )
+
+
+# -- follow-ups late, and recorded set-based (issue 17) ------------------------------------------------
+
+
+def test_late_follow_ups_come_after_the_overdue_notices_and_the_escalation(boras: Agreement) -> None:
+    events = list(simulate([boras], date(2016, 1, 1), date(2017, 12, 31), follow_ups="late"))
+    cid = "boras.bra-samordning.kommun"
+    mine = [e for e in events if e.commitment == cid and e.details.get("period", 2016) == 2016]
+    reported = next(e for e in mine if e.kind == "transition" and e.details["trigger"] == "follow_up")
+    # Due 31 March 2017: reported 20 days after, at noon, once the overdue notices and the escalation have gone.
+    assert reported.at == datetime(2017, 4, 20, 12, 0, tzinfo=STOCKHOLM)
+    before = [e.kind for e in mine if e.at < reported.at]
+    assert before.count("overdue") == 2 and before.count("escalation") == 1
+    assert not [e for e in mine if e.at > reported.at and e.kind in ("overdue", "escalation")]
+
+
+def test_simulate_follow_ups_late_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["simulate", "--config", BORAS, "--from", "2016-01-01", "--to", "2017-12-31", "--follow-ups", "late"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2017-04-20 12:00" in out and out.rstrip().endswith("Inget skickades.")
+
+
+def _copy(agreement: Agreement, suffix: str, due: str) -> Agreement:
+    document = document_of(agreement)
+    document["agreement"]["id"] = f"{agreement.id}-{suffix}"
+    document["schedule"]["follow_up"]["due"] = due
+    return Agreement.model_validate(document)
+
+
+# Surrogate keys: the two paths insert the same rows in another order. Every other column is compared.
+SURROGATE = {"follow_ups": "id", "transition_log": "id", "outbox": "id"}
+# Made at upgrade (a random secret per database), not by what is simulated.
+NOT_COMPARED = {"web_secrets"}
+
+
+def _contents(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table's rows, surrogate keys left out, in a fixed order."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in NOT_COMPARED:
+                continue
+            columns = [c for c in table.columns if c.name != SURROGATE.get(table.name)]
+            rows = conn.execute(select(*columns)).all()
+            out[table.name] = sorted((tuple(row) for row in rows), key=repr)
+    return out
+
+
+@pytest.fixture
+def twin(engine: Engine, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A second upgraded, empty database on the same backend as ``engine``."""
+    if engine.dialect.name == "sqlite":
+        other = db.connect(f"sqlite:///{tmp_path / 'twin.db'}")
+        db.upgrade(other)
+        yield other
+        other.dispose()
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    template = request.getfixturevalue("_pg_template")
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        if template is not None:
+            conn.exec_driver_sql(template.replace("{schema}", schema))
+    sep = "&" if "?" in PG_URL else "?"
+    other = db.connect(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    db.upgrade(other)
+    yield other
+    other.dispose()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+def test_set_based_follow_ups_leave_the_database_as_recording_them_one_at_a_time_does(
+    engine: Engine, twin: Engine, boras: Agreement
+) -> None:
+    """Three agreements, units on time, late and never, 2016–2018 (a revision in it): every row the same."""
+    agreements = [boras, _copy(boras, "sen", "06-15"), _copy(boras, "aldrig", "01-06")]
+    modes: dict[str, FollowUps] = {boras.id: "on-time", f"{boras.id}-sen": "late", f"{boras.id}-aldrig": "never"}
+    window = (date(2016, 1, 1), date(2018, 12, 31))
+    one_by_one = list(simulate(agreements, *window, follow_ups=modes, engine=twin, one_at_a_time=True))
+    together = list(simulate(agreements, *window, follow_ups=modes, engine=engine))
+    assert [e.as_json() for e in together] == [e.as_json() for e in one_by_one]
+    kinds = Counter(e.kind for e in together)
+    assert kinds["overdue"] and kinds["escalation"] and kinds["revision_completed"] == 3
+    reported = [e for e in together if e.kind == "transition" and e.details["trigger"] == "follow_up"]
+    assert {e.agreement for e in reported} == {boras.id, f"{boras.id}-sen"}
+    assert _contents(engine) == _contents(twin)
+
+
+def _below_target(session: Session, cid: str) -> dict[str, Any]:
+    """A report of ``cid`` with every count at 0, below any target: a deviation for each that has one."""
+    measures = service.measures_for(session, service.resolve_commitment(session, cid))
+    return {m["id"]: 0 if m.get("kind", "count") == "count" else "redovisad" for m in measures}
+
+
+def _reminded(eng: Engine, boras: Agreement) -> list[tuple[str, int]]:
+    """Borås loaded when it began and ticked on 1 March 2017: the running commitments and their open period."""
+    with db.transaction(eng) as session:
+        load_plan(session, boras, now=datetime(2016, 1, 4, 9, 0, tzinfo=UTC))
+    tick(eng, datetime(2017, 3, 1, 8, 0, tzinfo=STOCKHOLM))
+    with eng.connect() as conn:
+        running = select(Commitment.id, Commitment.period).where(Commitment.state == "pågående")
+        return [(cid, period) for cid, period in conn.execute(running.order_by(Commitment.id))]
+
+
+def test_record_follow_ups_writes_what_record_follow_up_writes_deviations_and_calendar_cancels_too(
+    engine: Engine, twin: Engine, boras: Agreement
+) -> None:
+    """Values below target and an event already in a calendar: the deviations and the held cancellation agree."""
+    at = datetime(2017, 3, 31, 12, 0, tzinfo=STOCKHOLM)
+    running = _reminded(engine, boras)
+    assert _reminded(twin, boras) == running and len(running) == 30
+    for eng in (engine, twin):
+        with db.transaction(eng) as session:
+            # As a mail or an export does when it carries the event (engine.calendar_events).
+            uid = calendar_events.follow_up_uid("boras.bra-samordning.kommun", 2016)
+            calendar_events.stamp(session, uid, date(2017, 3, 31), now=at - timedelta(days=7))
+    with db.transaction(twin) as session:
+        for cid, period in running:
+            values = _below_target(session, cid)
+            service.record_follow_up(
+                session, cid, period=period, values=values, comment="rapport", by="enheten", now=at
+            )
+    with db.transaction(engine) as session:
+        reports = [
+            FirstReport(
+                commitment=cid, period=period, values=_below_target(session, cid), comment="rapport", by="enheten"
+            )
+            for cid, period in running
+        ]
+        assert record_follow_ups(session, reports, now=at) == 30
+    after = _contents(engine)
+    assert after == _contents(twin)
+    outbox = Counter((row.kind, row.state) for row in _outbox(engine))
+    assert outbox[("deviation", "pending")] and outbox[("calendar_cancel", "held")] == 1
+    assert outbox[("reminder", "withdrawn")] == 30
+    assert len(after["follow_ups"]) == len(after["transition_log"]) - 30 == 30
+
+
+def _outbox(eng: Engine) -> list[Any]:
+    with eng.connect() as conn:
+        return list(conn.execute(select(OutboxRow.kind, OutboxRow.state)))
+
+
+def test_record_follow_ups_refuses_as_record_follow_up_does_and_writes_nothing(
+    engine: Engine, boras: Agreement
+) -> None:
+    at = datetime(2017, 3, 31, 12, 0, tzinfo=STOCKHOLM)
+    cid, period = _reminded(engine, boras)[0]
+    with db.transaction(engine) as session:
+        report = FirstReport(commitment=cid, period=period, values=_below_target(session, cid), comment="x", by="y")
+    before = _contents(engine)
+    cases = [
+        ([report, report], f"{cid}: uppföljningen för 2016 registrerades redan 31 mars 2017"),
+        ([replace(report, period=2017)], f"{cid} följs nu upp för 2016, inte 2017"),
+        ([report, replace(report, commitment="boras.finns-inte.kommun")], "boras.finns-inte.kommun"),
+        ([replace(report, comment=" ")], "får inte vara tomt"),
+        ([replace(report, values={})], "saknas"),
+    ]
+    for reports, message in cases:
+        with pytest.raises(SamverkanError, match=re.escape(message)), db.transaction(engine) as session:
+            record_follow_ups(session, reports, now=at)
+        assert _contents(engine) == before, message
+
+
+@pytest.fixture(scope="session")
+def empty_sqlite(_sqlite_template: Path) -> Path:
+    """An upgraded, empty SQLite file to copy: hypothesis runs many examples in one test."""
+    return _sqlite_template
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=agreement_specs(), mode=st.sampled_from(FOLLOW_UPS))
+def test_for_generated_agreements_both_ways_of_recording_leave_the_same_database(
+    spec: AgreementSpec, mode: FollowUps, empty_sqlite: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Every agreement the property suite can draw (tests/properties), four years, its units on time, late or never."""
+    agreement = parse(spec)
+    window = (spec.signed, add_years(spec.signed, 4))
+    folder = tmp_path_factory.mktemp("both")
+    contents, events = [], []
+    for one_at_a_time in (True, False):
+        path = folder / f"{one_at_a_time}.db"
+        shutil.copyfile(empty_sqlite, path)
+        eng = db.connect(f"sqlite:///{path}")
+        try:
+            found = simulate([agreement], *window, follow_ups=mode, engine=eng, one_at_a_time=one_at_a_time)
+            events.append([e.as_json() for e in found])
+            contents.append(_contents(eng))
+        finally:
+            eng.dispose()
+    assert events[0] == events[1]
+    assert contents[0] == contents[1]
+    event(f"{mode}: {'follow-ups recorded' if contents[1]['follow_ups'] else 'no follow-up recorded'}")
