@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, insert, select
 from sqlalchemy.orm import Session
 
-from engine import calendar_events, outbox, withdraw
+from engine import bulk, calendar_events, outbox, withdraw
 from engine.deadlines import extended_dues, stored_due
 from engine.models import AgreementRow, Commitment, EffortRow, FollowUp, OutboxRow, TransitionRecord, UnitRow
 from engine.service import check_values, refuse_first_report, require_text
@@ -226,16 +226,9 @@ def _store_moves(conn: Any, moved: dict[str, lifecycle.Moved], now: datetime) ->
     """
     extended = extended_dues(conn, moved)
     due: dict[str, date | None] = {cid: stored_due(extended, cid, m.period, m.next_due) for cid, m in moved.items()}
-    conn.execute(
-        update(C)
-        .where(C.c.id == bindparam("b_id"))
-        .values(
-            state=bindparam("b_state"),
-            state_since=bindparam("b_since"),
-            period=bindparam("b_period"),
-            next_due=bindparam("b_due"),
-            next_check=bindparam("b_next"),
-        ),
+    bulk.move(
+        conn,
+        C,
         [
             {"b_id": cid, "b_state": m.state, "b_since": now, "b_period": m.period, "b_due": due[cid], "b_next": now}
             for cid, m in sorted(moved.items())

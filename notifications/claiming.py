@@ -36,6 +36,11 @@ GROUP_EXTRA_MAX = 2_000
 
 def _take(conn: Any, due: Any, now: datetime, worker: str, limit: int) -> list[int]:
     pick = select(OUT.c.id).where(due).order_by(OUT.c.send_at, OUT.c.id).limit(limit)
+    return _claim_picked(conn, pick, due, now, worker)
+
+
+def _claim_picked(conn: Any, pick: Any, due: Any, now: datetime, worker: str) -> list[int]:
+    """Mark the rows ``pick`` selects (if still ``due``) as this worker's, in one statement; their ids."""
     if conn.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
     # Materialised once: PostgreSQL may otherwise rescan an IN-subquery, and with SKIP
@@ -92,21 +97,9 @@ def _complete_groups(
         due = or_(pending, died, held)
     # The batch's own rows are already 'sending' with claimed_at = now: ``due`` cannot pick them.
     pick = (
-        select(OUT.c.id)
-        .where(OUT.c.group_key.in_(keys), due)
-        .order_by(OUT.c.send_at, OUT.c.id)
-        .limit(GROUP_EXTRA_MAX)
+        select(OUT.c.id).where(OUT.c.group_key.in_(keys), due).order_by(OUT.c.send_at, OUT.c.id).limit(GROUP_EXTRA_MAX)
     )
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    picked = pick.cte("grouped").prefix_with("MATERIALIZED", dialect="postgresql")
-    stmt = (
-        update(OUT)
-        .where(OUT.c.id.in_(select(picked.c.id)), due)
-        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now)
-        .returning(OUT.c.id)
-    )
-    return list(conn.execute(stmt).scalars().all())
+    return _claim_picked(conn, pick, due, now, worker)
 
 
 def withdraw_claimed(conn: Any, ids: list[int], worker: str, now: datetime) -> set[int]:
